@@ -1,0 +1,91 @@
+/**
+ * Time and randomness as injectable dependencies, so that expiry, lease and backoff logic is tested
+ * without sleeping and without flaky randomness.
+ */
+
+/** A source of the current time and of delays. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /**
+   * Resolves after `ms` milliseconds of this clock's time. Rejects with the signal's reason when
+   * `signal` aborts first.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The real wall clock. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const timer = setTimeout(
+        () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        Math.max(0, ms),
+      );
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+    }),
+};
+
+/** A source of uniformly distributed numbers in [0, 1). */
+export type Random = () => number;
+
+/** The default randomness (jitter only: never used for anything secret). */
+export const systemRandom: Random = Math.random;
+
+/**
+ * A clock that only moves when told to. `sleep` resolves as soon as `advance` passes its deadline,
+ * so code that waits for propagation or backoff runs instantly in tests.
+ */
+export class ManualClock implements Clock {
+  #now: number;
+  #sleepers: { until: number; resolve: () => void }[] = [];
+
+  constructor(startMs = Date.UTC(2026, 0, 1)) {
+    this.#now = startMs;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const sleeper = { until: this.#now + Math.max(0, ms), resolve };
+      this.#sleepers.push(sleeper);
+      signal?.addEventListener(
+        "abort",
+        () => {
+          this.#sleepers = this.#sleepers.filter((s) => s !== sleeper);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** Moves time forward and wakes every sleeper whose deadline has passed. */
+  advance(ms: number): void {
+    this.#now += ms;
+    const due = this.#sleepers.filter((s) => s.until <= this.#now);
+    this.#sleepers = this.#sleepers.filter((s) => s.until > this.#now);
+    for (const sleeper of due) sleeper.resolve();
+  }
+
+  /** Sets the absolute time (never backwards). */
+  set(ms: number): void {
+    this.advance(Math.max(0, ms - this.#now));
+  }
+}

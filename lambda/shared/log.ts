@@ -1,0 +1,53 @@
+/**
+ * Structured JSON logs (Powertools for AWS Lambda Logger) with key-based redaction as a second line of
+ * defence: code must never log secret material in the first place, but if a value ever reaches the
+ * logger under a sensitive key it is replaced before serialisation.
+ */
+import { Logger } from "@aws-lambda-powertools/logger";
+
+/** The logging surface domain code depends on; tests may pass their own. */
+export interface Log {
+  debug(message: string, ...extra: object[]): void;
+  info(message: string, ...extra: object[]): void;
+  warn(message: string, ...extra: object[]): void;
+  error(message: string, ...extra: object[]): void;
+}
+
+/** Keys whose values are never written to a log line, whatever their nesting. */
+const SENSITIVE_KEY = /secret|token|password|authorization|credential(s)?value|accessToken/i;
+
+/** Keys that match SENSITIVE_KEY but only ever carry non-secret identifiers. */
+const SAFE_KEYS = new Set([
+  "clientRequestToken",
+  "ClientRequestToken",
+  "secretId",
+  "SecretId",
+  "secretArn",
+  "adminSecretArn",
+  "secretVersionId",
+  "tokenType",
+  "tokenExpiresAt",
+  "tokenMints",
+  "rejectedTokenMatched",
+]);
+
+/** JSON replacer that blanks sensitive keys. Exported for tests and for non-Powertools writers. */
+export function redactingReplacer(key: string, value: unknown): unknown {
+  if (key !== "" && SENSITIVE_KEY.test(key) && !SAFE_KEYS.has(key) && value !== undefined && value !== null) {
+    return typeof value === "object" ? "[redacted object]" : "[redacted]";
+  }
+  if (typeof value === "bigint") return value.toString();
+  return value;
+}
+
+/**
+ * Creates a Powertools logger for one component. The level comes from `POWERTOOLS_LOG_LEVEL`
+ * (default INFO); local tools set `LOG_LEVEL=SILENT` to keep a terminal readable.
+ */
+export function createLogger(serviceName: string, persistentKeys: Record<string, string> = {}): Logger {
+  return new Logger({
+    serviceName,
+    persistentKeys,
+    jsonReplacerFn: redactingReplacer,
+  });
+}
