@@ -1,0 +1,52 @@
+/** The Genesys Cloud client: environments, the client-credentials grant, the admin API and typed errors. */
+
+export {
+  GenesysApi,
+  type IntegrationCredentialInfo,
+  type OAuthClient,
+  type OAuthClientRequest,
+  type OAuthClientState,
+  type RoleDivision,
+  type TokenInfo,
+} from "./api.ts";
+export {
+  allowedEnvironments,
+  ENDPOINT_OVERRIDE_VARIABLE,
+  ENVIRONMENT_RULE,
+  type EnvironmentOptions,
+  EXTRA_ENVIRONMENTS_VARIABLE,
+  GENESYS_ENVIRONMENTS,
+  type GenesysEndpoints,
+  isAllowedEnvironment,
+  parseExtraEnvironments,
+  type ResolveEndpointsOptions,
+  resolveEndpoints,
+} from "./environments.ts";
+export {
+  GenesysApiRateLimitError,
+  GenesysError,
+  type GenesysErrorDetails,
+  GenesysInvalidClientError,
+  GenesysNotFoundError,
+  GenesysPermissionError,
+  GenesysProtocolError,
+  GenesysTokenRateLimitError,
+  GenesysTransientError,
+  GenesysUnauthorizedError,
+} from "./errors.ts";
+export {
+  closeSharedDispatcher,
+  type GenesysCallOptions,
+  type GenesysHttpRequest,
+  type GenesysHttpResponse,
+  parseRetryAfter,
+  sendGenesysRequest,
+  sharedDispatcher,
+} from "./http.ts";
+export {
+  type AccessToken,
+  buildClientCredentialsTokenRequest,
+  type ClientCredentialsRequest,
+  processClientCredentialsTokenResponse,
+  requestClientCredentialsToken,
+} from "./oauth.ts";

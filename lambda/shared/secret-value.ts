@@ -1,0 +1,205 @@
+/**
+ * The value of a rotated Genesys credential secret (DESIGN §4), validated on every read and write.
+ *
+ * Hand-written rather than a schema library so every failure names exactly one field and the rule it
+ * broke, and so that nothing from the value — not a character of it, not a JSON parser's excerpt of it —
+ * can reach an error message: whoever reads rotation logs must not learn a secret from a typo.
+ */
+import { ValidationError } from "./errors.ts";
+import { ENVIRONMENT_RULE, type EnvironmentOptions, isAllowedEnvironment } from "./genesys/environments.ts";
+
+/** How a credential rotates: two alternating clients (zero downtime) or one client (opt-in). */
+export type Strategy = "alternating" | "single";
+
+/** A validated credential secret value. */
+export interface CredentialSecret {
+  /** Genesys environment domain, e.g. `mypurecloud.ie`: the known list plus deploy-time extras. */
+  environment: string;
+  /** The client whose secret this is (the active one). */
+  clientId: string;
+  /** Secret: never log it. */
+  clientSecret: string;
+  strategy: Strategy;
+  /** The twin client: required for alternating, forbidden for single, different from clientId. */
+  alternateClientId?: string;
+  /** The admin credential's secret ARN: required for single; optional for alternating (absent = self-managed pair). */
+  adminSecretArn?: string;
+}
+
+/** A secret value that violates the schema. Names the field and the rule, never the value. */
+export class SecretValueError extends ValidationError {
+  override readonly name = "SecretValueError";
+
+  constructor(field: string, rule: string) {
+    super("credential secret value", field, rule);
+  }
+}
+
+/** The longest secret value accepted, in characters (a valid one is well under 1 kB). */
+export const MAX_SECRET_VALUE_LENGTH = 4096;
+
+const STRATEGIES: readonly Strategy[] = ["alternating", "single"];
+const KEYS = [
+  "environment",
+  "clientId",
+  "clientSecret",
+  "strategy",
+  "alternateClientId",
+  "adminSecretArn",
+] as const;
+type Key = (typeof KEYS)[number];
+
+const ID_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
+const ID_RULE = "must be 1-128 characters of [A-Za-z0-9-]";
+const SECRET_PATTERN = /^[\x21-\x7e]{1,512}$/;
+const SECRET_RULE = "must be 1-512 printable ASCII characters without whitespace";
+const ARN_PATTERN = /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
+const ARN_RULE =
+  "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)";
+/** Key names are quoted in errors only when they look like identifiers (a pasted secret could be a key). */
+const PRINTABLE_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * Parses and validates a secret's `SecretString`.
+ *
+ * Rules: a JSON object of at most {@link MAX_SECRET_VALUE_LENGTH} characters; no unknown keys;
+ * `environment` allowed (see resolveEndpoints); ids 1–128 of `[A-Za-z0-9-]`; `clientSecret` 1–512
+ * printable ASCII without whitespace; `strategy` alternating|single; alternating needs
+ * `alternateClientId` ≠ `clientId`; single needs `adminSecretArn` and forbids `alternateClientId`.
+ *
+ * @param options.extraEnvironments environments accepted besides the built-in list
+ *   (default: `GENESYS_EXTRA_ENVIRONMENTS`). Never taken from the value itself.
+ * @throws SecretValueError naming the first offending field.
+ */
+export function parseCredentialSecret(
+  raw: string | undefined,
+  options: EnvironmentOptions = {},
+): CredentialSecret {
+  if (typeof raw !== "string" || raw.trim() === "") {
+    throw new SecretValueError("(value)", "must be present: the secret version has no SecretString");
+  }
+  if (raw.length > MAX_SECRET_VALUE_LENGTH) {
+    throw new SecretValueError("(value)", `must be at most ${MAX_SECRET_VALUE_LENGTH} characters`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    // The SyntaxError is dropped on purpose: its message quotes part of the input.
+    throw new SecretValueError("(value)", "must be valid JSON (a JSON object)");
+  }
+  return validateCredentialSecret(parsed, options);
+}
+
+/**
+ * Validates an already-parsed value with the rules of {@link parseCredentialSecret} and returns a
+ * clean copy holding only the known keys.
+ * @throws SecretValueError naming the first offending field.
+ */
+export function validateCredentialSecret(value: unknown, options: EnvironmentOptions = {}): CredentialSecret {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new SecretValueError("(value)", "must be a JSON object");
+  }
+  const fields = value as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (!(KEYS as readonly string[]).includes(key)) {
+      throw new SecretValueError(
+        PRINTABLE_KEY.test(key) ? key : "(unknown key)",
+        `is not allowed (allowed keys: ${KEYS.join(", ")})`,
+      );
+    }
+  }
+
+  const environment = requiredString(fields, "environment");
+  if (!isAllowedEnvironment(environment, options))
+    throw new SecretValueError("environment", ENVIRONMENT_RULE);
+  const clientId = matching(fields, "clientId", ID_PATTERN, ID_RULE);
+  const clientSecret = matching(fields, "clientSecret", SECRET_PATTERN, SECRET_RULE);
+  const strategy = requiredString(fields, "strategy") as Strategy;
+  if (!STRATEGIES.includes(strategy)) {
+    throw new SecretValueError("strategy", `must be one of ${STRATEGIES.join(", ")}`);
+  }
+  const alternateClientId =
+    fields.alternateClientId === undefined
+      ? undefined
+      : matching(fields, "alternateClientId", ID_PATTERN, ID_RULE);
+  const adminSecretArn =
+    fields.adminSecretArn === undefined
+      ? undefined
+      : matching(fields, "adminSecretArn", ARN_PATTERN, ARN_RULE);
+
+  if (strategy === "alternating") {
+    if (alternateClientId === undefined) {
+      throw new SecretValueError("alternateClientId", 'is required when strategy is "alternating"');
+    }
+    if (alternateClientId === clientId)
+      throw new SecretValueError("alternateClientId", "must differ from clientId");
+  } else {
+    if (alternateClientId !== undefined) {
+      throw new SecretValueError("alternateClientId", 'is not allowed when strategy is "single"');
+    }
+    if (adminSecretArn === undefined) {
+      throw new SecretValueError(
+        "adminSecretArn",
+        'is required when strategy is "single" (a separate admin credential regenerates the secret)',
+      );
+    }
+  }
+  return {
+    environment,
+    clientId,
+    clientSecret,
+    strategy,
+    ...(alternateClientId === undefined ? {} : { alternateClientId }),
+    ...(adminSecretArn === undefined ? {} : { adminSecretArn }),
+  };
+}
+
+/**
+ * Serialises a value for PutSecretValue, keys in a fixed order. Validates first, so an invalid value is
+ * never written (same rules and options as {@link parseCredentialSecret}).
+ * @throws SecretValueError naming the first offending field.
+ */
+export function serializeCredentialSecret(value: CredentialSecret, options: EnvironmentOptions = {}): string {
+  const valid = validateCredentialSecret(value, options);
+  const ordered: Partial<Record<Key, string>> = {};
+  for (const key of KEYS) if (valid[key] !== undefined) ordered[key] = valid[key];
+  return JSON.stringify(ordered);
+}
+
+/**
+ * The AWSPENDING value of a rotation. Alternating: the twin becomes the active client (ids swapped)
+ * with the freshly generated secret; single: the same client with the new secret. Everything else is kept.
+ * @throws SecretValueError (field `clientSecret`) when `newSecret` breaks the secret rule.
+ */
+export function nextCredentialSecret(current: CredentialSecret, newSecret: string): CredentialSecret {
+  if (typeof newSecret !== "string" || !SECRET_PATTERN.test(newSecret)) {
+    throw new SecretValueError("clientSecret", SECRET_RULE);
+  }
+  if (current.strategy === "alternating") {
+    if (current.alternateClientId === undefined) {
+      throw new SecretValueError("alternateClientId", 'is required when strategy is "alternating"');
+    }
+    return {
+      ...current,
+      clientId: current.alternateClientId,
+      alternateClientId: current.clientId,
+      clientSecret: newSecret,
+    };
+  }
+  return { ...current, clientSecret: newSecret };
+}
+
+function requiredString(fields: Record<string, unknown>, key: Key): string {
+  const value = fields[key];
+  if (value === undefined) throw new SecretValueError(key, "is required");
+  if (typeof value !== "string") throw new SecretValueError(key, "must be a string");
+  if (value === "") throw new SecretValueError(key, "must not be empty");
+  return value;
+}
+
+function matching(fields: Record<string, unknown>, key: Key, pattern: RegExp, rule: string): string {
+  const value = requiredString(fields, key);
+  if (!pattern.test(value)) throw new SecretValueError(key, rule);
+  return value;
+}
