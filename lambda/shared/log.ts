@@ -4,6 +4,7 @@
  * logger under a sensitive key it is replaced before serialisation.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { LogAttributes } from "@aws-lambda-powertools/logger/types";
 
 /** The logging surface domain code depends on; tests may pass their own. */
 export interface Log {
@@ -50,4 +51,20 @@ export function createLogger(serviceName: string, persistentKeys: Record<string,
     persistentKeys,
     jsonReplacerFn: redactingReplacer,
   });
+}
+
+/** Adapts a Powertools Logger to the domain's `Log` interface (extras are attribute objects). */
+export function asLog(logger: Logger): Log {
+  const attributes = (extra: object[]) => extra as LogAttributes[];
+  return {
+    debug: (message, ...extra) => logger.debug(message, ...attributes(extra)),
+    info: (message, ...extra) => logger.info(message, ...attributes(extra)),
+    warn: (message, ...extra) => logger.warn(message, ...attributes(extra)),
+    error: (message, ...extra) => logger.error(message, ...attributes(extra)),
+  };
+}
+
+/** `createLogger` adapted to `Log`: what handlers pass to domain code. */
+export function createLog(serviceName: string, persistentKeys: Record<string, string> = {}): Log {
+  return asLog(createLogger(serviceName, persistentKeys));
 }
