@@ -1,0 +1,104 @@
+/**
+ * The rotation function's configuration, read once from the environment (docs/ARCHITECTURE.md,
+ * "Lambda functions: entry points and environment"). Invalid values fail the first invocation with a
+ * ConfigurationError naming the variable, before any secret is read.
+ */
+import { ConfigurationError } from "../shared/errors.ts";
+import { parseExtraEnvironments } from "../shared/genesys/environments.ts";
+
+/** Validated configuration of the rotation function. */
+export interface RotationConfig {
+  /** `SECRETS_MANAGER_ENDPOINT`: endpoint override (VPC endpoint, local emulator). @default the SDK's */
+  secretsManagerEndpoint: string | undefined;
+  /** `GENESYS_ENDPOINT_OVERRIDE`: one base URL for login and API (local mode only). @default none */
+  genesysEndpointOverride: string | undefined;
+  /** `GENESYS_EXTRA_ENVIRONMENTS`: environment domains accepted besides the built-in list. @default none */
+  extraEnvironments: string[];
+  /** `PROPAGATION_TIMEOUT_SECONDS`: how long testSecret waits for a new secret to be accepted. @default 60 */
+  propagationTimeoutSeconds: number;
+  /** `TOKEN_VENDOR_FUNCTION_NAME`: the vending function to warm after finishSecret. @default none (no warming) */
+  tokenVendorFunctionName: string | undefined;
+  /** `LAMBDA_ENDPOINT`: endpoint override for the Lambda client (local emulator). @default the SDK's */
+  lambdaEndpoint: string | undefined;
+  /** `INTEGRATION_CREDENTIALS`: secret name or ARN → Genesys integration credential ids to update. @default {} */
+  integrationCredentials: Record<string, string[]>;
+}
+
+/** Longest propagation wait accepted: the steps must fit in a Lambda's 15-minute maximum with room to spare. */
+export const MAX_PROPAGATION_TIMEOUT_SECONDS = 600;
+export const DEFAULT_PROPAGATION_TIMEOUT_SECONDS = 60;
+
+/** Reads and validates the configuration. @throws ConfigurationError naming the variable and the rule. */
+export function readRotationConfig(env: Readonly<Record<string, string | undefined>>): RotationConfig {
+  return {
+    secretsManagerEndpoint: optionalUrl(env, "SECRETS_MANAGER_ENDPOINT"),
+    // resolveEndpoints validates the override's shape (https, or http to loopback) on first use.
+    genesysEndpointOverride: optionalString(env, "GENESYS_ENDPOINT_OVERRIDE"),
+    extraEnvironments: parseExtraEnvironments(env.GENESYS_EXTRA_ENVIRONMENTS),
+    propagationTimeoutSeconds: propagationTimeout(env),
+    tokenVendorFunctionName: optionalString(env, "TOKEN_VENDOR_FUNCTION_NAME"),
+    lambdaEndpoint: optionalUrl(env, "LAMBDA_ENDPOINT"),
+    integrationCredentials: integrationCredentials(env),
+  };
+}
+
+function optionalString(env: Readonly<Record<string, string | undefined>>, key: string): string | undefined {
+  const value = env[key]?.trim();
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function optionalUrl(env: Readonly<Record<string, string | undefined>>, key: string): string | undefined {
+  const value = optionalString(env, key);
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigurationError(key, "must be an absolute http(s) URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new ConfigurationError(key, "must use http(s)");
+  return value;
+}
+
+function propagationTimeout(env: Readonly<Record<string, string | undefined>>): number {
+  const raw = optionalString(env, "PROPAGATION_TIMEOUT_SECONDS");
+  if (raw === undefined) return DEFAULT_PROPAGATION_TIMEOUT_SECONDS;
+  const seconds = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !(seconds > 0) || seconds > MAX_PROPAGATION_TIMEOUT_SECONDS) {
+    throw new ConfigurationError(
+      "PROPAGATION_TIMEOUT_SECONDS",
+      `must be a number of seconds greater than 0 and at most ${MAX_PROPAGATION_TIMEOUT_SECONDS}`,
+    );
+  }
+  return seconds;
+}
+
+const INTEGRATION_CREDENTIALS_RULE =
+  'must be a JSON object mapping a secret name or ARN to an array of integration credential ids, e.g. {"my-secret":["id-1"]}';
+
+function integrationCredentials(env: Readonly<Record<string, string | undefined>>): Record<string, string[]> {
+  const raw = optionalString(env, "INTEGRATION_CREDENTIALS");
+  if (raw === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigurationError("INTEGRATION_CREDENTIALS", INTEGRATION_CREDENTIALS_RULE);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigurationError("INTEGRATION_CREDENTIALS", INTEGRATION_CREDENTIALS_RULE);
+  }
+  const mapping: Record<string, string[]> = {};
+  for (const [secret, ids] of Object.entries(parsed)) {
+    if (
+      secret === "" ||
+      !Array.isArray(ids) ||
+      !ids.every((id) => typeof id === "string" && /^[A-Za-z0-9._-]{1,128}$/.test(id))
+    ) {
+      throw new ConfigurationError("INTEGRATION_CREDENTIALS", INTEGRATION_CREDENTIALS_RULE);
+    }
+    mapping[secret] = ids as string[];
+  }
+  return mapping;
+}

@@ -1,0 +1,113 @@
+/**
+ * Typed failures of the rotation function. Secrets Manager only sees "the step threw"; these classes
+ * exist for the humans and alarms reading the logs and the RotationFailed event: each has a stable
+ * `name`, says whether a retry of the whole rotation can help (`retryable`), and names the secret,
+ * version or client involved — never a secret or a token.
+ *
+ * Retryable: throttling, 5xx, timeouts, propagation lag (Secrets Manager's own retries will likely fix it).
+ * Fatal: bad configuration, rejected AWSCURRENT credentials, role drift, identity mismatch (a human must act;
+ * see docs/rotation.md).
+ */
+import { RotatorError, ValidationError } from "../shared/errors.ts";
+
+/** The rotation event is malformed (Step, SecretId, ClientRequestToken, RotationToken). Nothing was touched. */
+export class RotationEventError extends ValidationError {
+  override readonly name = "RotationEventError";
+
+  constructor(field: string, rule: string) {
+    super("rotation event", field, rule);
+  }
+}
+
+/**
+ * The secret's metadata does not allow this step: rotation disabled, unknown version, version not
+ * AWSPENDING, no AWSCURRENT version. Fatal: Secrets Manager is not in the state a rotation needs.
+ */
+export class RotationStateError extends RotatorError {
+  override readonly name = "RotationStateError";
+  readonly retryable = false;
+}
+
+/**
+ * A staged value of a secret (or of its admin secret) fails the schema of DESIGN §4, or does not fit
+ * with the other staged values (different environment, pending client not the twin). Fatal.
+ */
+export class InvalidSecretValueError extends RotatorError {
+  override readonly name = "InvalidSecretValueError";
+  readonly retryable = false;
+}
+
+/**
+ * Genesys rejected the AWSCURRENT credentials (`invalid_client`) before anything was changed. This is the
+ * confused-deputy guard: the rotator refuses to regenerate a client whose current secret the secret's
+ * owner cannot prove to hold. Fatal.
+ */
+export class CurrentCredentialRejectedError extends RotatorError {
+  override readonly name = "CurrentCredentialRejectedError";
+  readonly retryable = false;
+}
+
+/** The admin credential cannot act: rejected, missing permission, wrong organisation or misconfigured. Fatal. */
+export class AdminCredentialError extends RotatorError {
+  override readonly name = "AdminCredentialError";
+  readonly retryable = false;
+}
+
+/** The pending client does not exist or is not `active` in Genesys (setSecret). Fatal. */
+export class PendingClientStateError extends RotatorError {
+  override readonly name = "PendingClientStateError";
+  readonly retryable = false;
+}
+
+/**
+ * The pending value is missing where a previous step should have stored it. Retryable: the next whole
+ * rotation attempt starts again at createSecret, which stores it.
+ */
+export class PendingValueMissingError extends RotatorError {
+  override readonly name = "PendingValueMissingError";
+  readonly retryable = true;
+}
+
+/**
+ * The pending credentials were still not accepted by the token endpoint when the propagation deadline
+ * passed. Retryable: Genesys' auth service is eventually consistent and the next attempt polls again.
+ */
+export class PropagationTimeoutError extends RotatorError {
+  override readonly name = "PropagationTimeoutError";
+  readonly retryable = true;
+}
+
+/** A token minted with the pending credentials belongs to another client or another organisation. Fatal. */
+export class IdentityMismatchError extends RotatorError {
+  override readonly name = "IdentityMismatchError";
+  readonly retryable = false;
+}
+
+/** The two clients of an alternating pair differ in roleDivisions or accessTokenValiditySeconds. Fatal. */
+export class RoleDriftError extends RotatorError {
+  override readonly name = "RoleDriftError";
+  readonly retryable = false;
+}
+
+/** A Secrets Manager call failed. `retryable` follows the SDK's classification (throttling, 5xx, network). */
+export class SecretsManagerCallError extends RotatorError {
+  override readonly name = "SecretsManagerCallError";
+  readonly retryable: boolean;
+  /** The API operation, e.g. `PutSecretValue`. */
+  readonly operation: string;
+  /** The AWS error name, e.g. `ThrottlingException`. */
+  readonly awsErrorName: string;
+
+  constructor(operation: string, awsErrorName: string, detail: string, retryable: boolean, cause: unknown) {
+    super(`Secrets Manager ${operation} failed: ${awsErrorName}: ${detail}`, { cause });
+    this.operation = operation;
+    this.awsErrorName = awsErrorName;
+    this.retryable = retryable;
+  }
+}
+
+/** Something failed that no other class describes (a bug or an unforeseen response). Not retryable by default. */
+export class UnexpectedRotationError extends RotatorError {
+  override readonly name = "UnexpectedRotationError";
+  readonly retryable = false;
+}

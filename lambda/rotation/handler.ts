@@ -1,0 +1,171 @@
+/**
+ * The Secrets Manager rotation function (entry `handler`). Thin by design: validate the event, build the
+ * dependencies from the environment (once per container), run {@link rotate}, map errors, publish
+ * metrics. All logic lives in rotate.ts and steps.ts.
+ *
+ * Environment: docs/ARCHITECTURE.md ("Lambda functions: entry points and environment") and config.ts.
+ */
+
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { LogAttributes } from "@aws-lambda-powertools/logger/types";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
+import { describeError, RotatorError } from "../shared/errors.ts";
+import { createLogger, type Log } from "../shared/log.ts";
+import { readRotationConfig } from "./config.ts";
+import { UnexpectedRotationError } from "./errors.ts";
+import { parseRotationEvent } from "./event.ts";
+import { cacheWarmingHook, type FinishHook, integrationCredentialsHook } from "./finish-hooks.ts";
+import { createGenesysGateway, type GenesysGateway } from "./genesys-gateway.ts";
+import { type RotationDependencies, type RotationMetrics, rotate, type StepOutcome } from "./rotate.ts";
+
+/** The CloudWatch namespace used when `POWERTOOLS_METRICS_NAMESPACE` is not set. */
+export const DEFAULT_METRICS_NAMESPACE = "GenesysOAuthRotator";
+const SERVICE_NAME = "genesys-oauth-rotation";
+
+/** Overrides for {@link createRotationHandler}; everything defaults to production behaviour. */
+export interface RotationHandlerOptions {
+  /** @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** @default systemClock */
+  clock?: Clock;
+  /** @default Math.random */
+  random?: Random;
+  /** @default a Powertools logger named after `POWERTOOLS_SERVICE_NAME` */
+  log?: Log;
+  /** @default Powertools Metrics (EMF on stdout) */
+  metrics?: Metrics;
+  /** @default a client for `SECRETS_MANAGER_ENDPOINT` or the SDK's default endpoint */
+  secretsManager?: SecretsManagerClient;
+  /** @default the shared Genesys client, honouring `GENESYS_ENDPOINT_OVERRIDE` */
+  genesys?: GenesysGateway;
+  /** @default cache warming and integration credentials, as configured by the environment */
+  finishHooks?: readonly FinishHook[];
+}
+
+/** A rotation handler: resolves when the step succeeded, throws (a named error) when it failed. */
+export type RotationHandler = (event: unknown) => Promise<StepOutcome>;
+
+/**
+ * Builds a handler. Configuration and clients are created on the first invocation and reused by the
+ * container; a configuration error fails every invocation with a ConfigurationError naming the variable.
+ */
+export function createRotationHandler(options: RotationHandlerOptions = {}): RotationHandler {
+  const env = options.env ?? process.env;
+  const log = options.log ?? powertoolsLog(createLogger(env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME));
+  const metrics =
+    options.metrics ??
+    new Metrics({
+      namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE,
+      serviceName: env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME,
+    });
+  let deps: RotationDependencies | undefined;
+
+  return async (event: unknown): Promise<StepOutcome> => {
+    try {
+      const request = parseRotationEvent(event);
+      metrics.addDimension("step", request.Step);
+      deps ??= buildDependencies(options, env, log, powertoolsMetrics(metrics));
+      const outcome = await rotate(
+        request.Step,
+        { secretId: request.SecretId, token: request.ClientRequestToken },
+        deps,
+      );
+      metrics.addMetric("RotationStepSucceeded", MetricUnit.Count, 1);
+      return outcome;
+    } catch (error) {
+      metrics.addMetric("RotationStepFailed", MetricUnit.Count, 1);
+      if (!(error instanceof RotatorError) || deps === undefined) {
+        // rotate() logs its own failures with the step's context; these happened before or outside it.
+        log.error("rotation step failed before it started", describeError(error));
+      }
+      throw toHandlerError(error);
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+/** Errors leave the function with a stable name; anything unexpected is wrapped so its name is ours. */
+function toHandlerError(error: unknown): Error {
+  if (error instanceof RotatorError) return error;
+  const { errorName, errorMessage } = describeError(error);
+  return new UnexpectedRotationError(`${errorName}: ${errorMessage}`, { cause: error });
+}
+
+function buildDependencies(
+  options: RotationHandlerOptions,
+  env: Readonly<Record<string, string | undefined>>,
+  log: Log,
+  metrics: RotationMetrics,
+): RotationDependencies {
+  const config = readRotationConfig(env);
+  const clock = options.clock ?? systemClock;
+  const secretsManager =
+    options.secretsManager ??
+    new SecretsManagerClient(
+      config.secretsManagerEndpoint === undefined ? {} : { endpoint: config.secretsManagerEndpoint },
+    );
+  const genesys =
+    options.genesys ??
+    createGenesysGateway({
+      extraEnvironments: config.extraEnvironments,
+      endpointOverride: config.genesysEndpointOverride,
+      clock,
+      log,
+    });
+  const finishHooks: FinishHook[] = [];
+  if (options.finishHooks !== undefined) {
+    finishHooks.push(...options.finishHooks);
+  } else {
+    if (config.tokenVendorFunctionName !== undefined) {
+      const lambda = new LambdaClient(
+        config.lambdaEndpoint === undefined ? {} : { endpoint: config.lambdaEndpoint },
+      );
+      finishHooks.push(cacheWarmingHook(lambda, config.tokenVendorFunctionName));
+    }
+    if (Object.keys(config.integrationCredentials).length > 0) {
+      finishHooks.push(integrationCredentialsHook(config.integrationCredentials));
+    }
+  }
+  return {
+    secretsManager,
+    genesys,
+    clock,
+    random: options.random ?? systemRandom,
+    log,
+    metrics,
+    propagationTimeoutMs: config.propagationTimeoutSeconds * 1000,
+    extraEnvironments: config.extraEnvironments,
+    finishHooks,
+  };
+}
+
+/** Adapts a Powertools Logger to the domain's `Log` interface (extras are attribute objects). */
+function powertoolsLog(logger: Logger): Log {
+  const attributes = (extra: object[]) => extra as LogAttributes[];
+  return {
+    debug: (message, ...extra) => logger.debug(message, ...attributes(extra)),
+    info: (message, ...extra) => logger.info(message, ...attributes(extra)),
+    warn: (message, ...extra) => logger.warn(message, ...attributes(extra)),
+    error: (message, ...extra) => logger.error(message, ...attributes(extra)),
+  };
+}
+
+/** Adapts Powertools Metrics to the domain's metrics interface. */
+function powertoolsMetrics(metrics: Metrics): RotationMetrics {
+  return {
+    count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
+    milliseconds: (name, value) => metrics.addMetric(name, MetricUnit.Milliseconds, value),
+  };
+}
+
+let defaultHandler: RotationHandler | undefined;
+
+/** The Lambda entry point. */
+export const handler = (event: unknown): Promise<StepOutcome> => {
+  defaultHandler ??= createRotationHandler();
+  return defaultHandler(event);
+};

@@ -1,0 +1,199 @@
+/**
+ * The Secrets Manager calls of the rotation protocol, each mapped to the project's typed errors. Values
+ * returned here are raw strings; callers validate them with `parseCredentialSecret` before use.
+ */
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from "@aws-sdk/client-secrets-manager";
+import { RotationStateError, SecretsManagerCallError } from "./errors.ts";
+
+/** Staging labels of the rotation protocol. */
+export const AWSCURRENT = "AWSCURRENT";
+export const AWSPENDING = "AWSPENDING";
+export const AWSPREVIOUS = "AWSPREVIOUS";
+
+/** What the guard learned about the secret and the rotation's version (see {@link describeRotationVersion}). */
+export interface RotationVersion {
+  /** The secret's full ARN (the event may carry a name). */
+  secretArn: string;
+  /** The secret's name. */
+  secretName: string;
+  /** The rotation's version id (= the event's ClientRequestToken). */
+  token: string;
+  /** True when the token's version already carries AWSCURRENT: the rotation is finished. */
+  isCurrent: boolean;
+  /** The version that carries AWSCURRENT now (the token's own when `isCurrent`). */
+  currentVersionId: string;
+}
+
+/**
+ * The guard every step runs first, as AWS's rotation templates do: rotation must not be disabled, the
+ * token must be a version of the secret, and — unless it is already AWSCURRENT (a late retry of a
+ * finished rotation, which every step treats as done) — it must carry AWSPENDING.
+ *
+ * @throws RotationStateError when the secret is not in a state this rotation may act on.
+ */
+export async function describeRotationVersion(
+  client: SecretsManagerClient,
+  secretId: string,
+  token: string,
+): Promise<RotationVersion> {
+  const metadata = await call("DescribeSecret", () =>
+    client.send(new DescribeSecretCommand({ SecretId: secretId })),
+  );
+  const secretArn = metadata.ARN ?? secretId;
+  // AWS's multi-user templates tolerate an absent flag; only an explicit false stops the rotation.
+  if (metadata.RotationEnabled === false) {
+    throw new RotationStateError(`secret ${secretArn}: rotation is not enabled`);
+  }
+  const versions = metadata.VersionIdsToStages ?? {};
+  const stages = versions[token];
+  if (stages === undefined) {
+    throw new RotationStateError(
+      `secret ${secretArn}: ClientRequestToken ${token} is not a version of the secret (it has no stage for rotation)`,
+    );
+  }
+  const currentVersionId = Object.entries(versions).find(([, labels]) => labels.includes(AWSCURRENT))?.[0];
+  if (currentVersionId === undefined) {
+    throw new RotationStateError(
+      `secret ${secretArn}: no version carries AWSCURRENT; store an initial value before rotating`,
+    );
+  }
+  const isCurrent = stages.includes(AWSCURRENT);
+  if (!isCurrent && !stages.includes(AWSPENDING)) {
+    throw new RotationStateError(
+      `secret ${secretArn}: version ${token} is neither AWSCURRENT nor AWSPENDING; this rotation was abandoned or superseded`,
+    );
+  }
+  return { secretArn, secretName: metadata.Name ?? secretId, token, isCurrent, currentVersionId };
+}
+
+/**
+ * Reads one staged value. Returns `undefined` when the version exists but has no value (the empty
+ * AWSPENDING placeholder RotateSecret creates) or no version carries the label.
+ */
+export async function getStagedValue(
+  client: SecretsManagerClient,
+  secretId: string,
+  selector: { stage: string; versionId?: string },
+): Promise<{ value: string; versionId: string } | undefined> {
+  try {
+    const response = await client.send(
+      new GetSecretValueCommand({
+        SecretId: secretId,
+        VersionStage: selector.stage,
+        VersionId: selector.versionId,
+      }),
+    );
+    if (response.SecretString === undefined) return undefined;
+    return { value: response.SecretString, versionId: response.VersionId ?? selector.versionId ?? "" };
+  } catch (error) {
+    if (awsErrorName(error) === "ResourceNotFoundException") return undefined;
+    throw toSecretsManagerError("GetSecretValue", error);
+  }
+}
+
+/**
+ * Stores the pending value under the rotation's token. Repeating it with the same value is a no-op on
+ * the AWS side, which is what makes an SDK retry after a lost response safe.
+ */
+export async function putPendingValue(
+  client: SecretsManagerClient,
+  secretId: string,
+  token: string,
+  value: string,
+): Promise<void> {
+  await call("PutSecretValue", () =>
+    client.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        ClientRequestToken: token,
+        SecretString: value,
+        VersionStages: [AWSPENDING],
+      }),
+    ),
+  );
+}
+
+/** Moves AWSCURRENT to the token's version; Secrets Manager moves AWSPREVIOUS to the old one itself. */
+export async function promoteToCurrent(
+  client: SecretsManagerClient,
+  secretId: string,
+  token: string,
+  currentVersionId: string,
+): Promise<void> {
+  await call("UpdateSecretVersionStage", () =>
+    client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: AWSCURRENT,
+        MoveToVersionId: token,
+        RemoveFromVersionId: currentVersionId,
+      }),
+    ),
+  );
+}
+
+/** When the version was created (RotateSecret creates the AWSPENDING placeholder at the start of a rotation). */
+export async function versionCreatedAt(
+  client: SecretsManagerClient,
+  secretId: string,
+  versionId: string,
+): Promise<number | undefined> {
+  let nextToken: string | undefined;
+  do {
+    const page = await call("ListSecretVersionIds", () =>
+      client.send(new ListSecretVersionIdsCommand({ SecretId: secretId, NextToken: nextToken })),
+    );
+    const entry = page.Versions?.find((version) => version.VersionId === versionId);
+    if (entry !== undefined) return entry.CreatedDate?.getTime();
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined);
+  return undefined;
+}
+
+/** Runs one SDK call and maps its failure to a {@link SecretsManagerCallError}. */
+async function call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    throw toSecretsManagerError(operation, error);
+  }
+}
+
+const RETRYABLE_AWS_ERRORS = new Set([
+  "ThrottlingException",
+  "TooManyRequestsException",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "InternalServiceError",
+  "ServiceUnavailable",
+  "TimeoutError",
+]);
+
+/**
+ * Classifies an SDK failure: server faults, throttling and network errors (no HTTP response) are
+ * retryable; client faults (AccessDenied, InvalidRequest, ResourceNotFound, DecryptionFailure) are not.
+ */
+export function toSecretsManagerError(operation: string, error: unknown): SecretsManagerCallError {
+  const name = awsErrorName(error) ?? "UnknownError";
+  const meta = error as { $fault?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const hadResponse = meta?.$metadata?.httpStatusCode !== undefined;
+  const retryable =
+    RETRYABLE_AWS_ERRORS.has(name) ||
+    meta?.$fault === "server" ||
+    meta?.$retryable !== undefined ||
+    (error instanceof Error && !hadResponse && meta?.$fault === undefined);
+  // AWS error messages name ARNs and version ids, never secret values; keep them short for log lines.
+  const detail = error instanceof Error ? error.message.slice(0, 300) : typeof error;
+  return new SecretsManagerCallError(operation, name, detail, retryable, error);
+}
+
+function awsErrorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}

@@ -1,0 +1,205 @@
+/**
+ * Shared pieces of the rotation suites: a recording logger, invariant probes run between steps, and
+ * instrumentation that enumerates (and fails) every external call the rotation function makes.
+ */
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { GenesysGateway } from "../../lambda/rotation/genesys-gateway.ts";
+import { GenesysTransientError } from "../../lambda/shared/genesys/errors.ts";
+import type { Log } from "../../lambda/shared/log.ts";
+import type { RotationEvent } from "../../local/aws/secrets-manager/index.ts";
+import type { RotationStack } from "../support/rotation-stack.ts";
+
+/** A Log that keeps every line as JSON text (for assertions on messages and for leak checks). */
+export function recordingLog(): Log & { lines: string[] } {
+  const lines: string[] = [];
+  const write =
+    (level: string) =>
+    (message: string, ...extra: object[]) => {
+      lines.push(JSON.stringify(Object.assign({ level, message }, ...extra)));
+    };
+  return { lines, debug: write("DEBUG"), info: write("INFO"), warn: write("WARN"), error: write("ERROR") };
+}
+
+/** Which staged credentials must mint a token at every observed instant. */
+export type Invariant = "current" | "anyStaged";
+
+/**
+ * Checks an invariant now and returns a violation message, or `undefined`.
+ * - `current`: AWSCURRENT works (alternating pairs: consumers reading the raw secret never break).
+ * - `anyStaged`: AWSCURRENT, AWSPENDING or AWSPREVIOUS works (single: what the vending function's fallback needs).
+ */
+export async function checkInvariant(
+  stack: RotationStack,
+  secretId: string,
+  invariant: Invariant,
+): Promise<string | undefined> {
+  const labels = invariant === "current" ? ["AWSCURRENT"] : ["AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"];
+  for (const label of labels) {
+    const value = await stack.readStaged(secretId, label);
+    if (value !== undefined && (await stack.mints(value))) return undefined;
+  }
+  return `${invariant === "current" ? "AWSCURRENT" : "no staged version"} of ${secretId} does not mint a token`;
+}
+
+/** One failed invariant check, with the step it followed and whether that step failed. */
+export interface Violation {
+  step: string;
+  stepFailed: boolean;
+  message: string;
+}
+
+/** Makes the stack's rotation function check invariants after every step (failed or not); returns the violations. */
+export function probeAfterEachStep(
+  stack: RotationStack,
+  checks: { secretId: string; invariant: Invariant }[],
+  handler = stack.createHandler(),
+): Violation[] {
+  const violations: Violation[] = [];
+  stack.setRotationFunction(async (event: RotationEvent) => {
+    let stepFailed = true;
+    try {
+      await handler(event);
+      stepFailed = false;
+    } finally {
+      for (const check of checks) {
+        const message = await checkInvariant(stack, check.secretId, check.invariant);
+        if (message !== undefined) violations.push({ step: event.Step, stepFailed, message });
+      }
+    }
+  });
+  return violations;
+}
+
+/** How an injected fault hits call number `index`. */
+export type FaultMode =
+  /** The call fails before it is sent (nothing changed). */
+  | "before"
+  /** The call is made, then the caller sees a failure (a lost response, or the process dying right after it). */
+  | "after"
+  /** A fault on the wire: Genesys resets the connection after processing / 5xx; Secrets Manager answers InternalServiceError (also past SDK retries). */
+  | "wire";
+
+/** One external call of the rotation function, as enumerated by {@link CallInstrument}. */
+export interface ExternalCall {
+  /** `sm:<Operation>` or `genesys:<method>`. */
+  label: string;
+  index: number;
+}
+
+/**
+ * Counts every external call the rotation function makes (Secrets Manager via SDK middleware, Genesys
+ * via the gateway) and, when armed, injects one fault at call number `index`.
+ */
+export class CallInstrument {
+  readonly calls: ExternalCall[] = [];
+  #armed: { index: number; mode: FaultMode } | undefined;
+  #injected: ExternalCall | undefined;
+  readonly #stack: RotationStack;
+
+  constructor(stack: RotationStack) {
+    this.#stack = stack;
+  }
+
+  /** Resets the count; the fault (if any) hits the `index`-th call from now. */
+  arm(fault?: { index: number; mode: FaultMode }): void {
+    this.calls.length = 0;
+    this.#armed = fault;
+    this.#injected = undefined;
+  }
+
+  /** The call the armed fault was injected into, once it happened. */
+  get injected(): ExternalCall | undefined {
+    return this.#injected;
+  }
+
+  /** Adds the counting/injecting middleware to a Secrets Manager client used by the rotation function. */
+  instrumentSecretsManager(client: SecretsManagerClient): SecretsManagerClient {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
+        return this.#around(`sm:${operation}`, () => next(args), {
+          wire: () => {
+            // 3 = the SDK's default attempts, so the failure reaches the rotation function.
+            this.#stack.secretsManager.faults.failNext(operation, "InternalServiceError", 3);
+          },
+          before: () => awsError("injected: request not sent"),
+          lost: () => awsError("injected: the response was lost after the call"),
+        });
+      },
+      { step: "initialize", name: "rotationCallInstrument" },
+    );
+    return client;
+  }
+
+  /** Wraps a Genesys gateway so every token request and API call is counted (and may fail). */
+  instrumentGenesys(gateway: GenesysGateway): GenesysGateway {
+    const faults = this.#stack.genesys.faults;
+    const wireFault = (label: string) => () => {
+      // Alternate 5xx and connection resets (after processing) so both kinds hit every call kind.
+      if (label.length % 2 === 0) {
+        faults.serverErrors.nextN = 3;
+      } else {
+        faults.connectionResets.afterProcessing = true;
+        faults.connectionResets.nextN = 3;
+      }
+    };
+    const injectedError = (summary: string) => () =>
+      new GenesysTransientError(summary, { operation: "injected fault" });
+    const before = injectedError("injected: request not sent");
+    const lost = injectedError("injected: the response was lost after the call");
+    return {
+      endpoints: (environment) => gateway.endpoints(environment),
+      requestToken: (endpoints, clientId, clientSecret, limits) =>
+        this.#around(
+          "genesys:requestToken",
+          () => gateway.requestToken(endpoints, clientId, clientSecret, limits),
+          {
+            wire: wireFault("genesys:requestToken"),
+            before,
+            lost,
+          },
+        ),
+      api: (endpoints, accessToken) => {
+        const api = gateway.api(endpoints, accessToken);
+        return new Proxy(api, {
+          get: (target, property, receiver) => {
+            const member = Reflect.get(target, property, receiver);
+            if (typeof member !== "function") return member;
+            const label = `genesys:${String(property)}`;
+            return (...args: unknown[]) =>
+              this.#around(label, () => member.apply(target, args), { wire: wireFault(label), before, lost });
+          },
+        });
+      },
+    };
+  }
+
+  async #around<T>(
+    label: string,
+    call: () => Promise<T>,
+    faults: { wire: () => void; before: () => Error; lost: () => Error },
+  ): Promise<T> {
+    const entry = { label, index: this.calls.length };
+    this.calls.push(entry);
+    const armed = this.#armed;
+    if (armed === undefined || armed.index !== entry.index) return call();
+    this.#injected = entry;
+    if (armed.mode === "before") throw faults.before();
+    if (armed.mode === "wire") {
+      faults.wire();
+      try {
+        return await call();
+      } finally {
+        this.#stack.genesys.faults.serverErrors.nextN = 0;
+        this.#stack.genesys.faults.connectionResets.nextN = 0;
+      }
+    }
+    await call();
+    throw faults.lost();
+  }
+}
+
+/** An error shaped like an AWS SDK server fault. */
+function awsError(message: string): Error {
+  return Object.assign(new Error(message), { name: "InternalServiceError", $fault: "server" });
+}

@@ -1,0 +1,169 @@
+/**
+ * The rotation function's pure parts: event validation, configuration, twin comparison, backoff.
+ * (Behaviour against both emulators is in rotation.test.ts and the other suites of this folder.)
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { readRotationConfig } from "../../lambda/rotation/config.ts";
+import { describeTwinDrift } from "../../lambda/rotation/drift.ts";
+import { RotationEventError } from "../../lambda/rotation/errors.ts";
+import { parseRotationEvent } from "../../lambda/rotation/event.ts";
+import { backoffDelay } from "../../lambda/rotation/steps.ts";
+import { ConfigurationError, ValidationError } from "../../lambda/shared/errors.ts";
+
+const TOKEN = "2f7c8d4e-1b3a-4c5d-9e8f-0a1b2c3d4e5f";
+const VALID = {
+  Step: "createSecret",
+  SecretId: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x",
+  ClientRequestToken: TOKEN,
+};
+
+describe("parseRotationEvent", () => {
+  test("accepts the four steps, with or without RotationToken, and ignores unknown keys", () => {
+    for (const Step of ["createSecret", "setSecret", "testSecret", "finishSecret"]) {
+      assert.deepEqual(parseRotationEvent({ ...VALID, Step }), { ...VALID, Step });
+    }
+    assert.equal(parseRotationEvent({ ...VALID, RotationToken: "opaque", Extra: 1 }).RotationToken, "opaque");
+  });
+
+  const malformed: [string, unknown, string][] = [
+    ["null", null, "(event)"],
+    ["an array", [VALID], "(event)"],
+    ["a string", "createSecret", "(event)"],
+    ["no Step", { ...VALID, Step: undefined }, "Step"],
+    ["an unknown Step", { ...VALID, Step: "deleteSecret" }, "Step"],
+    ["a Step in the wrong case", { ...VALID, Step: "CreateSecret" }, "Step"],
+    ["no SecretId", { ...VALID, SecretId: undefined }, "SecretId"],
+    ["an empty SecretId", { ...VALID, SecretId: " " }, "SecretId"],
+    ["a numeric SecretId", { ...VALID, SecretId: 42 }, "SecretId"],
+    ["a too long SecretId", { ...VALID, SecretId: "a".repeat(2049) }, "SecretId"],
+    ["no ClientRequestToken", { ...VALID, ClientRequestToken: undefined }, "ClientRequestToken"],
+    ["a 31-character token", { ...VALID, ClientRequestToken: "a".repeat(31) }, "ClientRequestToken"],
+    ["a 65-character token", { ...VALID, ClientRequestToken: "a".repeat(65) }, "ClientRequestToken"],
+    [
+      "a token with a space",
+      { ...VALID, ClientRequestToken: `${"a".repeat(20)} ${"b".repeat(20)}` },
+      "ClientRequestToken",
+    ],
+    ["a numeric RotationToken", { ...VALID, RotationToken: 7 }, "RotationToken"],
+  ];
+  for (const [label, event, field] of malformed) {
+    test(`rejects ${label}, naming ${field}`, () => {
+      assert.throws(
+        () => parseRotationEvent(event),
+        (error: unknown) => {
+          assert.ok(error instanceof RotationEventError);
+          assert.ok(error instanceof ValidationError);
+          assert.equal(error.name, "RotationEventError");
+          assert.equal(error.field, field);
+          assert.match(error.message, new RegExp(`"${field.replace(/[()]/g, "\\$&")}"`));
+          return true;
+        },
+      );
+    });
+  }
+});
+
+describe("readRotationConfig", () => {
+  test("defaults", () => {
+    const config = readRotationConfig({});
+    assert.equal(config.propagationTimeoutSeconds, 60);
+    assert.deepEqual(config.integrationCredentials, {});
+    assert.equal(config.tokenVendorFunctionName, undefined);
+    assert.deepEqual(config.extraEnvironments, []);
+  });
+
+  test("reads every variable", () => {
+    const config = readRotationConfig({
+      SECRETS_MANAGER_ENDPOINT: "http://127.0.0.1:4566",
+      GENESYS_ENDPOINT_OVERRIDE: "http://127.0.0.1:4010",
+      GENESYS_EXTRA_ENVIRONMENTS: "xyz1.pure.cloud, abc2.pure.cloud",
+      PROPAGATION_TIMEOUT_SECONDS: "90",
+      TOKEN_VENDOR_FUNCTION_NAME: "vendor",
+      LAMBDA_ENDPOINT: "http://127.0.0.1:9001",
+      INTEGRATION_CREDENTIALS: '{"genesys/app":["c-1","c-2"]}',
+    });
+    assert.equal(config.propagationTimeoutSeconds, 90);
+    assert.deepEqual(config.extraEnvironments, ["xyz1.pure.cloud", "abc2.pure.cloud"]);
+    assert.deepEqual(config.integrationCredentials, { "genesys/app": ["c-1", "c-2"] });
+    assert.equal(config.tokenVendorFunctionName, "vendor");
+  });
+
+  const invalid: [string, Record<string, string>][] = [
+    ["PROPAGATION_TIMEOUT_SECONDS", { PROPAGATION_TIMEOUT_SECONDS: "soon" }],
+    ["PROPAGATION_TIMEOUT_SECONDS", { PROPAGATION_TIMEOUT_SECONDS: "0" }],
+    ["PROPAGATION_TIMEOUT_SECONDS", { PROPAGATION_TIMEOUT_SECONDS: "601" }],
+    ["INTEGRATION_CREDENTIALS", { INTEGRATION_CREDENTIALS: "[]" }],
+    ["INTEGRATION_CREDENTIALS", { INTEGRATION_CREDENTIALS: '{"s":"c-1"}' }],
+    ["INTEGRATION_CREDENTIALS", { INTEGRATION_CREDENTIALS: '{"s":["has space"]}' }],
+    ["SECRETS_MANAGER_ENDPOINT", { SECRETS_MANAGER_ENDPOINT: "not a url" }],
+  ];
+  for (const [key, env] of invalid) {
+    test(`rejects ${key}=${Object.values(env)[0]}`, () => {
+      assert.throws(
+        () => readRotationConfig(env),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigurationError);
+          assert.equal(error.key, key);
+          return true;
+        },
+      );
+    });
+  }
+});
+
+describe("describeTwinDrift", () => {
+  const base = {
+    roleDivisions: [
+      { roleId: "r1", divisionId: "d1" },
+      { roleId: "r2", divisionId: "*" },
+    ],
+    accessTokenValiditySeconds: 3600,
+  };
+
+  test("equal sets in any order are consistent", () => {
+    assert.equal(
+      describeTwinDrift(
+        { id: "A", ...base },
+        { id: "B", ...base, roleDivisions: [...base.roleDivisions].reverse() },
+      ),
+      undefined,
+    );
+  });
+
+  test("names role divisions present on one side only, and a lifetime difference", () => {
+    const message = describeTwinDrift(
+      { id: "A", ...base },
+      {
+        id: "B",
+        roleDivisions: [
+          { roleId: "r2", divisionId: "*" },
+          { roleId: "r3", divisionId: "d9" },
+        ],
+        accessTokenValiditySeconds: 600,
+      },
+    );
+    assert.equal(
+      message,
+      "role drift between clients A and B: roleDivisions only on A: role r1 in division d1; " +
+        "roleDivisions only on B: role r3 in division d9; accessTokenValiditySeconds differs: A has 3600, B has 600",
+    );
+  });
+});
+
+test("backoffDelay grows, is jittered within [half, full] of its ceiling, and is capped", () => {
+  assert.equal(
+    backoffDelay(0, () => 0),
+    125,
+  );
+  assert.equal(backoffDelay(0, () => 0.999999) < 250, true);
+  assert.equal(
+    backoffDelay(3, () => 0),
+    1000,
+  );
+  assert.equal(
+    backoffDelay(20, () => 0),
+    2000,
+  );
+  assert.ok(backoffDelay(20, () => 0.999999) <= 4000);
+});
