@@ -6,14 +6,12 @@
  * Environment: docs/ARCHITECTURE.md ("Lambda functions: entry points and environment") and config.ts.
  */
 
-import type { Logger } from "@aws-lambda-powertools/logger";
-import type { LogAttributes } from "@aws-lambda-powertools/logger/types";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
 import { describeError, RotatorError } from "../shared/errors.ts";
-import { createLogger, type Log } from "../shared/log.ts";
+import { createLog, type Log } from "../shared/log.ts";
 import { readRotationConfig } from "./config.ts";
 import { UnexpectedRotationError } from "./errors.ts";
 import { parseRotationEvent } from "./event.ts";
@@ -54,7 +52,7 @@ export type RotationHandler = (event: unknown) => Promise<StepOutcome>;
  */
 export function createRotationHandler(options: RotationHandlerOptions = {}): RotationHandler {
   const env = options.env ?? process.env;
-  const log = options.log ?? powertoolsLog(createLogger(env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME));
+  const log = options.log ?? createLog(env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME);
   const metrics =
     options.metrics ??
     new Metrics({
@@ -140,17 +138,6 @@ function buildDependencies(
     propagationTimeoutMs: config.propagationTimeoutSeconds * 1000,
     extraEnvironments: config.extraEnvironments,
     finishHooks,
-  };
-}
-
-/** Adapts a Powertools Logger to the domain's `Log` interface (extras are attribute objects). */
-function powertoolsLog(logger: Logger): Log {
-  const attributes = (extra: object[]) => extra as LogAttributes[];
-  return {
-    debug: (message, ...extra) => logger.debug(message, ...attributes(extra)),
-    info: (message, ...extra) => logger.info(message, ...attributes(extra)),
-    warn: (message, ...extra) => logger.warn(message, ...attributes(extra)),
-    error: (message, ...extra) => logger.error(message, ...attributes(extra)),
   };
 }
 
