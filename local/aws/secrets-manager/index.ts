@@ -1,0 +1,2 @@
+/** Public entry of the Secrets Manager emulator (same exports as emulator.ts). */
+export * from "./emulator.ts";
