@@ -1,0 +1,164 @@
+/**
+ * The operator CLI's failures and how they reach the terminal: one line a human can act on, an exit code
+ * (2 = the command line was wrong, 1 = the operation failed), and never a secret or token.
+ *
+ * AWS SDK errors are translated here, in one place, so every command gives the same advice for missing
+ * credentials, missing permissions and unknown resources.
+ */
+import { describeError, RotatorError, ValidationError } from "../../lambda/shared/errors.ts";
+
+/** Exit code of a command line the CLI could not accept (unknown flag, missing or malformed value). */
+export const EXIT_USAGE = 2;
+/** Exit code of a command that ran and failed. */
+export const EXIT_FAILURE = 1;
+
+/** The command line is wrong: names the flag and the rule. Exit code 2. */
+export class UsageError extends ValidationError {
+  override readonly name = "UsageError";
+
+  /**
+   * @param flag the offending flag as typed, e.g. `--secret-id` (or `(command)` / `(arguments)`)
+   * @param rule what the flag must be, e.g. `is required`
+   */
+  constructor(flag: string, rule: string) {
+    super("genesys-rotator", flag, rule);
+    this.message = `${flag} ${rule}`;
+  }
+}
+
+/** A command ran and could not do what was asked. The message says why and what to do. Exit code 1. */
+export class CliError extends RotatorError {
+  override readonly name: string = "CliError";
+  readonly retryable: boolean;
+
+  constructor(message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** An AWS call failed; `operation` is the API name (e.g. `DescribeSecret`). */
+export class AwsCallError extends CliError {
+  override readonly name = "AwsCallError";
+  /** The AWS API operation, e.g. `PutSecretValue`. */
+  readonly operation: string;
+  /** The SDK error's name, e.g. `AccessDeniedException`. */
+  readonly awsErrorName: string;
+
+  constructor(operation: string, awsErrorName: string, message: string, cause: unknown, retryable: boolean) {
+    super(message, { cause, retryable });
+    this.operation = operation;
+    this.awsErrorName = awsErrorName;
+  }
+}
+
+/** What the call was about, for messages: the service's IAM prefix and the resource named by the user. */
+export interface AwsCallContext {
+  /** IAM service prefix: `secretsmanager`, `lambda`, `dynamodb`. */
+  service: "secretsmanager" | "lambda" | "dynamodb";
+  /** API operation, e.g. `GetSecretValue` (also the IAM action name for these three services). */
+  operation: string;
+  /** The resource as the user named it (secret id, function name, table name). */
+  resource: string;
+  /** The endpoint when not AWS's own (local mode), for "is it running?" advice. */
+  endpoint?: string;
+  /** The region the client used, when known. */
+  region?: string;
+}
+
+const CREDENTIAL_ERRORS = new Set(["CredentialsProviderError", "TokenProviderError"]);
+const ACCESS_DENIED = new Set([
+  "AccessDeniedException",
+  "AccessDenied",
+  "UnauthorizedOperation",
+  "UnrecognizedClientException",
+  "InvalidSignatureException",
+  "ExpiredTokenException",
+  "KMSAccessDeniedException",
+]);
+const THROTTLING = new Set(["ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"]);
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EPIPE"]);
+
+const RESOURCE_NOUN: Record<AwsCallContext["service"], string> = {
+  secretsmanager: "secret",
+  lambda: "function",
+  dynamodb: "table",
+};
+
+/**
+ * Translates an AWS SDK failure into an {@link AwsCallError} with advice. Errors that are already the
+ * CLI's own pass through unchanged.
+ */
+export function toAwsCallError(error: unknown, context: AwsCallContext): RotatorError {
+  if (error instanceof RotatorError) return error;
+  const details = (typeof error === "object" && error !== null ? error : {}) as {
+    name?: unknown;
+    code?: unknown;
+    message?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const name = typeof details.name === "string" ? details.name : "Error";
+  const code = typeof details.code === "string" ? details.code : undefined;
+  const status = details.$metadata?.httpStatusCode;
+  const message = typeof details.message === "string" ? oneLine(details.message) : "no message";
+  const call = `${context.operation} on ${RESOURCE_NOUN[context.service]} "${context.resource}"`;
+  const make = (text: string, retryable = false) =>
+    new AwsCallError(context.operation, name, text, error, retryable);
+
+  if (CREDENTIAL_ERRORS.has(name)) {
+    return make(
+      "No AWS credentials found. Pass --profile <name> (after `aws sso login --profile <name>` for SSO), " +
+        "or set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; or use --local for the local stack.",
+    );
+  }
+  if (name === "Region is missing" || /region is missing/i.test(message)) {
+    return make("No AWS region configured: pass --region <region> or set AWS_REGION.");
+  }
+  if (ACCESS_DENIED.has(name) || status === 403) {
+    return make(
+      `AWS denied ${call} (${name}): the caller needs ${context.service}:${context.operation} on it` +
+        `${context.service === "secretsmanager" ? " (and kms:Decrypt on its KMS key)" : ""}. ` +
+        "Check --profile/--region, or ask for the permission.",
+    );
+  }
+  if (name === "ResourceNotFoundException" || status === 404) {
+    const where = context.region === undefined ? "" : ` in region ${context.region}`;
+    return make(
+      `${capitalise(RESOURCE_NOUN[context.service])} "${context.resource}" not found${where} (${context.operation}). ` +
+        "Check the name and --region.",
+    );
+  }
+  if (code !== undefined && NETWORK_CODES.has(code)) {
+    const hint =
+      context.endpoint === undefined
+        ? "check your network or proxy settings"
+        : "is the local stack running? Start it with `npm run local-stack`";
+    return make(`Cannot reach ${context.endpoint ?? context.service} for ${call} (${code}): ${hint}.`, true);
+  }
+  if (THROTTLING.has(name) || status === 429) {
+    return make(`AWS throttled ${call} (${name}); try again in a minute.`, true);
+  }
+  const retryable = status !== undefined && status >= 500;
+  return make(`${call} failed: ${name}: ${message}`, retryable);
+}
+
+/**
+ * The line printed for a failed command and its exit code. Unknown errors are summarised by name and
+ * message only (never their properties, which may hold request data).
+ */
+export function describeFailure(error: unknown): { line: string; exitCode: number } {
+  if (error instanceof UsageError) {
+    return { line: `error: ${error.message} (see --help)`, exitCode: EXIT_USAGE };
+  }
+  if (error instanceof RotatorError) return { line: `error: ${error.message}`, exitCode: EXIT_FAILURE };
+  const { errorName, errorMessage } = describeError(error);
+  return { line: `error: ${errorName}: ${oneLine(errorMessage)}`, exitCode: EXIT_FAILURE };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -1,0 +1,95 @@
+/**
+ * `.local-stack.json`: how `--local` finds the running local stack (`npm run local-stack`). The file
+ * holds endpoints and resource names only — never a secret — and is validated on read so a stale or
+ * hand-edited file fails with the field at fault instead of a confusing connection error.
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { CliError } from "./errors.ts";
+
+/** The default file name, in the current directory. */
+export const LOCAL_STACK_FILE = ".local-stack.json";
+
+/** What a running local stack publishes. */
+export interface LocalStackEndpoints {
+  /** Format version of this file. */
+  version: 1;
+  /** Region of the emulated services (and of the ARNs they return). */
+  region: string;
+  /** Secrets Manager emulator URL. */
+  secretsManager: string;
+  /** Lambda Invoke emulator URL. */
+  lambda: string;
+  /** DynamoDB Local (or dynalite) URL. */
+  dynamodb: string;
+  /** Genesys Cloud emulator URL (becomes GENESYS_ENDPOINT_OVERRIDE). */
+  genesys: string;
+  /** The vending function's name in the Lambda emulator. */
+  vendingFunction: string;
+  /** The vending function's token table. */
+  tokenTable: string;
+  /** The vending function's `CREDENTIALS`: credential name → secret ARN. */
+  credentials: Record<string, string>;
+  /** Names of the secrets the stack created, by role (e.g. `admin`, `app`). */
+  secrets: Record<string, string>;
+  /** Process id of the stack, so a stale file can be recognised. */
+  pid: number;
+}
+
+const LOOPBACK_URL = /^http:\/\/127\.0\.0\.1:\d{1,5}$/;
+const URL_FIELDS = ["secretsManager", "lambda", "dynamodb", "genesys"] as const;
+const NAME_FIELDS = ["region", "vendingFunction", "tokenTable"] as const;
+
+/**
+ * Reads and validates the endpoints file.
+ * @throws CliError naming the file and the field, with the command that creates it.
+ */
+export async function readLocalStackEndpoints(file = LOCAL_STACK_FILE): Promise<LocalStackEndpoints> {
+  const path = resolve(file);
+  let raw: string;
+  try {
+    raw = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") {
+      throw new CliError(
+        `No local stack endpoints at ${path}: start the stack with \`npm run local-stack\` first.`,
+      );
+    }
+    throw new CliError(`Cannot read ${path}: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new CliError(`${path} is not valid JSON: restart \`npm run local-stack\` to rewrite it.`);
+  }
+  return validateLocalStackEndpoints(value, path);
+}
+
+/** Validates a parsed endpoints object; `where` names it in errors. */
+export function validateLocalStackEndpoints(value: unknown, where: string): LocalStackEndpoints {
+  const fail = (field: string, rule: string) => new CliError(`${where}: field "${field}" ${rule}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw fail("(file)", "must be a JSON object");
+  const fields = value as Record<string, unknown>;
+  if (fields.version !== 1)
+    throw fail("version", "must be 1 (written by this version of npm run local-stack)");
+  for (const key of URL_FIELDS) {
+    const url = fields[key];
+    // Only loopback: --local must never send even dummy credentials anywhere else.
+    if (typeof url !== "string" || !LOOPBACK_URL.test(url))
+      throw fail(key, "must be http://127.0.0.1:<port>");
+  }
+  for (const key of NAME_FIELDS) {
+    if (typeof fields[key] !== "string" || fields[key] === "") throw fail(key, "must be a non-empty string");
+  }
+  for (const key of ["credentials", "secrets"] as const) {
+    const map = fields[key];
+    if (typeof map !== "object" || map === null || Array.isArray(map))
+      throw fail(key, "must be an object of strings");
+    if (!Object.values(map).every((entry) => typeof entry === "string"))
+      throw fail(key, "must be an object of strings");
+  }
+  if (!Number.isSafeInteger(fields.pid)) throw fail("pid", "must be an integer");
+  return value as LocalStackEndpoints;
+}

@@ -1,0 +1,159 @@
+/**
+ * What every command runs with: AWS SDK clients (real AWS through the default credential chain, or the
+ * local stack), Genesys Cloud access, an output writer, a clock, stdin and a yes/no prompt. Commands take
+ * a {@link CliDependencies}; the entry point builds the production one, tests build their own.
+ */
+import { createInterface } from "node:readline/promises";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { type Clock, systemClock } from "../../lambda/shared/clock.ts";
+import { GenesysApi } from "../../lambda/shared/genesys/api.ts";
+import { type GenesysEndpoints, resolveEndpoints } from "../../lambda/shared/genesys/environments.ts";
+import type { GenesysCallOptions } from "../../lambda/shared/genesys/http.ts";
+import { type AccessToken, requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
+import { type AwsCallContext, toAwsCallError } from "./errors.ts";
+import type { LocalStackEndpoints } from "./local-stack-file.ts";
+
+/** Where the commands' AWS calls go. */
+export type Target =
+  | { kind: "aws"; region?: string; profile?: string }
+  | { kind: "local"; endpoints: LocalStackEndpoints };
+
+/** Genesys Cloud as the CLI uses it: endpoints, the client-credentials grant and the Platform API. */
+export interface GenesysAccess {
+  /** Validated hosts of an environment (the known list + GENESYS_EXTRA_ENVIRONMENTS; local: the emulator). */
+  endpoints(environment: string): GenesysEndpoints;
+  /** RFC 6749 §4.4 client-credentials grant; throws the typed Genesys errors. */
+  requestToken(
+    endpoints: GenesysEndpoints,
+    clientId: string,
+    clientSecret: string,
+    limits?: Pick<GenesysCallOptions, "deadline" | "maxAttempts">,
+  ): Promise<AccessToken>;
+  /** A Platform API session acting with `accessToken`. */
+  api(endpoints: GenesysEndpoints, accessToken: string): GenesysApi;
+}
+
+/** Where commands print. `stdout` gets results, `stderr` progress and warnings. */
+export interface CliOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/** Asks a yes/no question; `undefined` when there is no terminal to ask on. */
+export type Confirm = ((question: string) => Promise<boolean>) | undefined;
+
+/** Everything a command needs, injected. */
+export interface CliDependencies {
+  target: Target;
+  secretsManager: SecretsManagerClient;
+  lambda: LambdaClient;
+  dynamodb: DynamoDBClient;
+  genesys: GenesysAccess;
+  out: CliOutput;
+  clock: Clock;
+  /** Reads all of stdin (for `--client-secret-stdin`). */
+  readStdin: () => Promise<string>;
+  confirm: Confirm;
+}
+
+/** Dummy credentials the local stand-ins accept (not a secret). */
+const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+
+/** The AWS SDK clients for a target. Real AWS: the default credential chain, `--profile`, `--region`. */
+export function createAwsClients(
+  target: Target,
+): Pick<CliDependencies, "secretsManager" | "lambda" | "dynamodb"> {
+  if (target.kind === "local") {
+    const { endpoints } = target;
+    const common = { region: endpoints.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 };
+    return {
+      secretsManager: new SecretsManagerClient({ ...common, endpoint: endpoints.secretsManager }),
+      lambda: new LambdaClient({ ...common, endpoint: endpoints.lambda }),
+      dynamodb: new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }),
+    };
+  }
+  const config = {
+    ...(target.region === undefined ? {} : { region: target.region }),
+    ...(target.profile === undefined ? {} : { profile: target.profile }),
+  };
+  return {
+    secretsManager: new SecretsManagerClient(config),
+    lambda: new LambdaClient(config),
+    dynamodb: new DynamoDBClient(config),
+  };
+}
+
+/**
+ * Genesys access for a target. Local mode sends every environment to the emulator (the environment is
+ * still validated); real AWS honours GENESYS_EXTRA_ENVIRONMENTS / GENESYS_ENDPOINT_OVERRIDE as the
+ * Lambdas do.
+ */
+export function createGenesysAccess(target: Target, clock: Clock = systemClock): GenesysAccess {
+  const override = target.kind === "local" ? target.endpoints.genesys : undefined;
+  const callOptions: GenesysCallOptions = { clock };
+  return {
+    endpoints: (environment) =>
+      resolveEndpoints(environment, override === undefined ? {} : { endpointOverride: override }),
+    requestToken: (endpoints, clientId, clientSecret, limits) =>
+      requestClientCredentialsToken({ endpoints, clientId, clientSecret }, { ...callOptions, ...limits }),
+    api: (endpoints, accessToken) => new GenesysApi(endpoints, accessToken, callOptions),
+  };
+}
+
+/** Writes to the process's streams. */
+export const processOutput: CliOutput = {
+  stdout: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
+  stderr: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
+};
+
+/** Reads stdin to the end (a piped secret; a terminal user types it and presses Ctrl-D). */
+export async function readProcessStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** A yes/no prompt on the terminal, or `undefined` when stdin or stderr is not a terminal. */
+export function terminalConfirm(): Confirm {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  return async (question) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      const answer = await rl.question(`${question} [y/N] `);
+      return /^y(es)?$/i.test(answer.trim());
+    } finally {
+      rl.close();
+    }
+  };
+}
+
+/**
+ * Sends an AWS command and turns any failure into the CLI's one-line error with advice
+ * (see errors.ts). `context` names the operation and the resource as the user typed it.
+ */
+export async function callAws<Output>(
+  deps: Pick<CliDependencies, "target">,
+  send: () => Promise<Output>,
+  context: Omit<AwsCallContext, "endpoint" | "region">,
+): Promise<Output> {
+  try {
+    return await send();
+  } catch (error) {
+    const full: AwsCallContext = { ...context };
+    if (deps.target.kind === "local") {
+      const { endpoints } = deps.target;
+      full.region = endpoints.region;
+      full.endpoint =
+        context.service === "secretsmanager"
+          ? endpoints.secretsManager
+          : context.service === "lambda"
+            ? endpoints.lambda
+            : endpoints.dynamodb;
+    } else if (deps.target.region !== undefined) {
+      full.region = deps.target.region;
+    }
+    throw toAwsCallError(error, full);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The local stack the operator CLI's `--local` talks to: the drill's stack (Genesys Cloud emulator,
+ * Secrets Manager emulator, local DynamoDB with the token table, Lambda emulator running the real
+ * rotation and vending handlers) plus what a `cdk deploy` would have set up for an operator:
+ *
+ * - rotation configured on the seeded secrets (rotation function + 90-day schedule), so `rotate` works
+ *   without naming a function — configured as CDK does with rotateImmediatelyOnUpdate=false: a test run;
+ * - `oauth:client:add` on the admin role, so `seed` can create twin clients (a real admin credential
+ *   needs it only while seeding).
+ *
+ * `endpoints` is what `.local-stack.json` holds: URLs and names, never a secret.
+ */
+import { DescribeSecretCommand, RotateSecretCommand } from "@aws-sdk/client-secrets-manager";
+import type { LocalStackEndpoints } from "../../bin/cli/local-stack-file.ts";
+import { systemClock } from "../../lambda/shared/clock.ts";
+import { DRILL_IDS } from "../drill/seed.ts";
+import {
+  DRILL_NAMES,
+  type DrillStack,
+  type DrillStackOptions,
+  LOCAL_REGION,
+  startDrillStack,
+} from "../drill/stack.ts";
+
+/** A running CLI stack. */
+export interface CliStack {
+  /** The underlying drill stack (emulators, clients). */
+  drill: DrillStack;
+  /** What `--local` needs (the content of `.local-stack.json`). */
+  endpoints: LocalStackEndpoints;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startCliStack}. */
+export interface CliStackOptions
+  extends Pick<
+    DrillStackOptions,
+    "preferDynalite" | "verbose" | "maxRotationAttempts" | "rotationRetryDelayMs"
+  > {
+  /** Schedule set on the seeded secrets. @default "rate(90 days)" */
+  scheduleExpression?: string;
+}
+
+/** How long configuring rotation (one test run per secret) may take. */
+const CONFIGURE_TIMEOUT_MS = 60_000;
+
+/** Starts the stack and configures rotation on its secrets. The caller stops it. */
+export async function startCliStack(options: CliStackOptions = {}): Promise<CliStack> {
+  const drill = await startDrillStack({
+    ...(options.preferDynalite === undefined ? {} : { preferDynalite: options.preferDynalite }),
+    ...(options.verbose === undefined ? {} : { verbose: options.verbose }),
+    maxRotationAttempts: options.maxRotationAttempts ?? 2,
+    rotationRetryDelayMs: options.rotationRetryDelayMs ?? 500,
+  });
+  try {
+    const adminRole = drill.genesys.state.getRole(DRILL_IDS.adminRole);
+    if (adminRole !== undefined && !adminRole.permissions.includes("oauth:client:add")) {
+      drill.genesys.state.putRole({
+        ...adminRole,
+        permissions: [...adminRole.permissions, "oauth:client:add"],
+      });
+    }
+    for (const secretArn of [drill.secrets.admin, drill.secrets.app]) {
+      await configureRotation(drill, secretArn, options.scheduleExpression ?? "rate(90 days)");
+    }
+    const endpoints: LocalStackEndpoints = {
+      version: 1,
+      region: LOCAL_REGION,
+      secretsManager: drill.secretsManager.url,
+      lambda: drill.lambda.url,
+      dynamodb: drill.dynamoDb.endpoint,
+      genesys: drill.genesys.url,
+      vendingFunction: DRILL_NAMES.vendorFunction,
+      tokenTable: DRILL_NAMES.tokenTable,
+      credentials: { [DRILL_NAMES.credential]: drill.secrets.app },
+      secrets: { admin: DRILL_NAMES.adminSecret, app: DRILL_NAMES.appSecret },
+      pid: process.pid,
+    };
+    return { drill, endpoints, stop: () => drill.stop() };
+  } catch (error) {
+    await drill.stop();
+    throw error;
+  }
+}
+
+/**
+ * RotateSecret with the rotation function and schedule and RotateImmediately=false (as CDK configures a
+ * rotation schedule), then waits until the test run's AWSPENDING version is gone.
+ */
+async function configureRotation(
+  drill: DrillStack,
+  secretArn: string,
+  scheduleExpression: string,
+): Promise<void> {
+  const client = drill.secretsManagerClient;
+  const started = await client.send(
+    new RotateSecretCommand({
+      SecretId: secretArn,
+      RotationLambdaARN: drill.rotationLambdaArn,
+      RotationRules: { ScheduleExpression: scheduleExpression },
+      RotateImmediately: false,
+    }),
+  );
+  const deadline = systemClock.now() + CONFIGURE_TIMEOUT_MS;
+  for (;;) {
+    const described = await client.send(new DescribeSecretCommand({ SecretId: secretArn }));
+    const stages = described.VersionIdsToStages?.[started.VersionId ?? ""] ?? [];
+    if (!stages.includes("AWSPENDING")) return;
+    if (systemClock.now() > deadline)
+      throw new Error(`configuring rotation of ${secretArn} did not finish within 60 s`);
+    await systemClock.sleep(100);
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * The CLI's command-line validation and AWS error mapping, without the local stack: usage errors name
+ * the flag and exit 2; missing credentials, AccessDenied and ResourceNotFound become one actionable line
+ * and exit 1.
+ */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, describe, it } from "node:test";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { COMMANDS } from "../../bin/cli/main.ts";
+import { startSecretsManagerEmulator } from "../../local/aws/secrets-manager/index.ts";
+import { runCli } from "./support.ts";
+
+describe("genesys-rotator command line", () => {
+  it("prints the tool's help and every command's help", async () => {
+    const tool = await runCli(["--help"]);
+    assert.equal(tool.code, 0);
+    for (const command of ["seed", "status", "rotate", "recover", "vend"])
+      assert.match(tool.stdout, new RegExp(`\\b${command}\\b`));
+    for (const command of COMMANDS) {
+      const help = await runCli([command.spec.name, "--help"]);
+      assert.equal(help.code, 0, command.spec.name);
+      assert.match(help.stdout, new RegExp(`^Usage: genesys-rotator ${command.spec.name} \\[options\\]`));
+      assert.match(help.stdout, /--region <region>/);
+    }
+  });
+
+  it("exits 2 without a command and for an unknown command", async () => {
+    assert.equal((await runCli([])).code, 2);
+    const unknown = await runCli(["rotat"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /"rotat" is unknown; commands: seed, status, rotate, recover, vend/);
+  });
+
+  const usageCases: { argv: string[]; message: RegExp }[] = [
+    { argv: ["status"], message: /--secret-id is required/ },
+    { argv: ["status", "--secret-id", "bad name!"], message: /--secret-id must be a secret name/ },
+    { argv: ["status", "--secret-id", "x", "--bogus"], message: /--bogus is not an option of status/ },
+    { argv: ["status", "--secret-id"], message: /--secret-id needs a value/ },
+    { argv: ["status", "--secret-id", "x", "--region", "Europe"], message: /--region must be an AWS region/ },
+    { argv: ["status", "--secret-id", "x", "--credential", "app"], message: /--credential needs --table/ },
+    {
+      argv: ["rotate", "--secret-id", "x", "--timeout-seconds", "5"],
+      message: /--timeout-seconds only applies with --wait/,
+    },
+    {
+      argv: ["rotate", "--secret-id", "x", "--wait", "--timeout-seconds", "0"],
+      message: /--timeout-seconds must be an integer from 1 to 3600/,
+    },
+    { argv: ["recover", "--secret-id", "x", "--yes"], message: /--yes only applies with --apply/ },
+    { argv: ["vend"], message: /--function-name is required \(or use --local\)/ },
+    { argv: ["vend", "--function-name", "f", "--min-ttl-seconds", "-1"], message: /--min-ttl-seconds/ },
+    {
+      argv: [
+        "seed",
+        "--secret-id",
+        "s",
+        "--environment",
+        "mypurecloud.ie",
+        "--client-id",
+        "c",
+        "--admin-secret-id",
+        "a",
+      ],
+      message: /--client-secret-stdin or --regenerate-secret is required \(exactly one\)/,
+    },
+    {
+      argv: [
+        "seed",
+        "--secret-id",
+        "s",
+        "--environment",
+        "example.org",
+        "--client-id",
+        "c",
+        "--regenerate-secret",
+        "--admin-secret-id",
+        "a",
+      ],
+      message: /--environment must be a known Genesys Cloud domain/,
+    },
+    {
+      argv: [
+        "seed",
+        "--secret-id",
+        "s",
+        "--environment",
+        "mypurecloud.ie",
+        "--client-id",
+        "c",
+        "--regenerate-secret",
+      ],
+      message: /--admin-secret-id is required/,
+    },
+    {
+      argv: [
+        "seed",
+        "--admin-pair",
+        "--secret-id",
+        "s",
+        "--environment",
+        "mypurecloud.ie",
+        "--client-id",
+        "c",
+        "--regenerate-secret",
+      ],
+      message: /--admin-pair needs --client-secret-stdin/,
+    },
+    {
+      argv: [
+        "seed",
+        "--secret-id",
+        "s",
+        "--environment",
+        "mypurecloud.ie",
+        "--client-id",
+        "c",
+        "--client-secret-stdin",
+        "--admin-secret-id",
+        "a",
+        "--strategy",
+        "single",
+        "--twin-name",
+        "t",
+      ],
+      message: /--twin-name is not allowed with --strategy single/,
+    },
+  ];
+  for (const { argv, message } of usageCases) {
+    it(`rejects: ${argv.join(" ")}`, async () => {
+      const run = await runCli(argv);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+      assert.match(run.stderr, /\(see --help\)$/);
+      assert.equal(run.stdout, "");
+    });
+  }
+
+  it("never echoes a positional argument (it may be a pasted secret)", async () => {
+    const run = await runCli(["seed", "--secret-id", "s", "PASTED-SECRET-VALUE"]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /takes flags only/);
+    assert.doesNotMatch(run.output.all(), /PASTED-SECRET-VALUE/);
+  });
+
+  it("rejects a secret on stdin that is not a valid secret, naming the flag", async () => {
+    const run = await runCli(
+      [
+        "seed",
+        "--secret-id",
+        "s",
+        "--environment",
+        "mypurecloud.ie",
+        "--client-id",
+        "c",
+        "--client-secret-stdin",
+        "--admin-pair",
+      ],
+      { readStdin: async () => "two words\n", target: { kind: "aws", region: "eu-west-1" } },
+    );
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--client-secret-stdin expects the client secret on stdin/);
+    assert.doesNotMatch(run.output.all(), /two words/);
+  });
+
+  it("--local without a running stack says how to start it", async () => {
+    const run = await runCli(["status", "--secret-id", "x", "--endpoints", "/nonexistent/.local-stack.json"]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /No local stack endpoints at \/nonexistent\/\.local-stack\.json: start the stack with `npm run local-stack`/,
+    );
+  });
+});
+
+describe("AWS error mapping", () => {
+  it("maps missing credentials to one line with the fix", async () => {
+    const noCredentials = new SecretsManagerClient({
+      region: "eu-west-1",
+      endpoint: "http://127.0.0.1:9", // never reached: signing fails first
+      credentials: async () => {
+        const error = new Error("Could not load credentials from any providers");
+        error.name = "CredentialsProviderError";
+        throw error;
+      },
+    });
+    after(() => noCredentials.destroy());
+    const run = await runCli(["status", "--secret-id", "genesys/app"], {
+      target: { kind: "aws", region: "eu-west-1" },
+      secretsManager: noCredentials,
+    });
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr.split("\n").length, 1);
+    assert.match(run.stderr, /^error: No AWS credentials found\. Pass --profile <name>/);
+    assert.match(run.stderr, /or use --local/);
+  });
+
+  it("maps AccessDenied to the missing IAM action", async () => {
+    const server = createServer((request, response) => {
+      request.resume();
+      response.writeHead(400, { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "r1" });
+      response.end(JSON.stringify({ __type: "AccessDeniedException", Message: "User is not authorized" }));
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    after(() => server.close());
+    const client = new SecretsManagerClient({
+      region: "eu-west-1",
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      maxAttempts: 1,
+    });
+    after(() => client.destroy());
+    const run = await runCli(["status", "--secret-id", "genesys/app"], {
+      target: { kind: "aws", region: "eu-west-1" },
+      secretsManager: client,
+    });
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /AWS denied DescribeSecret on secret "genesys\/app" \(AccessDeniedException\): the caller needs secretsmanager:DescribeSecret/,
+    );
+  });
+
+  it("maps ResourceNotFound to the name and region to check", async () => {
+    const emulator = await startSecretsManagerEmulator({ region: "eu-west-1" });
+    after(() => emulator.stop());
+    const client = new SecretsManagerClient(emulator.clientConfig);
+    after(() => client.destroy());
+    const run = await runCli(["rotate", "--secret-id", "genesys/missing"], {
+      target: { kind: "aws", region: "eu-west-1" },
+      secretsManager: client,
+    });
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /Secret "genesys\/missing" not found in region eu-west-1 \(RotateSecret\)\. Check the name and --region\./,
+    );
+  });
+});
