@@ -1,0 +1,150 @@
+/**
+ * Typed errors of the consumer library. The vending function throws errors with stable names
+ * (docs/ARCHITECTURE.md, "Vendor error names"); Lambda hands them back as a `FunctionError` payload
+ * `{ errorType, errorMessage }`, and {@link vendorErrorFromPayload} turns that payload into an instance
+ * of the class with the same `name`, so consumers can `catch` by class or switch on `error.name`.
+ */
+import { RotatorError } from "../shared/errors.ts";
+
+/**
+ * Any failure reported by the vending function itself. Subclasses carry the vendor's error names; an
+ * error type this library does not know (a newer vendor, or a Lambda runtime failure such as
+ * `Runtime.ExitError`) is a plain `VendorError` whose {@link errorType} says what the vendor reported.
+ */
+export class VendorError extends RotatorError {
+  override readonly name: string = "VendorError";
+  readonly retryable: boolean;
+  /** The `errorType` the vending function (or the Lambda runtime) reported. */
+  readonly errorType: string;
+
+  /**
+   * @param errorType the vendor's `errorType`
+   * @param vendorMessage the vendor's `errorMessage` (the vendor never puts a token or secret in it)
+   * @param retryable whether the same request may succeed later
+   */
+  constructor(errorType: string, vendorMessage: string, retryable = false) {
+    super(`token vendor failed with ${errorType}: ${vendorMessage}`);
+    this.errorType = errorType;
+    this.retryable = retryable;
+  }
+}
+
+/** The vendor rejected the request payload (a bad `credential` name format, `minTtlSeconds` out of range…). */
+export class ValidationError extends VendorError {
+  override readonly name = "ValidationError";
+  constructor(vendorMessage: string) {
+    super("ValidationError", vendorMessage, false);
+  }
+}
+
+/** The vendor has no credential of the requested name (see its `CREDENTIALS` environment variable). */
+export class UnknownCredentialError extends VendorError {
+  override readonly name = "UnknownCredentialError";
+  constructor(vendorMessage: string) {
+    super("UnknownCredentialError", vendorMessage, false);
+  }
+}
+
+/** Genesys Cloud rejected every staged secret of the credential (`invalid_client`): an operator must act. */
+export class CredentialRejectedError extends VendorError {
+  override readonly name = "CredentialRejectedError";
+  constructor(vendorMessage: string) {
+    super("CredentialRejectedError", vendorMessage, false);
+  }
+}
+
+/** No valid token was cached and the Genesys token-endpoint rate limit did not clear within the vendor's deadline. */
+export class GenesysRateLimitedError extends VendorError {
+  override readonly name = "GenesysRateLimitedError";
+  constructor(vendorMessage: string) {
+    super("GenesysRateLimitedError", vendorMessage, true);
+  }
+}
+
+/** Transient Genesys or DynamoDB trouble lasted beyond the vendor's deadline. */
+export class TokenUnavailableError extends VendorError {
+  override readonly name = "TokenUnavailableError";
+  constructor(vendorMessage: string) {
+    super("TokenUnavailableError", vendorMessage, true);
+  }
+}
+
+/** The vending function itself is misconfigured (its environment, table or secrets). */
+export class ConfigurationError extends VendorError {
+  override readonly name = "ConfigurationError";
+  constructor(vendorMessage: string) {
+    super("ConfigurationError", vendorMessage, false);
+  }
+}
+
+/**
+ * The Invoke call did not produce an answer from the vendor: throttled or failing beyond the retry
+ * budget, timed out, the function does not exist, or the caller may not invoke it (missing
+ * `grantVend`). `retryable` tells the two kinds apart.
+ */
+export class VendorInvokeError extends RotatorError {
+  override readonly name = "VendorInvokeError";
+  readonly retryable: boolean;
+  /** The AWS SDK error name or network error code behind this failure, e.g. `TooManyRequestsException`. */
+  readonly reason: string;
+
+  constructor(functionName: string, reason: string, retryable: boolean, detail: string, cause?: unknown) {
+    super(`invoking token vendor "${functionName}" failed (${reason}): ${detail}`, { cause });
+    this.reason = reason;
+    this.retryable = retryable;
+  }
+}
+
+/** The vendor answered with a payload that is not a vended token: a vendor/client version mismatch or a bug. */
+export class VendorResponseError extends RotatorError {
+  override readonly name = "VendorResponseError";
+  readonly retryable = false;
+  /** The offending field of the response payload. */
+  readonly field: string;
+
+  constructor(field: string, rule: string) {
+    super(`token vendor response: field "${field}" ${rule}`);
+    this.field = field;
+  }
+}
+
+// A Map, not an object literal: an errorType such as "constructor" must not find Object.prototype members.
+const KNOWN_VENDOR_ERRORS = new Map<string, new (vendorMessage: string) => VendorError>([
+  ["ValidationError", ValidationError],
+  ["UnknownCredentialError", UnknownCredentialError],
+  ["CredentialRejectedError", CredentialRejectedError],
+  ["GenesysRateLimitedError", GenesysRateLimitedError],
+  ["TokenUnavailableError", TokenUnavailableError],
+  ["ConfigurationError", ConfigurationError],
+]);
+
+/**
+ * Lambda runtime failures that mean "this container died" (`Runtime.ExitError`, `Runtime.Unknown`…), not
+ * "the vendor decided": a vend is a read with compare-and-swap semantics on the vendor side, so repeating
+ * it is safe. `Sandbox.Timedout` is not among them: a vendor that ran out of time would likely do so again.
+ */
+const RETRYABLE_RUNTIME_ERROR = /^Runtime\./;
+
+/**
+ * True for a vendor container that crashed (`Runtime.*`): the only vendor-reported
+ * failures worth repeating at once. The vendor's own typed errors are final for this call — it already
+ * waited and retried within its deadline — even those marked `retryable` (which means "later").
+ */
+export function isVendorRuntimeFailure(error: unknown): error is VendorError {
+  return error instanceof VendorError && RETRYABLE_RUNTIME_ERROR.test(error.errorType);
+}
+
+/**
+ * Maps a Lambda `FunctionError` payload to a typed error. Unknown or malformed payloads become a
+ * {@link VendorError}; the message is taken from the payload only when it is a string.
+ */
+export function vendorErrorFromPayload(payload: unknown): VendorError {
+  const record = typeof payload === "object" && payload !== null ? (payload as Record<string, unknown>) : {};
+  const errorType =
+    typeof record.errorType === "string" && record.errorType !== "" ? record.errorType : "Unknown";
+  const errorMessage =
+    typeof record.errorMessage === "string" ? record.errorMessage : "no error message in the payload";
+  const Known = KNOWN_VENDOR_ERRORS.get(errorType);
+  if (Known) return new Known(errorMessage);
+  return new VendorError(errorType, errorMessage, RETRYABLE_RUNTIME_ERROR.test(errorType));
+}

@@ -1,0 +1,95 @@
+/**
+ * `fetch` with a vended bearer token, for the Genesys Cloud Platform API.
+ */
+import { defaultTokenProvider } from "./default-provider.ts";
+import type { VendedToken } from "./payload.ts";
+import type { TokenSource } from "./token-provider.ts";
+
+/** The fetch signature this helper calls (the global `fetch` by default). */
+export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** Options of {@link genesysFetch}. */
+export interface GenesysFetchOptions {
+  /**
+   * Where tokens come from.
+   * @default the process-wide provider bound to `TOKEN_VENDOR_FUNCTION_NAME`
+   */
+  provider?: TokenSource;
+  /**
+   * Credential whose token authorises the request.
+   * @default the provider's default credential
+   */
+  credential?: string;
+  /** @default globalThis.fetch */
+  fetch?: FetchFunction;
+}
+
+/**
+ * Calls `fetch` with `Authorization: Bearer <vended token>`.
+ *
+ * - A path starting with `/` (e.g. `"/api/v2/organizations/me"`) is resolved against the token's
+ *   `apiBaseUrl`, so the consumer never hard-codes the Genesys region.
+ * - On `401` the token is reported to the vendor as `rejectedToken` and the request is replayed ONCE
+ *   with the replacement; a second `401` is returned to the caller as is. This happens only when the
+ *   request can be sent twice: no body, or a body given in `init` as a string, `ArrayBuffer`, typed
+ *   array, `Blob`, `FormData` or `URLSearchParams`. A `ReadableStream` body, or a `Request` object
+ *   carrying a body, cannot be replayed: the `401` is returned and the token is invalidated, so the next
+ *   call gets a replacement.
+ * - Any `Authorization` header in `input`/`init` is replaced.
+ *
+ * @throws whatever {@link TokenSource.getToken} throws (typed vendor errors), and what `fetch` throws
+ */
+export async function genesysFetch(
+  input: string | URL | Request,
+  init: RequestInit = {},
+  options: GenesysFetchOptions = {},
+): Promise<Response> {
+  const provider = options.provider ?? defaultTokenProvider();
+  const fetchFunction = options.fetch ?? globalThis.fetch;
+  const credential = options.credential;
+
+  const token = await provider.getToken({ credential });
+  const first = await fetchFunction(resolveInput(input, token), withBearer(input, init, token));
+  if (first.status !== 401) return first;
+  if (!isReplayable(input, init)) {
+    provider.invalidate(token);
+    return first;
+  }
+  // Free the connection before the replay; the 401 body is of no use to the caller.
+  await first.body?.cancel().catch(() => {});
+  const replacement = await provider.getToken({ credential, rejectedToken: token.accessToken });
+  // A second 401 is returned, not reported again: a persistent 401 (wrong org, revoked client) must not
+  // turn every request into a mint.
+  return fetchFunction(resolveInput(input, replacement), withBearer(input, init, replacement));
+}
+
+function resolveInput(input: string | URL | Request, token: VendedToken): string | URL | Request {
+  return typeof input === "string" && input.startsWith("/") ? `${token.apiBaseUrl}${input}` : input;
+}
+
+/** `init` with the caller's headers (from the Request, then from init) and our Authorization on top. */
+function withBearer(input: string | URL | Request, init: RequestInit, token: VendedToken): RequestInit {
+  const headers = new Headers(isRequest(input) ? input.headers : undefined);
+  new Headers(init.headers).forEach((value, name) => {
+    headers.set(name, value);
+  });
+  headers.set("authorization", `Bearer ${token.accessToken}`);
+  return { ...init, headers };
+}
+
+function isReplayable(input: string | URL | Request, init: RequestInit): boolean {
+  const body = init.body;
+  if (body === undefined || body === null) return !isRequest(input) || input.body === null;
+  return (
+    typeof body === "string" ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof Blob ||
+    body instanceof FormData ||
+    body instanceof URLSearchParams
+  );
+}
+
+function isRequest(input: string | URL | Request): input is Request {
+  return typeof input === "object" && !(input instanceof URL);
+}

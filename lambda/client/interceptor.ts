@@ -1,0 +1,253 @@
+/**
+ * An undici (v7) interceptor that authorises requests with a vended token:
+ *
+ * ```ts
+ * import { Agent, request } from "undici";
+ * const genesys = new Agent().compose(bearerAuth({ provider }));
+ * await request(`${apiBaseUrl}/api/v2/organizations/me`, { dispatcher: genesys });
+ * ```
+ *
+ * Same pattern as undici's own interceptors (lib/interceptor/dns.js for the asynchronous start,
+ * redirect.js for re-dispatching from the handler). Only types are imported from undici, so loading this
+ * module costs nothing at cold start.
+ */
+import type { Dispatcher } from "undici";
+import type { VendedToken } from "./payload.ts";
+import type { TokenSource } from "./token-provider.ts";
+
+/** Options of {@link bearerAuth}. */
+export interface BearerAuthOptions {
+  /** Where tokens come from (a `TokenProvider`). */
+  provider: TokenSource;
+  /**
+   * Credential whose token authorises the requests.
+   * @default the provider's default credential
+   */
+  credential?: string;
+  /**
+   * Origins (`https://api.mypurecloud.ie`) that receive the token; requests to any other origin pass
+   * through untouched, so composing this onto a shared dispatcher never leaks the token elsewhere.
+   * @default the origin of the token's `apiBaseUrl`
+   */
+  origins?: readonly string[];
+}
+
+type Handler = Dispatcher.DispatchHandler;
+type Controller = Dispatcher.DispatchController;
+type ResponseHeaders = Parameters<NonNullable<Handler["onResponseStart"]>>[2];
+type UpgradeSocket = Parameters<NonNullable<Handler["onRequestUpgrade"]>>[3];
+
+/**
+ * Adds `Authorization: Bearer <token>` to every request for the Genesys API origin. On a `401` response
+ * the token is reported to the vendor (`rejectedToken`) and the request is replayed ONCE with the
+ * replacement; the first `401` is never seen by the caller, a second one is. Replay needs a body that
+ * can be sent twice: none, a string or a Buffer/Uint8Array (`undici.request` passes these through as
+ * is). Streams and iterables — which is what `undici.fetch` turns any body into — are not replayed: the
+ * `401` is delivered and the token invalidated so the next request gets a replacement.
+ */
+export function bearerAuth(options: BearerAuthOptions): Dispatcher.DispatcherComposeInterceptor {
+  const { provider, credential } = options;
+  const fixedOrigins = options.origins
+    ? new Set(options.origins.map((origin) => new URL(origin).origin))
+    : undefined;
+  return (dispatch) =>
+    function bearerAuthInterceptor(opts, handler) {
+      const controller = new StableController();
+      provider.getToken({ credential }).then(
+        (token) => {
+          const origin = opts.origin === undefined ? undefined : new URL(String(opts.origin)).origin;
+          const allowed = fixedOrigins ?? new Set([new URL(token.apiBaseUrl).origin]);
+          if (origin === undefined || !allowed.has(origin)) {
+            dispatchOrFail(dispatch, opts, handler, controller);
+            return;
+          }
+          const authorised = new BearerAuthHandler(dispatch, opts, handler, controller, token, options);
+          dispatchOrFail(dispatch, withAuthorization(opts, token), authorised, controller);
+        },
+        (error: unknown) => handler.onResponseError?.(controller, toError(error)),
+      );
+      return true;
+    };
+}
+
+/**
+ * Hides the first 401 from the downstream handler and re-dispatches. The downstream handler sees one
+ * request: one `onRequestStart`, one response, through one controller that follows the live attempt.
+ */
+class BearerAuthHandler implements Handler {
+  #token: VendedToken;
+  #replayed = false;
+  #swallowing = false;
+  #started = false;
+
+  constructor(
+    private readonly dispatch: Dispatcher.Dispatch,
+    private readonly opts: Dispatcher.DispatchOptions,
+    private readonly downstream: Handler,
+    private readonly controller: StableController,
+    token: VendedToken,
+    private readonly options: BearerAuthOptions,
+  ) {
+    this.#token = token;
+  }
+
+  onRequestStart(controller: Controller, context: unknown): void {
+    this.controller.follow(controller);
+    if (this.#started) return;
+    this.#started = true;
+    this.downstream.onRequestStart?.(this.controller, context);
+  }
+
+  onRequestUpgrade(
+    _controller: Controller,
+    statusCode: number,
+    headers: ResponseHeaders,
+    socket: UpgradeSocket,
+  ): void {
+    this.downstream.onRequestUpgrade?.(this.controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(
+    _controller: Controller,
+    statusCode: number,
+    headers: ResponseHeaders,
+    statusMessage?: string,
+  ): void {
+    if (statusCode === 401 && !this.#replayed) {
+      if (isReplayableBody(this.opts.body)) {
+        this.#swallowing = true;
+        return;
+      }
+      this.options.provider.invalidate(this.#token);
+    }
+    this.downstream.onResponseStart?.(this.controller, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(_controller: Controller, chunk: Buffer): void {
+    if (!this.#swallowing) this.downstream.onResponseData?.(this.controller, chunk);
+  }
+
+  onResponseEnd(_controller: Controller, trailers: ResponseHeaders): void {
+    if (!this.#swallowing) {
+      this.downstream.onResponseEnd?.(this.controller, trailers);
+      return;
+    }
+    this.#swallowing = false;
+    this.#replayed = true;
+    const { provider, credential } = this.options;
+    provider.getToken({ credential, rejectedToken: this.#token.accessToken }).then(
+      (replacement) => {
+        if (this.controller.aborted) {
+          this.downstream.onResponseError?.(this.controller, toError(this.controller.reason));
+          return;
+        }
+        this.#token = replacement;
+        dispatchOrFail(this.dispatch, withAuthorization(this.opts, replacement), this, this.controller);
+      },
+      (error: unknown) => this.downstream.onResponseError?.(this.controller, toError(error)),
+    );
+  }
+
+  onResponseError(_controller: Controller, error: Error): void {
+    this.downstream.onResponseError?.(this.controller, error);
+  }
+}
+
+/**
+ * The controller the downstream handler holds: it forwards pause/resume/abort to whichever attempt is
+ * live, and remembers an abort that happens between attempts so the replay is not sent.
+ */
+class StableController implements Controller {
+  #target: Controller | undefined;
+  #paused = false;
+  #aborted = false;
+  #reason: Error | null = null;
+
+  follow(target: Controller): void {
+    this.#target = target;
+    if (this.#aborted) target.abort(this.#reason ?? new Error("aborted"));
+    else if (this.#paused) target.pause();
+  }
+
+  get aborted(): boolean {
+    return this.#aborted || (this.#target?.aborted ?? false);
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get reason(): Error | null {
+    return this.#reason ?? this.#target?.reason ?? null;
+  }
+
+  abort(reason: Error): void {
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#target?.abort(reason);
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#target?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#target?.resume();
+  }
+}
+
+/** The dispatch options with every existing Authorization header replaced by the vended token. */
+function withAuthorization(opts: Dispatcher.DispatchOptions, token: VendedToken): Dispatcher.DispatchOptions {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of headerEntries(opts.headers)) {
+    if (name.toLowerCase() === "authorization" || value === undefined) continue;
+    const existing = headers[name];
+    headers[name] = existing === undefined ? value : [...[existing].flat(), ...[value].flat()];
+  }
+  headers.authorization = `Bearer ${token.accessToken}`;
+  return { ...opts, headers };
+}
+
+/** Normalises undici's four header shapes (record, flat array, iterable of pairs, null) to pairs. */
+function* headerEntries(
+  headers: Dispatcher.DispatchOptions["headers"],
+): Iterable<[string, string | string[] | undefined]> {
+  if (headers === null || headers === undefined) return;
+  if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0])) {
+      yield* headers as unknown as [string, string | string[]][];
+      return;
+    }
+    for (let i = 0; i + 1 < headers.length; i += 2) yield [String(headers[i]), String(headers[i + 1])];
+    return;
+  }
+  if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === "function") {
+    yield* headers as Iterable<[string, string | string[] | undefined]>;
+    return;
+  }
+  yield* Object.entries(headers as Record<string, string | string[] | undefined>);
+}
+
+function isReplayableBody(body: Dispatcher.DispatchOptions["body"]): boolean {
+  return body === null || body === undefined || typeof body === "string" || body instanceof Uint8Array;
+}
+
+/** Dispatches from an asynchronous continuation, where a synchronous throw would otherwise be lost. */
+function dispatchOrFail(
+  dispatch: Dispatcher.Dispatch,
+  opts: Dispatcher.DispatchOptions,
+  handler: Handler,
+  controller: Controller,
+): void {
+  try {
+    dispatch(opts, handler);
+  } catch (error) {
+    handler.onResponseError?.(controller, toError(error));
+  }
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

@@ -1,0 +1,124 @@
+/**
+ * One vend: a synchronous (RequestResponse) Lambda Invoke of the vending function, with a bounded retry
+ * for the failures that say nothing about the request itself (throttling, Lambda 5xx, network trouble,
+ * a vendor container that crashed). Everything the vendor decided (its typed errors) is final here:
+ * the vendor already waited and retried within its own deadline.
+ */
+import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
+import type { Clock, Random } from "../shared/clock.ts";
+import { isVendorRuntimeFailure, VendorInvokeError, vendorErrorFromPayload } from "./errors.ts";
+import { encodeVendRequest, parseVendedToken, type VendedToken, type VendRequest } from "./payload.ts";
+
+/** The part of `LambdaClient` this library uses, so tests and wrappers (X-Ray, custom retry) can pass their own. */
+export type LambdaInvoker = Pick<LambdaClient, "send">;
+
+/** How a vend is retried and timed. */
+export interface InvokePolicy {
+  /** Abort one Invoke attempt after this long. */
+  invokeTimeoutMs: number;
+  /** Attempts in total, the first included. */
+  maxAttempts: number;
+  /** Base of the exponential backoff (full jitter) between attempts. */
+  backoffBaseMs: number;
+  /** Longest single backoff. */
+  backoffCapMs: number;
+  clock: Clock;
+  random: Random;
+}
+
+// Lambda's throttling and transient error names (Invoke API reference, "Errors"); 5xx statuses cover the rest.
+const THROTTLING_NAMES = new Set([
+  "TooManyRequestsException",
+  "ThrottlingException",
+  "EC2ThrottledException",
+  "ResourceNotReadyException",
+]);
+const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "ENOTFOUND"]);
+
+const decoder = new TextDecoder();
+
+/**
+ * Invokes the vending function once per attempt until it answers, with full-jitter exponential backoff
+ * between attempts.
+ *
+ * @returns the parsed token
+ * @throws a {@link VendorError} subclass when the vendor reported an error, {@link VendorInvokeError}
+ *   when no answer could be obtained, `VendorResponseError` when the answer is malformed
+ */
+export async function invokeVendor(
+  lambda: LambdaInvoker,
+  functionName: string,
+  request: VendRequest,
+  policy: InvokePolicy,
+): Promise<VendedToken> {
+  const payload = new TextEncoder().encode(encodeVendRequest(request));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await invokeOnce(lambda, functionName, payload, policy);
+    } catch (error) {
+      const transient =
+        (error instanceof VendorInvokeError && error.retryable) || isVendorRuntimeFailure(error);
+      if (!transient || attempt >= policy.maxAttempts) throw error;
+    }
+    const ceiling = Math.min(policy.backoffCapMs, policy.backoffBaseMs * 2 ** (attempt - 1));
+    const delayMs = Math.floor(policy.random() * ceiling);
+    if (delayMs > 0) await policy.clock.sleep(delayMs);
+  }
+}
+
+async function invokeOnce(
+  lambda: LambdaInvoker,
+  functionName: string,
+  payload: Uint8Array,
+  policy: InvokePolicy,
+): Promise<VendedToken> {
+  let response: InvokeCommandOutput;
+  try {
+    response = await lambda.send(
+      new InvokeCommand({ FunctionName: functionName, InvocationType: "RequestResponse", Payload: payload }),
+      { abortSignal: AbortSignal.timeout(policy.invokeTimeoutMs) },
+    );
+  } catch (error) {
+    throw classifyInvokeFailure(functionName, error, policy.invokeTimeoutMs);
+  }
+  const body = response.Payload ? decoder.decode(response.Payload) : "";
+  if (response.FunctionError) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = undefined;
+    }
+    throw vendorErrorFromPayload(parsed);
+  }
+  return parseVendedToken(body);
+}
+
+/** Turns an SDK/network failure into a {@link VendorInvokeError} that says whether trying again can help. */
+function classifyInvokeFailure(functionName: string, error: unknown, timeoutMs: number): VendorInvokeError {
+  const details = (typeof error === "object" && error !== null ? error : {}) as {
+    name?: unknown;
+    code?: unknown;
+    message?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const name = typeof details.name === "string" ? details.name : "Error";
+  const code = typeof details.code === "string" ? details.code : undefined;
+  const status = details.$metadata?.httpStatusCode;
+  if (name === "TimeoutError" || name === "AbortError") {
+    return new VendorInvokeError(functionName, "Timeout", true, `no answer within ${timeoutMs} ms`, error);
+  }
+  const retryable =
+    THROTTLING_NAMES.has(name) ||
+    status === 429 ||
+    (status !== undefined && status >= 500) ||
+    (code !== undefined && NETWORK_CODES.has(code));
+  const message = typeof details.message === "string" ? details.message : "no message";
+  const hint =
+    name === "AccessDeniedException" || status === 403
+      ? " (grant lambda:InvokeFunction on the vendor, e.g. TokenVending.grantVend(role))"
+      : name === "ResourceNotFoundException"
+        ? " (check the function name, e.g. TOKEN_VENDOR_FUNCTION_NAME)"
+        : "";
+  return new VendorInvokeError(functionName, code ?? name, retryable, `${message}${hint}`, error);
+}

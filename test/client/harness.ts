@@ -1,0 +1,103 @@
+/**
+ * Test harness of the consumer-library suites: the Lambda emulator running the fake vendor
+ * (test/fixtures/vendor/fake-vendor.ts), and a tiny Platform-API stand-in that answers 401 to tokens the
+ * test revokes, recording the Authorization header of every request.
+ */
+import { once } from "node:events";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { type LambdaEmulator, startLambdaEmulator } from "../../local/aws/lambda/index.ts";
+
+export const FAKE_VENDOR_MODULE = fileURLToPath(
+  new URL("../fixtures/vendor/fake-vendor.ts", import.meta.url),
+);
+
+/** The emulator with fake vendors registered, and an SDK client pointed at it. */
+export interface FakeVendorHarness {
+  emulator: LambdaEmulator;
+  lambdaClient: LambdaClient;
+  /** Registers a fake vendor under `name` with the given environment (FAKE_VENDOR_*). */
+  register(name: string, environment?: Record<string, string>, containers?: number): Promise<void>;
+  invocations(name: string): number;
+  stop(): Promise<void>;
+}
+
+export async function startFakeVendorHarness(): Promise<FakeVendorHarness> {
+  const emulator = await startLambdaEmulator();
+  const lambdaClient = new LambdaClient({
+    endpoint: emulator.url,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    maxAttempts: 1,
+  });
+  return {
+    emulator,
+    lambdaClient,
+    register: (name, environment = {}, containers = 1) =>
+      emulator.register(name, { module: FAKE_VENDOR_MODULE, environment, containers }),
+    invocations: (name) => emulator.counters(name).invocations,
+    stop: async () => {
+      lambdaClient.destroy();
+      await emulator.stop();
+    },
+  };
+}
+
+/** One request as the API stand-in saw it. */
+export interface SeenRequest {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+  body: string;
+}
+
+/** A Platform-API stand-in: `GET /api/v2/organizations/me`, and an echo of any other request. */
+export interface ApiStandIn {
+  url: string;
+  seen: SeenRequest[];
+  /** Tokens answered with 401. */
+  revoked: Set<string>;
+  /** When true every request gets 401 (a persistent rejection). */
+  rejectEverything: boolean;
+  stop(): Promise<void>;
+}
+
+export async function startApiStandIn(): Promise<ApiStandIn> {
+  const server = createServer(async (request: IncomingMessage, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const authorization = request.headers.authorization;
+    const body = Buffer.concat(chunks).toString("utf8");
+    api.seen.push({ method: request.method ?? "", path: request.url ?? "", authorization, body });
+    const token = authorization?.replace(/^Bearer /, "");
+    if (!token || api.rejectEverything || api.revoked.has(token)) {
+      response.writeHead(401, { "content-type": "application/json" });
+      response.end(
+        JSON.stringify({ status: 401, code: "bad.credentials", message: "Invalid login credentials." }),
+      );
+      return;
+    }
+    response.writeHead(200, { "content-type": "application/json" });
+    if (request.url === "/api/v2/organizations/me") {
+      response.end(JSON.stringify({ id: "org-1", name: "Example Org", state: "active" }));
+    } else {
+      response.end(JSON.stringify({ method: request.method, path: request.url, body }));
+    }
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const api: ApiStandIn = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen: [],
+    revoked: new Set(),
+    rejectEverything: false,
+    stop: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, "close");
+    },
+  };
+  return api;
+}
