@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { createLogger } from "../../lambda/shared/log.ts";
 import { assertNoSecrets, captureOutput } from "./log-capture.ts";
 
@@ -67,5 +69,20 @@ describe("assertNoSecrets", () => {
   it("catches a truncated leak", () => {
     const message = failureOf(() => assertNoSecrets(`secret=${SECRET.slice(0, 20)}…`, [SECRET]));
     assert.match(message, /a secret value \(its first 12 characters/);
+  });
+});
+
+describe("captureOutput inside node:test", () => {
+  it("lets the runner's own report through, so no test result is lost during a capture", () => {
+    const fixture = fileURLToPath(new URL("./fixtures/capture-between-tests.ts", import.meta.url));
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", fixture], {
+      encoding: "utf8",
+      timeout: 60_000,
+      // Without this the child would believe it is one of our own runner's children and report in binary.
+      env: { ...process.env, NODE_TEST_CONTEXT: undefined },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^# tests 3$/m);
+    assert.match(run.stdout, /^# pass 3$/m);
   });
 });

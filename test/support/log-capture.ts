@@ -5,7 +5,7 @@
  * block. Those two methods are where every writer ends up: `console.*` (the global console and any
  * `new Console(process.stdout, ...)`, such as the Powertools Logger's) looks `write` up on the stream
  * object at each call. The captured text is NOT passed through, so a leak does not reach the test
- * runner's output either.
+ * runner's output either; only node:test's own binary report frames are.
  */
 import assert from "node:assert/strict";
 
@@ -33,6 +33,12 @@ export async function captureOutput<T>(block: () => T | Promise<T>): Promise<Cap
     encodingOrCallback?: unknown,
     callback?: unknown,
   ) {
+    if (isTestRunnerFrame(chunk)) {
+      // node:test's child-to-parent report (v8-serialised frames on stdout) must reach the runner, or the
+      // results of tests that finish during a capture would silently vanish from the counts.
+      const index = streams.indexOf(this as (typeof streams)[number]);
+      return Reflect.apply(originals[index === -1 ? 0 : index]!, this, [chunk, encodingOrCallback, callback]);
+    }
     chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"));
     const done = typeof encodingOrCallback === "function" ? encodingOrCallback : callback;
     if (typeof done === "function") queueMicrotask(() => (done as () => void)());
@@ -47,6 +53,14 @@ export async function captureOutput<T>(block: () => T | Promise<T>): Promise<Cap
       stream.write = originals[i]!;
     });
   }
+}
+
+/**
+ * True for a frame of node:test's v8-serializer reporter: binary, starting with the V8 serialisation
+ * header byte 0xFF, which no UTF-8 text (what loggers and console write) can start with.
+ */
+function isTestRunnerFrame(chunk: unknown): boolean {
+  return typeof chunk !== "string" && chunk instanceof Uint8Array && chunk[0] === 0xff;
 }
 
 /** Known secret values by kind, e.g. `{ "client secret": [...], "access token": [...] }`. */
