@@ -1,0 +1,387 @@
+/**
+ * The drill: rotations under live consumer traffic, with injected faults. `runDrill` starts the local
+ * stack, runs the consumers and the rotations on schedule, switches faults on and off, and returns what
+ * it measured; main.ts turns that into output and an exit code.
+ */
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { RotateSecretCommand } from "@aws-sdk/client-secrets-manager";
+import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
+import type { RotationEventRecord } from "../aws/secrets-manager/index.ts";
+import { startConsumerFleet } from "./consumers.ts";
+import { startFaultInjector } from "./fault-injector.ts";
+import { FAULTS, type FaultName, faultsDuring, planFaults, type ScheduledFault } from "./faults.ts";
+import { DrillMetrics, type StepRecord } from "./metrics.ts";
+import type { DrillOptions } from "./options.ts";
+import { type ProgressReporter, silentProgress } from "./progress.ts";
+import type { ActiveClientChange, DrillResult, RotationOutcome } from "./result.ts";
+import { CLIENT_LABELS } from "./seed.ts";
+import { DRILL_NAMES, type DrillStack, type DrillStackOptions, startDrillStack } from "./stack.ts";
+
+/** Rotations still running at the end of --duration get this long to finish before they count as timed out. */
+const ROTATION_GRACE_MS = 90_000;
+/** Added latency on the admin API while a crash is armed, so the kill lands while the step is mid-request. */
+const CRASH_LATENCY_MS = 400;
+const CRASH_LATENCY_PATH = "/api/v2/oauth/clients";
+const SAMPLE_INTERVAL_MS = 250;
+
+/** How the caller observes and controls a drill. */
+export interface DrillHooks {
+  /** Live progress and milestones. @default silent */
+  progress?: ProgressReporter;
+  /** Abort (Ctrl-C): the drill stops traffic and rotations, stops the stack and returns `interrupted`. */
+  signal?: AbortSignal;
+  /** Overrides of the stack options (tests: faster Secrets Manager retries, fewer containers, log sink). */
+  stack?: Partial<DrillStackOptions>;
+  /** Called once the stack runs (tests: keep a reference to check the emulators afterwards). */
+  onStack?: (stack: DrillStack) => void;
+}
+
+/** Runs one drill. Never leaves a server running, also when it throws or is aborted. */
+export async function runDrill(options: DrillOptions, hooks: DrillHooks = {}): Promise<DrillResult> {
+  const progress = hooks.progress ?? silentProgress;
+  const signal = hooks.signal ?? new AbortController().signal;
+  const plannedMs = options.durationSeconds * 1000;
+  const rotationStartsMs = Array.from({ length: options.rotations }, (_, i) =>
+    Math.round((plannedMs * (i + 1)) / (options.rotations + 1)),
+  );
+  const plan = planFaults({
+    faults: options.faults,
+    seed: options.seed,
+    durationMs: plannedMs,
+    rotationStartsMs,
+  });
+
+  progress.note(
+    `Starting the local stack (${options.dynalite ? "dynalite" : "DynamoDB Local when Java is found"})…`,
+  );
+  const stack = await startDrillStack({
+    strategy: options.strategy,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+    verbose: options.verbose,
+    preferDynalite: options.dynalite,
+    vendorContainers: Math.max(2, Math.min(4, Math.ceil(options.consumers / 4))),
+    ...hooks.stack,
+  });
+  try {
+    hooks.onStack?.(stack);
+    return await drive(stack, options, plan, rotationStartsMs, progress, signal);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function drive(
+  stack: DrillStack,
+  options: DrillOptions,
+  plan: ScheduledFault[],
+  rotationStartsMs: number[],
+  progress: ProgressReporter,
+  signal: AbortSignal,
+): Promise<DrillResult> {
+  const plannedMs = options.durationSeconds * 1000;
+  const metrics = new DrillMetrics();
+  let trafficStart = performance.now();
+  const elapsed = () => performance.now() - trafficStart;
+  const vendorCounters = () => stack.lambda.counters(DRILL_NAMES.vendorFunction);
+  const totals = () => ({
+    mints: stack.genesys.counters.mints(),
+    vendorInvocations: vendorCounters().invocations,
+  });
+  const genesysErrors = () => ({
+    api429: stack.genesys.counters.errorsServed("api_429"),
+    serverErrors: stack.genesys.counters.errorsServed("5xx"),
+    tokenRateLimited: stack.genesys.counters.errorsServed("token_rate_limit"),
+    unauthorized: stack.genesys.counters.errorsServed("401"),
+  });
+  const appMints = () => stack.appClientIds.reduce((sum, id) => sum + stack.genesys.counters.mints(id), 0);
+  const appRegenerations = () =>
+    stack.appClientIds.reduce((sum, id) => sum + stack.genesys.counters.regenerations(id), 0);
+
+  const rotationState = { index: -1, step: undefined as string | undefined };
+  instrumentRotations(stack, plan, metrics, rotationState, elapsed);
+
+  await stack.warmVendor();
+  const initial = await stack.readCurrent();
+  const history: ActiveClientChange[] = [change(0, initial.value)];
+  const baseline = {
+    ...totals(),
+    errors: vendorCounters().errors,
+    genesys: genesysErrors(),
+    appMints: appMints(),
+    appRegenerations: appRegenerations(),
+  };
+
+  progress.note(
+    `Drill: ${options.rotations} rotation(s), ${options.consumers} consumers at ${options.rate} calls/s for ${options.durationSeconds} s, ` +
+      `strategy ${options.strategy}, faults ${options.faults.join(", ") || "none"}, seed ${options.seed} (DynamoDB: ${stack.dynamoDb.engine})`,
+  );
+  trafficStart = performance.now();
+  metrics.sample(0, totals());
+  const injector = startFaultInjector(plan, stack);
+  const fleet = startConsumerFleet({
+    consumers: options.consumers,
+    rate: options.rate,
+    functionName: DRILL_NAMES.vendorFunction,
+    credential: DRILL_NAMES.credential,
+    createLambdaClient: stack.createLambdaClient,
+    metrics,
+    elapsedMs: elapsed,
+  });
+  const rotations: RotationOutcome[] = [];
+  const ticker = setInterval(() => {
+    const now = elapsed();
+    metrics.sample(now, totals());
+    progress.update({
+      elapsedMs: now,
+      plannedMs,
+      callsPerSecond: metrics.recentCalls(now, 2) / 2,
+      calls: metrics.calls,
+      failures: metrics.failures,
+      rotationsDone: rotations.length,
+      rotationsRequested: options.rotations,
+      rotationState: rotationState.step ? `#${rotationState.index + 1} ${rotationState.step}` : undefined,
+      mints: totals().mints - baseline.mints,
+      activeFaults: injector.active(),
+    });
+  }, SAMPLE_INTERVAL_MS);
+
+  let interrupted = false;
+  let trafficEndMs = 0;
+  try {
+    for (const [index, plannedStart] of rotationStartsMs.entries()) {
+      await sleep(Math.max(0, plannedStart - elapsed()), undefined, { signal });
+      const outcome = await rotateOnce(
+        stack,
+        index,
+        plan,
+        plannedMs + ROTATION_GRACE_MS,
+        elapsed,
+        rotationState,
+        signal,
+      );
+      rotations.push(outcome);
+      if (outcome.outcome === "succeeded" && outcome.clientAfter !== history.at(-1)?.label) {
+        history.push({
+          atSeconds: round1(outcome.endMs / 1000),
+          clientId: outcome.clientAfter,
+          label: label(outcome.clientAfter),
+        });
+      }
+      progress.note(describeRotation(outcome));
+    }
+    // Traffic keeps flowing after the last rotation: tokens minted from the new secret must work too.
+    await sleep(Math.max(0, plannedMs - elapsed()), undefined, { signal });
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    interrupted = true;
+    progress.note("Interrupted: stopping the consumers and the local stack…");
+  } finally {
+    trafficEndMs = elapsed();
+    clearInterval(ticker);
+    await fleet.stop();
+    injector.stop();
+    metrics.sample(elapsed(), totals());
+    progress.close();
+  }
+
+  const vendor = vendorCounters();
+  const genesys = genesysErrors();
+  return {
+    seed: options.seed,
+    strategy: options.strategy,
+    consumers: options.consumers,
+    targetRate: options.rate,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+    dynamoDbEngine: stack.dynamoDb.engine,
+    durationSeconds: trafficEndMs / 1000,
+    achievedRate: trafficEndMs > 0 ? metrics.calls / (trafficEndMs / 1000) : 0,
+    rotationsRequested: options.rotations,
+    rotations,
+    consumerCalls: metrics.calls,
+    consumerFailures: metrics.failures,
+    failureKinds: metrics.failureKinds,
+    skippedCalls: metrics.skipped,
+    tokenMints: totals().mints - baseline.mints,
+    applicationTokenMints: appMints() - baseline.appMints,
+    applicationSecretRegenerations: appRegenerations() - baseline.appRegenerations,
+    vendorInvocations: vendor.invocations - baseline.vendorInvocations,
+    vendorErrors: vendor.errors - baseline.errors,
+    genesys: {
+      api429: genesys.api429 - baseline.genesys.api429,
+      serverErrors: genesys.serverErrors - baseline.genesys.serverErrors,
+      tokenRateLimited: genesys.tokenRateLimited - baseline.genesys.tokenRateLimited,
+      unauthorized: genesys.unauthorized - baseline.genesys.unauthorized,
+    },
+    p50Ms: metrics.percentile(0.5),
+    p99Ms: metrics.percentile(0.99),
+    maxMs: metrics.percentile(1),
+    faults: plan,
+    activeClientHistory: history,
+    steps: metrics.steps,
+    timeline: metrics.timeline(Math.floor(trafficEndMs / 1000)),
+    interrupted,
+  };
+}
+
+/**
+ * Records every rotation step the Secrets Manager emulator invokes, and performs crash-rotation: on the
+ * planned step of the planned rotation's first attempt, the admin API is slowed down and the rotation
+ * function's container is killed `afterMs` into the step, so the kill lands mid-request.
+ */
+function instrumentRotations(
+  stack: DrillStack,
+  plan: readonly ScheduledFault[],
+  metrics: DrillMetrics,
+  state: { index: number; step: string | undefined },
+  elapsed: () => number,
+): void {
+  const crashes = plan.flatMap((f) => (f.fault === "crash-rotation" ? [{ ...f, done: false }] : []));
+  stack.wrapRotationInvoker((invoke) => async (arn, event) => {
+    const record: StepRecord = {
+      rotation: state.index,
+      step: event.Step,
+      startMs: elapsed(),
+      endMs: 0,
+      ok: false,
+    };
+    state.step = event.Step;
+    const crash = crashes.find((c) => !c.done && c.rotation === state.index && c.step === event.Step);
+    let killer: NodeJS.Timeout | undefined;
+    if (crash) {
+      crash.done = true;
+      stack.genesys.faults.latencyByPathPrefix[CRASH_LATENCY_PATH] = CRASH_LATENCY_MS;
+      killer = setTimeout(() => {
+        record.crashed = true;
+        stack.lambda.killContainer(DRILL_NAMES.rotationFunction).catch(() => {});
+      }, crash.afterMs);
+    }
+    try {
+      await invoke(arn, event);
+      record.ok = true;
+    } catch (error) {
+      record.errorName = (error as Error).name;
+      throw error;
+    } finally {
+      clearTimeout(killer);
+      if (crash) delete stack.genesys.faults.latencyByPathPrefix[CRASH_LATENCY_PATH];
+      record.endMs = elapsed();
+      metrics.steps.push(record);
+    }
+  });
+}
+
+/** One RotateSecret and its outcome, including whether a failure is safe and explained. */
+async function rotateOnce(
+  stack: DrillStack,
+  index: number,
+  plan: readonly ScheduledFault[],
+  deadlineMs: number,
+  elapsed: () => number,
+  state: { index: number; step: string | undefined },
+  signal: AbortSignal,
+): Promise<RotationOutcome> {
+  const before = await stack.readCurrent();
+  const startMs = elapsed();
+  state.index = index;
+  let terminal: RotationEventRecord | undefined;
+  let refusal: string | undefined;
+  try {
+    await stack.secretsManagerClient.send(
+      new RotateSecretCommand({
+        SecretId: stack.secrets.app,
+        RotationLambdaARN: stack.rotationLambdaArn,
+        RotateImmediately: true,
+      }),
+    );
+  } catch (error) {
+    // After a failed rotation AWS refuses a new one and reattempts the stuck one ("A previous rotation
+    // isn't complete. That rotation will be reattempted."); this rotation then IS that reattempt.
+    if (!/previous rotation isn't complete/i.test((error as Error).message)) refusal = (error as Error).name;
+  }
+  if (refusal === undefined) {
+    const timeoutMs = Math.max(5_000, deadlineMs - elapsed());
+    terminal = await abortable(
+      stack.secretsManager.waitForRotation(stack.secrets.app, { timeoutMs }),
+      signal,
+    ).catch((error: unknown) => {
+      if (signal.aborted) throw error;
+      return undefined;
+    });
+  }
+  const endMs = elapsed();
+  state.step = undefined;
+  const after = await stack.readCurrent();
+  const outcome: RotationOutcome = {
+    index,
+    startMs,
+    endMs,
+    outcome:
+      terminal === undefined
+        ? refusal === undefined
+          ? "timeout"
+          : "failed"
+        : terminal.eventName === "RotationSucceeded"
+          ? "succeeded"
+          : terminal.eventName === "RotationAbandoned"
+            ? "abandoned"
+            : "failed",
+    attempts: terminal?.attempts ?? 0,
+    clientBefore: label(before.value.clientId),
+    clientAfter: label(after.value.clientId),
+    faultsActive: faultsDuring(plan, startMs, endMs),
+  };
+  if (plan.some((f) => f.fault === "crash-rotation" && f.rotation === index))
+    outcome.faultsActive.push("crash-rotation");
+  if (refusal !== undefined) outcome.cause = `RotateSecret refused: ${refusal}`;
+  else if (terminal?.step !== undefined) outcome.failedStep = terminal.step;
+  if (terminal?.cause !== undefined && outcome.outcome !== "succeeded")
+    outcome.cause = terminal.cause.split(":")[0];
+  if (outcome.outcome !== "succeeded") {
+    outcome.awsCurrentIntact = after.versionId === before.versionId && acceptedByGenesys(stack, after.value);
+    // single: a failure after the regeneration leaves the live secret in AWSPENDING only. The vendor falls
+    // back to it and Secrets Manager reattempts the rotation, so consumers are safe — but readers of the
+    // raw AWSCURRENT are not (DESIGN §3). The drill reports it as not intact and does not explain it away.
+    const mayFail = outcome.faultsActive.some((name: FaultName) => FAULTS[name].mayFailRotation);
+    outcome.explained = outcome.awsCurrentIntact && mayFail;
+  }
+  return outcome;
+}
+
+/** Whether Genesys issues tokens for this value right now (checked in-process: nothing is printed). */
+function acceptedByGenesys(stack: DrillStack, value: CredentialSecret): boolean {
+  const client = stack.genesys.state.getClient(value.clientId);
+  return client !== undefined && client.state === "active" && client.secret === value.clientSecret;
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function describeRotation(r: RotationOutcome): string {
+  const seconds = round1((r.endMs - r.startMs) / 1000);
+  if (r.outcome === "succeeded") {
+    return `rotation ${r.index + 1} succeeded in ${seconds} s (${r.attempts} attempt(s)): ${r.clientBefore} → ${r.clientAfter}`;
+  }
+  return (
+    `rotation ${r.index + 1} ${r.outcome} after ${seconds} s at ${r.failedStep ?? "?"} (${r.cause ?? "no cause"}); ` +
+    `AWSCURRENT ${r.awsCurrentIntact ? "intact" : "NOT intact"}; ${r.explained ? "explained by" : "not explained by"} ${r.faultsActive.join(", ") || "no fault"}`
+  );
+}
+
+function change(atSeconds: number, value: CredentialSecret): ActiveClientChange {
+  return { atSeconds, clientId: value.clientId, label: label(value.clientId) };
+}
+
+function label(clientId: string): string {
+  return CLIENT_LABELS[clientId] ?? clientId;
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}

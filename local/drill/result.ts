@@ -1,0 +1,210 @@
+/**
+ * The outcome of a drill: the record `runDrill` returns, the verdict (exit code), the human summary
+ * table and the `--json` line. Nothing here carries a secret or a token: client ids and counts only.
+ */
+import type { Strategy } from "../../lambda/shared/secret-value.ts";
+import type { FaultName, ScheduledFault } from "./faults.ts";
+import type { FailureKinds, StepRecord, TimelineBucket } from "./metrics.ts";
+
+/** How one rotation ended. */
+export interface RotationOutcome {
+  /** 0-based index in the drill. */
+  index: number;
+  /** ms since traffic start. */
+  startMs: number;
+  endMs: number;
+  /** `timeout`: no terminal event before the drill's deadline. */
+  outcome: "succeeded" | "failed" | "abandoned" | "timeout";
+  /** Whole-rotation attempts Secrets Manager made. */
+  attempts: number;
+  /** Step of the last failure, e.g. `testSecret`. */
+  failedStep?: string;
+  /** Error name of the last failure (from the rotation function). */
+  cause?: string;
+  /** Client named by AWSCURRENT before and after. */
+  clientBefore: string;
+  clientAfter: string;
+  /** For an unsuccessful rotation: AWSCURRENT is the value it was before, and Genesys still accepts it. */
+  awsCurrentIntact?: boolean;
+  /** Faults active at some moment of the rotation. */
+  faultsActive: FaultName[];
+  /** For an unsuccessful rotation: the failure is safe and one of `faultsActive` may fail a rotation. */
+  explained?: boolean;
+}
+
+/** A change of the client AWSCURRENT names. */
+export interface ActiveClientChange {
+  /** Seconds since traffic start (0 = the seeded value). */
+  atSeconds: number;
+  clientId: string;
+  /** Short label of the seeded client, e.g. `app-a`. */
+  label: string;
+}
+
+/** Everything a drill measured. `toJsonSummary` picks the `--json` fields. */
+export interface DrillResult {
+  seed: number;
+  strategy: Strategy;
+  consumers: number;
+  targetRate: number;
+  tokenLifetimeSeconds: number;
+  dynamoDbEngine: string;
+  /** Length of the traffic phase actually run (≥ --duration when a rotation ran late). */
+  durationSeconds: number;
+  achievedRate: number;
+  rotationsRequested: number;
+  rotations: RotationOutcome[];
+  consumerCalls: number;
+  consumerFailures: number;
+  failureKinds: FailureKinds;
+  /** Calls not started because a consumer already had its maximum in flight (a sign of overload). */
+  skippedCalls: number;
+  /** Successful token grants Genesys served during the traffic phase, all clients (rotation's own included). */
+  tokenMints: number;
+  /** Of which, grants to the rotated application credential's clients (what consumers depend on). */
+  applicationTokenMints: number;
+  /** Secret regenerations of the application credential's clients (one per successful rotation, more after retries). */
+  applicationSecretRegenerations: number;
+  vendorInvocations: number;
+  vendorErrors: number;
+  /** Consumer-side retries of Genesys API 429/5xx, as served by the emulator. */
+  genesys: { api429: number; serverErrors: number; tokenRateLimited: number; unauthorized: number };
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  faults: ScheduledFault[];
+  activeClientHistory: ActiveClientChange[];
+  steps: StepRecord[];
+  timeline: TimelineBucket[];
+  /** Set when the drill was interrupted (Ctrl-C) before it finished. */
+  interrupted: boolean;
+}
+
+/** Rotations that failed (or never finished) in a way the faults do not explain. */
+export function unexplainedRotationFailures(result: DrillResult): RotationOutcome[] {
+  return result.rotations.filter((r) => r.outcome !== "succeeded" && r.explained !== true);
+}
+
+/**
+ * Why the drill failed, one line per reason; empty when it passed. A drill passes when no consumer call
+ * failed, every requested rotation ran, and every rotation that did not succeed is explained (a fault that
+ * may fail a rotation was active, and AWSCURRENT stayed intact).
+ */
+export function drillProblems(result: DrillResult): string[] {
+  const problems: string[] = [];
+  if (result.interrupted) problems.push("the drill was interrupted");
+  if (result.consumerFailures > 0) problems.push(`${result.consumerFailures} consumer call(s) failed`);
+  if (result.rotations.length < result.rotationsRequested) {
+    problems.push(`only ${result.rotations.length} of ${result.rotationsRequested} rotations ran`);
+  }
+  for (const rotation of unexplainedRotationFailures(result)) {
+    const safety = rotation.awsCurrentIntact === false ? "; AWSCURRENT NOT intact" : "";
+    problems.push(
+      `rotation ${rotation.index + 1} ${rotation.outcome}${rotation.failedStep ? ` at ${rotation.failedStep}` : ""}` +
+        `${rotation.cause ? ` (${rotation.cause})` : ""} and no active fault explains it${safety}`,
+    );
+  }
+  return problems;
+}
+
+/** 0 when the drill passed, 1 otherwise. */
+export function drillExitCode(result: DrillResult): number {
+  return drillProblems(result).length === 0 ? 0 : 1;
+}
+
+/** The `--json` object: the fields the issue requires plus context. No timeline (see the HTML report). */
+export function toJsonSummary(result: DrillResult): Record<string, unknown> {
+  const failed = result.rotations.filter((r) => r.outcome !== "succeeded");
+  return {
+    ok: drillExitCode(result) === 0,
+    problems: drillProblems(result),
+    seed: result.seed,
+    strategy: result.strategy,
+    consumers: result.consumers,
+    targetRate: result.targetRate,
+    achievedRate: round(result.achievedRate, 1),
+    durationSeconds: round(result.durationSeconds, 1),
+    tokenLifetimeSeconds: result.tokenLifetimeSeconds,
+    dynamoDbEngine: result.dynamoDbEngine,
+    rotations: result.rotations.length,
+    rotationsRequested: result.rotationsRequested,
+    rotationsSucceeded: result.rotations.filter((r) => r.outcome === "succeeded").length,
+    rotationFailuresExplained: failed.filter((r) => r.explained === true).length,
+    rotationFailuresUnexplained: failed.filter((r) => r.explained !== true).length,
+    consumerCalls: result.consumerCalls,
+    consumerFailures: result.consumerFailures,
+    failureKinds: result.failureKinds,
+    skippedCalls: result.skippedCalls,
+    tokenMints: result.tokenMints,
+    applicationTokenMints: result.applicationTokenMints,
+    applicationSecretRegenerations: result.applicationSecretRegenerations,
+    vendorInvocations: result.vendorInvocations,
+    vendorErrors: result.vendorErrors,
+    genesys: result.genesys,
+    p50Ms: round(result.p50Ms, 1),
+    p99Ms: round(result.p99Ms, 1),
+    maxMs: round(result.maxMs, 1),
+    faults: [...new Set(result.faults.map((f) => f.fault))],
+    faultSchedule: result.faults,
+    activeClientHistory: result.activeClientHistory,
+    rotationDetails: result.rotations,
+    interrupted: result.interrupted,
+  };
+}
+
+/** The human summary: a two-column table, the rotations, and the verdict. */
+export function formatSummary(result: DrillResult): string {
+  const json = toJsonSummary(result);
+  const rows: [string, string][] = [
+    ["strategy", `${result.strategy} (seed ${result.seed})`],
+    ["faults", (json.faults as string[]).join(", ") || "none"],
+    ["duration", `${round(result.durationSeconds, 1)} s`],
+    ["consumers", String(result.consumers)],
+    ["rate (target / achieved)", `${result.targetRate} / ${round(result.achievedRate, 1)} calls/s`],
+    ["consumer calls", String(result.consumerCalls)],
+    ["consumer failures", String(result.consumerFailures)],
+    [
+      "latency p50 / p99 / max",
+      `${round(result.p50Ms, 1)} / ${round(result.p99Ms, 1)} / ${round(result.maxMs, 1)} ms`,
+    ],
+    ["rotations (ok / requested)", `${json.rotationsSucceeded} / ${result.rotationsRequested}`],
+    ["rotation failures explained", String(json.rotationFailuresExplained)],
+    ["token mints (app / all)", `${result.applicationTokenMints} / ${result.tokenMints}`],
+    ["secret regenerations (app)", String(result.applicationSecretRegenerations)],
+    ["vendor invocations (errors)", `${result.vendorInvocations} (${result.vendorErrors})`],
+    [
+      "Genesys 429 / 5xx / token throttles / 401",
+      `${result.genesys.api429} / ${result.genesys.serverErrors} / ${result.genesys.tokenRateLimited} / ${result.genesys.unauthorized}`,
+    ],
+    ["active client", result.activeClientHistory.map((c) => `${c.label}@${c.atSeconds}s`).join(" → ")],
+    ["DynamoDB", result.dynamoDbEngine],
+  ];
+  if (result.skippedCalls > 0) rows.push(["skipped calls (overload)", String(result.skippedCalls)]);
+  for (const [kind, count] of Object.entries(result.failureKinds))
+    rows.push([`  failure: ${kind}`, String(count)]);
+  const width = Math.max(...rows.map(([key]) => key.length));
+  const lines = [
+    "",
+    "Drill summary",
+    "─".repeat(width + 30),
+    ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`),
+  ];
+  lines.push("", "Rotations");
+  for (const r of result.rotations) {
+    const detail =
+      r.outcome === "succeeded"
+        ? `${r.clientBefore} → ${r.clientAfter}`
+        : `${r.failedStep ?? ""} ${r.cause ?? ""}; AWSCURRENT ${r.awsCurrentIntact ? "intact" : "NOT intact"}; ${r.explained ? "explained by" : "NOT explained by"} [${r.faultsActive.join(", ")}]`;
+    lines.push(
+      `  #${r.index + 1} ${r.outcome.padEnd(9)} ${round((r.endMs - r.startMs) / 1000, 1)} s, ${r.attempts} attempt(s)  ${detail}`,
+    );
+  }
+  const problems = drillProblems(result);
+  lines.push("", problems.length === 0 ? "PASS" : `FAIL\n${problems.map((p) => `  - ${p}`).join("\n")}`, "");
+  return lines.join("\n");
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}

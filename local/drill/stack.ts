@@ -1,0 +1,307 @@
+/**
+ * The whole local stack the drill (and any end-to-end test) runs against: the Genesys Cloud emulator
+ * seeded with an admin pair and the application credential, the Secrets Manager emulator holding their
+ * secrets, a local DynamoDB with the token table, and the Lambda emulator running the real rotation and
+ * vending handlers in isolated containers. Secrets Manager calls the rotation function THROUGH the
+ * Lambda emulator (real Invoke wire protocol), as AWS does.
+ *
+ * Every server binds 127.0.0.1 on a free port; `stop()` stops everything, also after a partial start.
+ */
+import type { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
+import {
+  type CredentialSecret,
+  parseCredentialSecret,
+  type Strategy,
+  serializeCredentialSecret,
+} from "../../lambda/shared/secret-value.ts";
+import { createTokenTable, type LocalDynamoDb, startDynamoDb } from "../aws/dynamodb/index.ts";
+import { type LambdaEmulator, startLambdaEmulator } from "../aws/lambda/index.ts";
+import {
+  type RotationEvent,
+  type RotationInvoker,
+  type SecretsManagerEmulator,
+  startSecretsManagerEmulator,
+} from "../aws/secrets-manager/index.ts";
+import { type GenesysEmulator, startGenesysEmulator } from "../genesys-cloud/emulator.ts";
+import { adminSecretValue, appSecretValue, DRILL_IDS, drillGenesysState } from "./seed.ts";
+
+/** Region, account and fake credentials of the local AWS stand-ins (not real credentials). */
+export const LOCAL_REGION = "eu-west-1";
+export const LOCAL_ACCOUNT = "111122223333";
+const LOCAL_AWS_CREDENTIALS = { accessKeyId: "AKIDLOCALDRILL", secretAccessKey: "local-drill-not-a-secret" };
+/** Names of the deployed functions, the secrets, the table and the vended credential. */
+export const DRILL_NAMES = {
+  rotationFunction: "genesys-rotation",
+  vendorFunction: "genesys-token-vendor",
+  adminSecret: "drill/genesys-admin",
+  appSecret: "drill/genesys-app",
+  tokenTable: "drill-genesys-tokens",
+  credential: "app",
+} as const;
+
+const ROTATION_HANDLER = fileURLToPath(new URL("../../lambda/rotation/handler.ts", import.meta.url));
+const VENDING_HANDLER = fileURLToPath(new URL("../../lambda/vending/handler.ts", import.meta.url));
+
+/** Options of {@link startDrillStack}. */
+export interface DrillStackOptions {
+  /** Strategy of the application credential. @default "alternating" */
+  strategy?: Strategy;
+  /** Lifetime of every token Genesys issues, in seconds. @default the clients' (3600) */
+  tokenLifetimeSeconds?: number;
+  /** Vending function containers (concurrent invocations). @default 2 */
+  vendorContainers?: number;
+  /** Handlers log at INFO instead of WARN. @default false */
+  verbose?: boolean;
+  /** dynalite instead of DynamoDB Local. @default false (DynamoDB Local when Java is found) */
+  preferDynalite?: boolean;
+  /** Secrets Manager: whole-rotation attempts. @default 3 */
+  maxRotationAttempts?: number;
+  /** Secrets Manager: pause between attempts (AWS waits too), so short faults can clear. @default 2000 */
+  rotationRetryDelayMs?: number;
+  /** Where the handlers' log lines go. @default process.stderr (stdout carries the drill's own output) */
+  handlerLogs?: Writable;
+  /** Rotation function's PROPAGATION_TIMEOUT_SECONDS: 4× the longest injected propagation delay, so a failed attempt costs little. @default 15 */
+  propagationTimeoutSeconds?: number;
+}
+
+/** A running stack. */
+export interface DrillStack {
+  genesys: GenesysEmulator;
+  secretsManager: SecretsManagerEmulator;
+  dynamoDb: LocalDynamoDb;
+  lambda: LambdaEmulator;
+  /** Real SDK client for the Secrets Manager emulator. */
+  secretsManagerClient: SecretsManagerClient;
+  /** ARN RotateSecret is given; the invoker maps it to the rotation function in the Lambda emulator. */
+  rotationLambdaArn: string;
+  /** ARNs of the seeded secrets; `app` is the rotated application credential (alternating pair or single). */
+  secrets: { admin: string; app: string };
+  /** Client ids of the application credential (two for alternating, one for single). */
+  appClientIds: readonly string[];
+  strategy: Strategy;
+  /** A new Lambda client for the emulator, as a consumer Lambda would create (SDK retries off). */
+  createLambdaClient(): LambdaClient;
+  /**
+   * Wraps the invoker Secrets Manager uses to call the rotation function (the drill records steps and
+   * crashes containers through it). `wrap` receives the plain Lambda invoker.
+   */
+  wrapRotationInvoker(wrap: (invoke: RotationInvoker) => RotationInvoker): void;
+  /**
+   * Starts every vending container (one concurrent vend each), so the drill measures steady-state
+   * latency rather than tsx compiling the handler in fresh workers.
+   */
+  warmVendor(): Promise<void>;
+  /** AWSCURRENT of the application secret: its version id and parsed value. */
+  readCurrent(): Promise<{ versionId: string; value: CredentialSecret }>;
+  /** Stops every component (idempotent). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the stack. Components start in dependency order; if one fails, the ones already running are
+ * stopped before the error is rethrown.
+ */
+export async function startDrillStack(options: DrillStackOptions = {}): Promise<DrillStack> {
+  const strategy = options.strategy ?? "alternating";
+  const vendorContainers = options.vendorContainers ?? 2;
+  const stoppers: (() => Promise<void>)[] = [];
+  const clientsToClose: { destroy(): void }[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      for (const client of clientsToClose) client.destroy();
+      // Lambda first: its handlers talk to the others, and nothing must call a stopped server.
+      for (const stopOne of stoppers.reverse()) await stopOne().catch(() => {});
+    })();
+    return stopping;
+  };
+
+  try {
+    const genesys = await startGenesysEmulator({
+      state: drillGenesysState(),
+      tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+    });
+    stoppers.push(() => genesys.stop());
+
+    const dynamoDb = await startDynamoDb({ preferDynalite: options.preferDynalite ?? false });
+    stoppers.push(() => dynamoDb.stop());
+    const dynamoDbClient = new DynamoDBClient({
+      endpoint: dynamoDb.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_AWS_CREDENTIALS,
+    });
+    clientsToClose.push(dynamoDbClient);
+    await createTokenTable(dynamoDbClient, DRILL_NAMES.tokenTable);
+
+    const secretsManager = await startSecretsManagerEmulator({
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+      maxRotationAttempts: options.maxRotationAttempts ?? 3,
+      rotationRetryDelayMs: options.rotationRetryDelayMs ?? 2000,
+    });
+    stoppers.push(() => secretsManager.stop());
+    const secretsManagerClient = new SecretsManagerClient({
+      endpoint: secretsManager.url,
+      region: LOCAL_REGION,
+      credentials: LOCAL_AWS_CREDENTIALS,
+    });
+    clientsToClose.push(secretsManagerClient);
+
+    const secrets = await seedSecrets(secretsManagerClient, strategy);
+
+    const lambda = await startLambdaEmulator({
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+      logOutput: options.handlerLogs ?? process.stderr,
+    });
+    stoppers.push(() => lambda.stop());
+    const common: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_AWS_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CREDENTIALS.secretAccessKey,
+      SECRETS_MANAGER_ENDPOINT: secretsManager.url,
+      GENESYS_ENDPOINT_OVERRIDE: genesys.url,
+      // Handlers must not flood the terminal: WARN and above only, and no EMF metric lines on stdout.
+      POWERTOOLS_LOG_LEVEL: options.verbose ? "INFO" : "WARN",
+      POWERTOOLS_METRICS_DISABLED: "true",
+    };
+    await lambda.register(DRILL_NAMES.vendorFunction, {
+      module: VENDING_HANDLER,
+      containers: vendorContainers,
+      timeoutMs: 15_000,
+      environment: {
+        ...common,
+        POWERTOOLS_SERVICE_NAME: "genesys-token-vendor",
+        CREDENTIALS: JSON.stringify({ [DRILL_NAMES.credential]: secrets.app }),
+        TOKEN_TABLE_NAME: DRILL_NAMES.tokenTable,
+        DYNAMODB_ENDPOINT: dynamoDb.endpoint,
+        // A lease outliving a short token would stall takeover after a killed minter.
+        LEASE_SECONDS: "5",
+      },
+    });
+    await lambda.register(DRILL_NAMES.rotationFunction, {
+      module: ROTATION_HANDLER,
+      containers: 1,
+      timeoutMs: 120_000,
+      environment: {
+        ...common,
+        POWERTOOLS_SERVICE_NAME: "genesys-rotation",
+        PROPAGATION_TIMEOUT_SECONDS: String(options.propagationTimeoutSeconds ?? 15),
+        TOKEN_VENDOR_FUNCTION_NAME: DRILL_NAMES.vendorFunction,
+        LAMBDA_ENDPOINT: lambda.url,
+      },
+    });
+
+    const createLambdaClient = () =>
+      new LambdaClient({
+        endpoint: lambda.url,
+        region: LOCAL_REGION,
+        credentials: LOCAL_AWS_CREDENTIALS,
+        maxAttempts: 1,
+      });
+    const invokerClient = createLambdaClient();
+    clientsToClose.push(invokerClient);
+    const rotationLambdaArn = lambda.functionArn(DRILL_NAMES.rotationFunction);
+    const plainInvoker = lambdaRotationInvoker(invokerClient);
+    secretsManager.setInvoker(plainInvoker);
+
+    return {
+      genesys,
+      secretsManager,
+      dynamoDb,
+      lambda,
+      secretsManagerClient,
+      rotationLambdaArn,
+      secrets,
+      appClientIds: strategy === "single" ? [DRILL_IDS.single] : [DRILL_IDS.appA, DRILL_IDS.appB],
+      strategy,
+      createLambdaClient,
+      wrapRotationInvoker: (wrap) => secretsManager.setInvoker(wrap(plainInvoker)),
+      async warmVendor() {
+        await Promise.all(
+          Array.from({ length: vendorContainers }, () =>
+            lambda.invoke(DRILL_NAMES.vendorFunction, { credential: DRILL_NAMES.credential }),
+          ),
+        );
+      },
+      async readCurrent() {
+        const response = await secretsManagerClient.send(
+          new GetSecretValueCommand({ SecretId: secrets.app, VersionStage: "AWSCURRENT" }),
+        );
+        return { versionId: response.VersionId ?? "", value: parseCredentialSecret(response.SecretString) };
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * A Secrets Manager rotation invoker that calls functions in the Lambda emulator with the real Invoke
+ * API (RequestResponse). A function error (`FunctionError` set) fails the step, with the function's
+ * `errorType` as the error's name, as Secrets Manager sees it.
+ * The function is addressed by the ARN RotateSecret was given, as Secrets Manager does.
+ */
+export function lambdaRotationInvoker(client: LambdaClient): RotationInvoker {
+  return async (arn: string, event: RotationEvent) => {
+    const response = await client.send(
+      new InvokeCommand({
+        FunctionName: arn,
+        Payload: new TextEncoder().encode(JSON.stringify(event)),
+      }),
+    );
+    if (response.FunctionError !== undefined) {
+      let errorType = response.FunctionError;
+      let message = "the rotation function failed";
+      try {
+        const body = JSON.parse(new TextDecoder().decode(response.Payload)) as {
+          errorType?: unknown;
+          errorMessage?: unknown;
+        };
+        if (typeof body.errorType === "string") errorType = body.errorType;
+        if (typeof body.errorMessage === "string") message = body.errorMessage;
+      } catch {
+        // A crashed container may answer without a JSON body: keep the generic description.
+      }
+      throw new RotationInvokeError(errorType, message);
+    }
+  };
+}
+
+/** A rotation step that failed inside the Lambda emulator; `name` is the function's `errorType`. */
+export class RotationInvokeError extends Error {
+  constructor(errorType: string, message: string) {
+    super(message);
+    this.name = errorType;
+  }
+}
+
+async function seedSecrets(
+  client: SecretsManagerClient,
+  strategy: Strategy,
+): Promise<{ admin: string; app: string }> {
+  const admin = await createSecret(client, DRILL_NAMES.adminSecret, adminSecretValue());
+  return { admin, app: await createSecret(client, DRILL_NAMES.appSecret, appSecretValue(strategy, admin)) };
+}
+
+async function createSecret(
+  client: SecretsManagerClient,
+  name: string,
+  value: CredentialSecret,
+): Promise<string> {
+  const response = await client.send(
+    new CreateSecretCommand({ Name: name, SecretString: serializeCredentialSecret(value) }),
+  );
+  if (response.ARN === undefined) throw new Error(`CreateSecret ${name} returned no ARN`);
+  return response.ARN;
+}

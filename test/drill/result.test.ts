@@ -1,0 +1,209 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { planFaults } from "../../local/drill/faults.ts";
+import { DrillMetrics } from "../../local/drill/metrics.ts";
+import { formatProgressLine } from "../../local/drill/progress.ts";
+import { renderHtmlReport } from "../../local/drill/report.ts";
+import {
+  type DrillResult,
+  drillExitCode,
+  drillProblems,
+  formatSummary,
+  type RotationOutcome,
+  toJsonSummary,
+} from "../../local/drill/result.ts";
+
+function rotation(index: number, overrides: Partial<RotationOutcome> = {}): RotationOutcome {
+  return {
+    index,
+    startMs: 10_000 * (index + 1),
+    endMs: 10_000 * (index + 1) + 1500,
+    outcome: "succeeded",
+    attempts: 1,
+    clientBefore: index % 2 ? "app-b" : "app-a",
+    clientAfter: index % 2 ? "app-a" : "app-b",
+    faultsActive: [],
+    ...overrides,
+  };
+}
+
+function result(overrides: Partial<DrillResult> = {}): DrillResult {
+  return {
+    seed: 5,
+    strategy: "alternating",
+    consumers: 4,
+    targetRate: 200,
+    tokenLifetimeSeconds: 20,
+    dynamoDbEngine: "dynalite",
+    durationSeconds: 45,
+    achievedRate: 199.6,
+    rotationsRequested: 3,
+    rotations: [rotation(0), rotation(1), rotation(2)],
+    consumerCalls: 8982,
+    consumerFailures: 0,
+    failureKinds: {},
+    skippedCalls: 0,
+    tokenMints: 9,
+    applicationTokenMints: 5,
+    applicationSecretRegenerations: 3,
+    vendorInvocations: 40,
+    vendorErrors: 0,
+    genesys: { api429: 0, serverErrors: 0, tokenRateLimited: 0, unauthorized: 0 },
+    p50Ms: 1.2,
+    p99Ms: 8.9,
+    maxMs: 40,
+    faults: [],
+    activeClientHistory: [
+      { atSeconds: 0, clientId: "a", label: "app-a" },
+      { atSeconds: 11.5, clientId: "b", label: "app-b" },
+    ],
+    steps: [{ rotation: 0, step: "createSecret", startMs: 10_000, endMs: 10_400, ok: true }],
+    timeline: [
+      { second: 0, calls: 190, failures: 0, mints: 2, vendorInvocations: 8 },
+      { second: 1, calls: 201, failures: 1, mints: 0, vendorInvocations: 0 },
+    ],
+    interrupted: false,
+    ...overrides,
+  };
+}
+
+describe("drill verdict", () => {
+  it("passes with zero consumer failures and every rotation succeeded", () => {
+    assert.deepEqual(drillProblems(result()), []);
+    assert.equal(drillExitCode(result()), 0);
+  });
+
+  it("fails on a single consumer failure", () => {
+    const r = result({ consumerFailures: 1, failureKinds: { "HTTP 401": 1 } });
+    assert.equal(drillExitCode(r), 1);
+    assert.match(drillProblems(r).join("\n"), /1 consumer call\(s\) failed/);
+  });
+
+  it("accepts a rotation failure only when explained and safe", () => {
+    const explained = rotation(1, {
+      outcome: "failed",
+      failedStep: "testSecret",
+      cause: "GenesysTokenRateLimitError",
+      awsCurrentIntact: true,
+      faultsActive: ["token-rate-limit"],
+      explained: true,
+    });
+    assert.equal(drillExitCode(result({ rotations: [rotation(0), explained, rotation(2)] })), 0);
+
+    const unexplained = { ...explained, faultsActive: ["crash-rotation" as const], explained: false };
+    const r = result({ rotations: [rotation(0), unexplained, rotation(2)] });
+    assert.equal(drillExitCode(r), 1);
+    assert.match(
+      drillProblems(r).join("\n"),
+      /rotation 2 failed at testSecret .* no active fault explains it/,
+    );
+  });
+
+  it("fails when fewer rotations ran than requested, or the drill was interrupted", () => {
+    assert.equal(drillExitCode(result({ rotations: [rotation(0)] })), 1);
+    assert.equal(drillExitCode(result({ interrupted: true })), 1);
+  });
+
+  it("--json carries the fields the issue requires", () => {
+    const json = toJsonSummary(
+      result({
+        faults: planFaults({ faults: ["api-429"], seed: 1, durationMs: 45_000, rotationStartsMs: [20_000] }),
+      }),
+    );
+    for (const key of [
+      "rotations",
+      "rotationsSucceeded",
+      "consumerCalls",
+      "consumerFailures",
+      "tokenMints",
+      "vendorInvocations",
+      "p50Ms",
+      "p99Ms",
+      "faults",
+      "activeClientHistory",
+      "achievedRate",
+      "durationSeconds",
+      "rotationFailuresExplained",
+    ]) {
+      assert.ok(key in json, key);
+    }
+    assert.equal(json.rotations, 3);
+    assert.equal(json.rotationsSucceeded, 3);
+    assert.deepEqual(json.faults, ["api-429"]);
+    assert.equal(JSON.parse(JSON.stringify(json)).ok, true);
+  });
+
+  it("the summary names the verdict and the rotations", () => {
+    const text = formatSummary(result());
+    assert.match(text, /PASS/);
+    assert.match(text, /rate \(target \/ achieved\)\s+200 \/ 199\.6 calls\/s/);
+    assert.match(text, /#1 succeeded .* app-a → app-b/);
+    assert.match(formatSummary(result({ consumerFailures: 2 })), /FAIL\n {2}- 2 consumer call/);
+  });
+});
+
+describe("drill report", () => {
+  it("is one self-contained page: no script, no external reference", () => {
+    const html = renderHtmlReport(
+      result({
+        faults: planFaults({
+          faults: ["genesys-5xx", "crash-rotation"],
+          seed: 3,
+          durationMs: 45_000,
+          rotationStartsMs: [10_000],
+        }),
+      }),
+    );
+    assert.match(html, /^<!doctype html>/);
+    assert.match(html, /<svg [^>]*viewBox/);
+    assert.doesNotMatch(html, /<script|<link|@import|url\(|src=|href=/i);
+    assert.match(html, /genesys-5xx/);
+    assert.match(html, /rotation 1 createSecret ok/);
+  });
+
+  it("escapes every interpolated string", () => {
+    const html = renderHtmlReport(result({ failureKinds: { "<img onerror=x>": 1 }, consumerFailures: 1 }));
+    assert.doesNotMatch(html, /<img/);
+    assert.match(html, /&#60;img onerror=x&#62;/);
+  });
+});
+
+describe("drill metrics", () => {
+  it("folds calls, failures and counter samples into per-second buckets", () => {
+    const metrics = new DrillMetrics();
+    metrics.sample(0, { mints: 10, vendorInvocations: 100 });
+    metrics.recordCall(200, 5);
+    metrics.recordCall(900, 7, "HTTP 503");
+    metrics.recordCall(1500, 9);
+    metrics.sample(1600, { mints: 12, vendorInvocations: 104 });
+    assert.deepEqual(metrics.timeline(2), [
+      { second: 0, calls: 2, failures: 1, mints: 0, vendorInvocations: 0 },
+      { second: 1, calls: 1, failures: 0, mints: 2, vendorInvocations: 4 },
+      { second: 2, calls: 0, failures: 0, mints: 0, vendorInvocations: 0 },
+    ]);
+    assert.deepEqual(metrics.failureKinds, { "HTTP 503": 1 });
+    assert.equal(metrics.percentile(0.5), 7);
+    assert.equal(metrics.percentile(1), 9);
+    assert.equal(metrics.recentCalls(2000, 2), 3);
+  });
+
+  it("the progress line shows elapsed time, rate, counters and active faults", () => {
+    const line = formatProgressLine({
+      elapsedMs: 22_500,
+      plannedMs: 45_000,
+      callsPerSecond: 201.4,
+      calls: 4321,
+      failures: 0,
+      rotationsDone: 1,
+      rotationsRequested: 3,
+      rotationState: "#2 testSecret",
+      mints: 4,
+      activeFaults: ["api-429"],
+    });
+    assert.match(
+      line,
+      /^\[#{12}\.{12}\] 22\/45 s {2}201 calls\/s {2}calls 4321 {2}failures 0 {2}rotations 1\/3 \(#2 testSecret\)/,
+    );
+    assert.match(line, /faults: api-429$/);
+  });
+});

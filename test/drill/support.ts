@@ -1,0 +1,87 @@
+/**
+ * Short drills for the test suite: a few seconds of traffic at a modest rate on dynalite (no JVM start),
+ * one or two rotations, and the assertions every drill must pass whatever its faults.
+ */
+import assert from "node:assert/strict";
+import { Writable } from "node:stream";
+import { runDrill } from "../../local/drill/drill.ts";
+import { FAULTS, type FaultName } from "../../local/drill/faults.ts";
+import { DEFAULT_DRILL_OPTIONS, type DrillOptions } from "../../local/drill/options.ts";
+import { type DrillResult, drillProblems } from "../../local/drill/result.ts";
+import { assertNoSecrets } from "../support/log-capture.ts";
+
+/** Options of a short drill; `overrides` win. */
+export function shortDrill(overrides: Partial<DrillOptions> = {}): DrillOptions {
+  return {
+    ...DEFAULT_DRILL_OPTIONS,
+    rotations: 1,
+    consumers: 4,
+    rate: 40,
+    durationSeconds: 12,
+    tokenLifetimeSeconds: 20,
+    seed: 7,
+    dynalite: true,
+    ...overrides,
+  };
+}
+
+/**
+ * Runs a short drill with a Secrets Manager that retries quickly (faults here last 1.5–5 s). The
+ * handlers' log lines are kept (not printed) and checked: none may contain a secret or token Genesys
+ * ever issued.
+ */
+export async function runShortDrill(options: DrillOptions): Promise<DrillResult> {
+  const lines: string[] = [];
+  const handlerLogs = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString("utf8"));
+      done();
+    },
+  });
+  let issued: (() => string[]) | undefined;
+  const result = await runDrill(options, {
+    stack: { rotationRetryDelayMs: 1500, vendorContainers: 2, handlerLogs },
+    onStack: (stack) => {
+      issued = () => stack.genesys.issued.all();
+    },
+  });
+  assert.ok(issued, "the stack never started");
+  assertNoSecrets(lines.join(""), { "Genesys secret or access token": issued() });
+  return result;
+}
+
+/**
+ * What every drill must show: traffic flowed, no consumer call failed, every requested rotation ran, and
+ * each one either succeeded or failed safely (AWSCURRENT intact) under a fault allowed to fail it.
+ */
+export function assertDrillPassed(result: DrillResult): void {
+  const context = JSON.stringify({
+    problems: drillProblems(result),
+    failureKinds: result.failureKinds,
+    rotations: result.rotations,
+  });
+  assert.equal(result.consumerFailures, 0, context);
+  assert.ok(
+    result.consumerCalls > result.targetRate * result.durationSeconds * 0.5,
+    `too few calls: ${context}`,
+  );
+  assert.equal(result.rotations.length, result.rotationsRequested, context);
+  for (const rotation of result.rotations) {
+    if (rotation.outcome === "succeeded") continue;
+    assert.equal(
+      rotation.awsCurrentIntact,
+      true,
+      `rotation ${rotation.index + 1} left AWSCURRENT broken: ${context}`,
+    );
+    assert.ok(
+      rotation.faultsActive.some((name: FaultName) => FAULTS[name].mayFailRotation),
+      `rotation ${rotation.index + 1} failed without a fault that may fail it: ${context}`,
+    );
+  }
+  assert.deepEqual(drillProblems(result), []);
+}
+
+/** How many rotations succeeded. */
+export function succeeded(result: DrillResult): number {
+  return result.rotations.filter((r) => r.outcome === "succeeded").length;
+}
