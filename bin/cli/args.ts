@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { ENVIRONMENT_RULE, isAllowedEnvironment } from "../../lambda/shared/genesys/environments.ts";
+import { GENESYS_ID_PATTERN } from "../../lambda/shared/secret-value.ts";
 import { UsageError } from "./errors.ts";
 
 /** One flag of a command. */
@@ -144,14 +145,19 @@ export function flag(values: ParsedValues, name: string): boolean {
 
 // Secrets Manager: a name of [A-Za-z0-9/_+=.@-] or a full ARN, at most 2048 characters.
 const SECRET_ID = /^(arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$/;
-// Genesys client ids are UUIDs; the secret schema allows 1-128 of [A-Za-z0-9-].
-const CLIENT_ID = /^[A-Za-z0-9-]{1,128}$/;
 // Lambda: a name, a partial or full ARN, optionally with a version/alias qualifier.
 const FUNCTION_NAME =
   /^(arn:aws[-a-z]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,140}(:[A-Za-z0-9$_-]{1,128})?$/;
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 const CREDENTIAL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/** The `--secret-id` flag of the commands that act on an existing rotated credential secret. */
+export const ROTATED_SECRET_ID_OPTION: OptionSpec = {
+  type: "string",
+  value: "<name|arn>",
+  description: "the rotated credential secret (required)",
+};
 
 /** `--secret-id`-like flags: a secret name or ARN. */
 export function secretIdOption(values: ParsedValues, name: string, required: true): string;
@@ -172,7 +178,8 @@ export function clientIdOption(values: ParsedValues, name: string, required: tru
 export function clientIdOption(values: ParsedValues, name: string, required: false): string | undefined;
 export function clientIdOption(values: ParsedValues, name: string, required: boolean): string | undefined {
   const value = required ? requiredString(values, name) : optionalString(values, name);
-  if (value !== undefined && !CLIENT_ID.test(value)) {
+  // The secret schema's rule: an id accepted here can be stored.
+  if (value !== undefined && !GENESYS_ID_PATTERN.test(value)) {
     throw new UsageError(`--${name}`, "must be a Genesys OAuth client id (1-128 characters of [A-Za-z0-9-])");
   }
   return value;

@@ -5,6 +5,7 @@
  * AWS SDK errors are translated here, in one place, so every command gives the same advice for missing
  * credentials, missing permissions and unknown resources.
  */
+import { awsErrorFields } from "../../lambda/shared/aws-errors.ts";
 import { describeError, RotatorError, ValidationError } from "../../lambda/shared/errors.ts";
 
 /** Exit code of a command line the CLI could not accept (unknown flag, missing or malformed value). */
@@ -91,16 +92,10 @@ const RESOURCE_NOUN: Record<AwsCallContext["service"], string> = {
  */
 export function toAwsCallError(error: unknown, context: AwsCallContext): RotatorError {
   if (error instanceof RotatorError) return error;
-  const details = (typeof error === "object" && error !== null ? error : {}) as {
-    name?: unknown;
-    code?: unknown;
-    message?: unknown;
-    $metadata?: { httpStatusCode?: number };
-  };
-  const name = typeof details.name === "string" ? details.name : "Error";
-  const code = typeof details.code === "string" ? details.code : undefined;
-  const status = details.$metadata?.httpStatusCode;
-  const message = typeof details.message === "string" ? oneLine(details.message) : "no message";
+  const fields = awsErrorFields(error);
+  const name = fields.name ?? "Error";
+  const { code, httpStatusCode: status } = fields;
+  const message = fields.message === undefined ? "no message" : oneLine(fields.message);
   const call = `${context.operation} on ${RESOURCE_NOUN[context.service]} "${context.resource}"`;
   const make = (text: string, retryable = false) =>
     new AwsCallError(context.operation, name, text, error, retryable);

@@ -1,18 +1,10 @@
 /**
  * The Genesys Cloud operations the CLI composes from the shared client: "does this credential mint a
- * token?", an admin session, waiting out the propagation lag of a new secret, and finding an OAuth client
- * by name (for seeding idempotently: a twin created by an interrupted run is found, not created again).
+ * token?", an admin session, and waiting out the propagation lag of a new secret.
  */
-import * as z from "zod/mini";
-import type { GenesysApi, OAuthClient } from "../../lambda/shared/genesys/api.ts";
+import type { GenesysApi } from "../../lambda/shared/genesys/api.ts";
 import type { GenesysEndpoints } from "../../lambda/shared/genesys/environments.ts";
-import { GenesysInvalidClientError, GenesysProtocolError } from "../../lambda/shared/genesys/errors.ts";
-import {
-  errorForStatus,
-  parseJsonBody,
-  responseDetails,
-  sendGenesysRequest,
-} from "../../lambda/shared/genesys/http.ts";
+import { GenesysInvalidClientError } from "../../lambda/shared/genesys/errors.ts";
 import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
 import { CliError } from "./errors.ts";
 import type { CliDependencies } from "./runtime.ts";
@@ -52,8 +44,6 @@ export async function checkMints(
 export interface AdminSession {
   endpoints: GenesysEndpoints;
   api: GenesysApi;
-  /** Bearer token of the session (for calls the shared client does not wrap). Never print it. */
-  accessToken: string;
 }
 
 /**
@@ -68,7 +58,7 @@ export async function openAdminSession(
   const endpoints = deps.genesys.endpoints(admin.environment);
   try {
     const token = await deps.genesys.requestToken(endpoints, admin.clientId, admin.clientSecret);
-    return { endpoints, api: deps.genesys.api(endpoints, token.accessToken), accessToken: token.accessToken };
+    return { endpoints, api: deps.genesys.api(endpoints, token.accessToken) };
   } catch (error) {
     if (error instanceof GenesysInvalidClientError) {
       throw new CliError(
@@ -104,54 +94,4 @@ export async function waitUntilMints(
     await deps.clock.sleep(delayMs);
     delayMs = Math.min(delayMs * 2, 4000);
   }
-}
-
-const listingSchema = z.object({
-  entities: z._default(
-    z.array(
-      z.object({
-        id: z.string().check(z.minLength(1)),
-        name: z.string(),
-      }),
-    ),
-    () => [],
-  ),
-  pageCount: z.optional(z.number()),
-});
-
-/** Pages read at most when searching clients by name (100 clients a page). */
-const MAX_PAGES = 20;
-
-/**
- * Finds OAuth clients named exactly `name` (`GET /api/v2/oauth/clients`, permission `oauth:client:view`)
- * and returns them in full.
- */
-export async function findOAuthClientsByName(
-  session: AdminSession,
-  name: string,
-  deps: Pick<CliDependencies, "clock">,
-): Promise<OAuthClient[]> {
-  const matches: { id: string }[] = [];
-  for (let page = 1; page <= MAX_PAGES; page++) {
-    const listing = await sendGenesysRequest(
-      {
-        operation: "GET /api/v2/oauth/clients",
-        method: "GET",
-        url: `${session.endpoints.apiBaseUrl}/api/v2/oauth/clients?pageSize=100&pageNumber=${page}`,
-        headers: { authorization: `Bearer ${session.accessToken}` },
-        idempotent: true,
-      },
-      (response) => {
-        if (response.status < 200 || response.status >= 300) throw errorForStatus(response);
-        const parsed = listingSchema.safeParse(parseJsonBody(response));
-        if (!parsed.success)
-          throw new GenesysProtocolError("unexpected client listing body", responseDetails(response));
-        return parsed.data;
-      },
-      { clock: deps.clock },
-    );
-    matches.push(...listing.entities.filter((entity) => entity.name === name));
-    if (listing.entities.length < 100 || (listing.pageCount ?? 1) <= page) break;
-  }
-  return Promise.all(matches.map((match) => session.api.getOAuthClient(match.id)));
 }

@@ -15,17 +15,23 @@
  */
 import { DescribeSecretCommand, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
 import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
-import { type CommandSpec, flag, integerOption, type ParsedValues, secretIdOption } from "./args.ts";
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from "../../lambda/shared/staging-labels.ts";
+import {
+  type CommandSpec,
+  flag,
+  type ParsedValues,
+  ROTATED_SECRET_ID_OPTION,
+  secretIdOption,
+} from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { checkMints, type MintCheck } from "./genesys.ts";
 import { type CliDependencies, callAws } from "./runtime.ts";
 import {
-  AWSCURRENT,
-  AWSPENDING,
-  AWSPREVIOUS,
   type InspectedSecret,
   inspectSecret,
   type SecretState,
+  STUCK_AFTER_MINUTES_OPTION,
+  stuckAfterMsOption,
   suggestedCommand,
 } from "./secret-state.ts";
 
@@ -39,22 +45,14 @@ export const recoverSpec: CommandSpec = {
     "it explains how to re-seed. Nothing changes without --apply; --apply asks before changing (or --yes).",
   ].join("\n"),
   options: {
-    "secret-id": {
-      type: "string",
-      value: "<name|arn>",
-      description: "the rotated credential secret (required)",
-    },
+    "secret-id": ROTATED_SECRET_ID_OPTION,
     apply: { type: "boolean", description: "perform the planned change (asks for confirmation)" },
     yes: { type: "boolean", short: "y", description: "with --apply: do not ask" },
     force: {
       type: "boolean",
       description: "act on a pending rotation younger than --stuck-after-minutes (it may still be running)",
     },
-    "stuck-after-minutes": {
-      type: "string",
-      value: "<n>",
-      description: "age after which a pending rotation counts as stuck (default 15)",
-    },
+    "stuck-after-minutes": STUCK_AFTER_MINUTES_OPTION,
   },
   examples: [
     "recover --secret-id genesys/reporting",
@@ -79,7 +77,7 @@ export function parseRecoverInput(values: ParsedValues): RecoverInput {
     apply: flag(values, "apply"),
     yes: flag(values, "yes"),
     force: flag(values, "force"),
-    stuckAfterMs: integerOption(values, "stuck-after-minutes", { min: 1, max: 10_080, default: 15 }) * 60_000,
+    stuckAfterMs: stuckAfterMsOption(values),
   };
   if (input.yes && !input.apply) throw new UsageError("--yes", "only applies with --apply");
   return input;

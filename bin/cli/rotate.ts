@@ -4,10 +4,18 @@
  * answered with the commands that clear it.
  */
 import { DescribeSecretCommand, RotateSecretCommand } from "@aws-sdk/client-secrets-manager";
-import { type CommandSpec, flag, integerOption, type ParsedValues, secretIdOption } from "./args.ts";
+import { AWSCURRENT, AWSPENDING } from "../../lambda/shared/staging-labels.ts";
+import {
+  type CommandSpec,
+  flag,
+  integerOption,
+  type ParsedValues,
+  ROTATED_SECRET_ID_OPTION,
+  secretIdOption,
+} from "./args.ts";
 import { AwsCallError, CliError, UsageError } from "./errors.ts";
 import { type CliDependencies, callAws } from "./runtime.ts";
-import { AWSCURRENT, AWSPENDING, suggestedCommand } from "./secret-state.ts";
+import { suggestedCommand } from "./secret-state.ts";
 
 export const rotateSpec: CommandSpec = {
   name: "rotate",
@@ -19,11 +27,7 @@ export const rotateSpec: CommandSpec = {
     "testSecret step alone (RotateImmediately=false), which changes nothing.",
   ].join("\n"),
   options: {
-    "secret-id": {
-      type: "string",
-      value: "<name|arn>",
-      description: "the rotated credential secret (required)",
-    },
+    "secret-id": ROTATED_SECRET_ID_OPTION,
     wait: { type: "boolean", description: "wait for the rotation to finish and print the outcome" },
     "timeout-seconds": {
       type: "string",

@@ -19,18 +19,33 @@ import {
   parseCredentialSecret,
   type Strategy,
 } from "../../lambda/shared/secret-value.ts";
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from "../../lambda/shared/staging-labels.ts";
+import { integerOption, type OptionSpec, type ParsedValues } from "./args.ts";
 import { AwsCallError } from "./errors.ts";
 import { type CliDependencies, callAws, type Target } from "./runtime.ts";
-
-export const AWSCURRENT = "AWSCURRENT";
-export const AWSPENDING = "AWSPENDING";
-export const AWSPREVIOUS = "AWSPREVIOUS";
 
 /**
  * A pending version younger than this may belong to a rotation that is still running (each step is one
  * Lambda invocation of at most 15 minutes); older ones are reported as stuck.
  */
 export const DEFAULT_STUCK_AFTER_MS = 15 * 60_000;
+
+/** The `--stuck-after-minutes` flag of the commands that flag stuck rotations; read it with {@link stuckAfterMsOption}. */
+export const STUCK_AFTER_MINUTES_OPTION: OptionSpec = {
+  type: "string",
+  value: "<n>",
+  description: `age after which a pending rotation counts as stuck (default ${DEFAULT_STUCK_AFTER_MS / 60_000})`,
+};
+
+/** `--stuck-after-minutes` in milliseconds: 1 minute to 1 week, default {@link DEFAULT_STUCK_AFTER_MS}. */
+export function stuckAfterMsOption(values: ParsedValues): number {
+  const minutes = integerOption(values, "stuck-after-minutes", {
+    min: 1,
+    max: 10_080,
+    default: DEFAULT_STUCK_AFTER_MS / 60_000,
+  });
+  return minutes * 60_000;
+}
 
 /** What a version's value says, without its secret. */
 export type VersionContent =

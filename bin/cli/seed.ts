@@ -32,6 +32,7 @@ import {
   type Strategy,
   serializeCredentialSecret,
 } from "../../lambda/shared/secret-value.ts";
+import { AWSCURRENT, AWSPENDING } from "../../lambda/shared/staging-labels.ts";
 import {
   type CommandSpec,
   clientIdOption,
@@ -43,15 +44,9 @@ import {
   secretIdOption,
 } from "./args.ts";
 import { AwsCallError, CliError, UsageError } from "./errors.ts";
-import {
-  type AdminSession,
-  checkMints,
-  findOAuthClientsByName,
-  openAdminSession,
-  waitUntilMints,
-} from "./genesys.ts";
+import { type AdminSession, checkMints, openAdminSession, waitUntilMints } from "./genesys.ts";
 import { type CliDependencies, callAws } from "./runtime.ts";
-import { AWSCURRENT, AWSPENDING, suggestedCommand } from "./secret-state.ts";
+import { suggestedCommand } from "./secret-state.ts";
 
 export const seedSpec: CommandSpec = {
   name: "seed",
@@ -299,7 +294,7 @@ export async function runSeed(input: SeedInput, deps: CliDependencies): Promise<
   let twin: SeedReport["twin"];
   let twinSecret: string | undefined;
   if (input.strategy === "alternating") {
-    const resolved = await ensureTwin(input, existing, active, session, deps);
+    const resolved = await ensureTwin(input, existing, active, session);
     twin = { id: resolved.client.id, name: resolved.client.name, action: resolved.action };
     twinSecret = resolved.secret;
     if (resolved.action === "created")
@@ -504,7 +499,6 @@ async function ensureTwin(
   existing: ExistingSecret | undefined,
   active: OAuthClient,
   session: AdminSession,
-  deps: CliDependencies,
 ): Promise<{
   client: OAuthClient;
   action: "created" | "reused" | "updated";
@@ -526,7 +520,8 @@ async function ensureTwin(
   else if (storedTwin !== undefined) twin = await getClient(session, storedTwin, "the stored twin");
   else {
     const name = input.twinName ?? `${active.name}-twin`;
-    const found = (await findOAuthClientsByName(session, name, deps)).filter(
+    // By name, so that a twin created by an interrupted run is found rather than created again.
+    const found = (await session.api.findOAuthClientsByName(name)).filter(
       (client) => client.id !== active.id,
     );
     if (found.length > 1) {

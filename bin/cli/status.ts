@@ -7,8 +7,8 @@ import { type AttributeValue, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import {
   type CommandSpec,
   credentialNameOption,
-  integerOption,
   type ParsedValues,
+  ROTATED_SECRET_ID_OPTION,
   secretIdOption,
   tableNameOption,
 } from "./args.ts";
@@ -18,6 +18,8 @@ import {
   inspectSecret,
   removePendingAwsCli,
   type SecretState,
+  STUCK_AFTER_MINUTES_OPTION,
+  stuckAfterMsOption,
   suggestedCommand,
   type VersionView,
 } from "./secret-state.ts";
@@ -33,11 +35,7 @@ export const statusSpec: CommandSpec = {
     "expiry, client, generation and lease (the token itself is never read).",
   ].join("\n"),
   options: {
-    "secret-id": {
-      type: "string",
-      value: "<name|arn>",
-      description: "the rotated credential secret (required)",
-    },
+    "secret-id": ROTATED_SECRET_ID_OPTION,
     table: {
       type: "string",
       value: "<name>",
@@ -48,11 +46,7 @@ export const statusSpec: CommandSpec = {
       value: "<name>",
       description: "the vending credential name of this secret (a key of the vendor's CREDENTIALS)",
     },
-    "stuck-after-minutes": {
-      type: "string",
-      value: "<n>",
-      description: "age after which a pending rotation counts as stuck (default 15)",
-    },
+    "stuck-after-minutes": STUCK_AFTER_MINUTES_OPTION,
   },
   examples: [
     "status --secret-id genesys/reporting --region eu-west-1",
@@ -73,7 +67,7 @@ export interface StatusInput {
 export function parseStatusInput(values: ParsedValues): StatusInput {
   const input: StatusInput = {
     secretId: secretIdOption(values, "secret-id", true),
-    stuckAfterMs: integerOption(values, "stuck-after-minutes", { min: 1, max: 10_080, default: 15 }) * 60_000,
+    stuckAfterMs: stuckAfterMsOption(values),
   };
   const table = tableNameOption(values, "table");
   const credential = credentialNameOption(values, "credential");

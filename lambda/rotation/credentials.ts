@@ -7,8 +7,9 @@
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ValidationError } from "../shared/errors.ts";
 import { type CredentialSecret, parseCredentialSecret } from "../shared/secret-value.ts";
+import { AWSCURRENT, AWSPENDING } from "../shared/staging-labels.ts";
 import { AdminCredentialError, InvalidSecretValueError } from "./errors.ts";
-import { AWSCURRENT, AWSPENDING, getStagedValue, type RotationVersion } from "./secrets.ts";
+import { getStagedValue, type RotationVersion } from "./secrets.ts";
 
 /** A parsed staged value and where it came from (for messages). */
 export interface StagedCredential {

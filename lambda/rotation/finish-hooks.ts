@@ -11,10 +11,11 @@ import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
 import { describeError, RotatorError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
 import type { CredentialSecret } from "../shared/secret-value.ts";
+import { AWSCURRENT } from "../shared/staging-labels.ts";
 import type { StepContext } from "./context.ts";
 import { parseStagedCredential, resolveAdminCredential } from "./credentials.ts";
 import type { GenesysGateway, RotationGenesysApi } from "./genesys-gateway.ts";
-import { AWSCURRENT, getStagedValue } from "./secrets.ts";
+import { getStagedValue } from "./secrets.ts";
 
 /** What a hook may use. Values are read lazily: a hook that needs nothing costs nothing. */
 export interface FinishHookContext {

@@ -10,12 +10,9 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
+import { awsErrorFields } from "../shared/aws-errors.ts";
+import { AWSCURRENT, AWSPENDING } from "../shared/staging-labels.ts";
 import { RotationStateError, SecretsManagerCallError } from "./errors.ts";
-
-/** Staging labels of the rotation protocol. */
-export const AWSCURRENT = "AWSCURRENT";
-export const AWSPENDING = "AWSPENDING";
-export const AWSPREVIOUS = "AWSPREVIOUS";
 
 /** What the guard learned about the secret and the rotation's version (see {@link describeRotationVersion}). */
 export interface RotationVersion {
@@ -93,7 +90,7 @@ export async function getStagedValue(
     if (response.SecretString === undefined) return undefined;
     return { value: response.SecretString, versionId: response.VersionId ?? selector.versionId ?? "" };
   } catch (error) {
-    if (awsErrorName(error) === "ResourceNotFoundException") return undefined;
+    if (awsErrorFields(error).name === "ResourceNotFoundException") return undefined;
     throw toSecretsManagerError("GetSecretValue", error);
   }
 }
@@ -181,19 +178,15 @@ const RETRYABLE_AWS_ERRORS = new Set([
  * retryable; client faults (AccessDenied, InvalidRequest, ResourceNotFound, DecryptionFailure) are not.
  */
 export function toSecretsManagerError(operation: string, error: unknown): SecretsManagerCallError {
-  const name = awsErrorName(error) ?? "UnknownError";
-  const meta = error as { $fault?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
-  const hadResponse = meta?.$metadata?.httpStatusCode !== undefined;
+  const fields = awsErrorFields(error);
+  const name = fields.name ?? "UnknownError";
   const retryable =
     RETRYABLE_AWS_ERRORS.has(name) ||
-    meta?.$fault === "server" ||
-    meta?.$retryable !== undefined ||
-    (error instanceof Error && !hadResponse && meta?.$fault === undefined);
+    fields.fault === "server" ||
+    fields.sdkRetryable ||
+    // No HTTP response and no fault classification: a network failure (reset, timeout, DNS).
+    (error instanceof Error && fields.httpStatusCode === undefined && fields.fault === undefined);
   // AWS error messages name ARNs and version ids, never secret values; keep them short for log lines.
   const detail = error instanceof Error ? error.message.slice(0, 300) : typeof error;
   return new SecretsManagerCallError(operation, name, detail, retryable, error);
-}
-
-function awsErrorName(error: unknown): string | undefined {
-  return error instanceof Error ? error.name : undefined;
 }

@@ -45,6 +45,21 @@ export type Random = () => number;
 export const systemRandom: Random = Math.random;
 
 /**
+ * A small seeded PRNG (mulberry32): the same seed gives the same sequence on every run and platform, so
+ * injected faults and jitter replay exactly. Only for timing and fault injection, never for anything secret.
+ */
+export function seededRandom(seed: number): Random {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
  * A clock that only moves when told to. `sleep` resolves as soon as `advance` passes its deadline,
  * so code that waits for propagation or backoff runs instantly in tests.
  */

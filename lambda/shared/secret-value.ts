@@ -49,8 +49,13 @@ const KEYS = [
 ] as const;
 type Key = (typeof KEYS)[number];
 
-const ID_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
-const ID_RULE = "must be 1-128 characters of [A-Za-z0-9-]";
+/**
+ * A Genesys Cloud id as this project accepts it (real ids are UUIDs): 1–128 of `[A-Za-z0-9-]`. The one
+ * rule for client ids in secret values, CLI flags and the emulator's state.
+ */
+export const GENESYS_ID_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
+/** The rule of {@link GENESYS_ID_PATTERN}, as error messages state it. */
+export const GENESYS_ID_RULE = "must be 1-128 characters of [A-Za-z0-9-]";
 const SECRET_PATTERN = /^[\x21-\x7e]{1,512}$/;
 const SECRET_RULE = "must be 1-512 printable ASCII characters without whitespace";
 const ARN_PATTERN = /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -113,7 +118,7 @@ export function validateCredentialSecret(value: unknown, options: EnvironmentOpt
   const environment = requiredString(fields, "environment");
   if (!isAllowedEnvironment(environment, options))
     throw new SecretValueError("environment", ENVIRONMENT_RULE);
-  const clientId = matching(fields, "clientId", ID_PATTERN, ID_RULE);
+  const clientId = matching(fields, "clientId", GENESYS_ID_PATTERN, GENESYS_ID_RULE);
   const clientSecret = matching(fields, "clientSecret", SECRET_PATTERN, SECRET_RULE);
   const strategy = requiredString(fields, "strategy") as Strategy;
   if (!STRATEGIES.includes(strategy)) {
@@ -122,7 +127,7 @@ export function validateCredentialSecret(value: unknown, options: EnvironmentOpt
   const alternateClientId =
     fields.alternateClientId === undefined
       ? undefined
-      : matching(fields, "alternateClientId", ID_PATTERN, ID_RULE);
+      : matching(fields, "alternateClientId", GENESYS_ID_PATTERN, GENESYS_ID_RULE);
   const adminSecretArn =
     fields.adminSecretArn === undefined
       ? undefined

@@ -19,6 +19,7 @@ import {
   apiErrorBody,
   integrationCredentialBody,
   integrationCredentialInfoBody,
+  isRequestProblem,
   MESSAGES,
   oauthClientBody,
   oauthClientListingBody,
@@ -26,6 +27,7 @@ import {
   organizationBody,
   parseCredentialRequest,
   parseOAuthClientRequest,
+  parsePagingQuery,
   permissionCovers,
   type RequestProblem,
   SERVER_ERRORS,
@@ -378,7 +380,11 @@ function buildRoutes(deps: RouteDependencies): Route[] {
     route(
       "GET",
       "/api/v2/oauth/clients",
-      api("oauth:client:view", () => json(200, oauthClientListingBody(state.clients()))),
+      api("oauth:client:view", (ctx) => {
+        const paging = parsePagingQuery(ctx.query);
+        if (isRequestProblem(paging)) return badRequest(ctx, paging);
+        return json(200, oauthClientListingBody(state.clients(), paging));
+      }),
     ),
     route(
       "POST",
@@ -387,7 +393,7 @@ function buildRoutes(deps: RouteDependencies): Route[] {
         const parsed = parseJson(ctx);
         if ("reply" in parsed) return parsed.reply;
         const fields = parseOAuthClientRequest(parsed.value, clientContext());
-        if (isProblem(fields)) return badRequest(ctx, fields);
+        if (isRequestProblem(fields)) return badRequest(ctx, fields);
         return json(200, oauthClientBody(state.createClientFromApi(fields), { includeSecret: true }));
       }),
     ),
@@ -410,7 +416,7 @@ function buildRoutes(deps: RouteDependencies): Route[] {
         const parsed = parseJson(ctx);
         if ("reply" in parsed) return parsed.reply;
         const fields = parseOAuthClientRequest(parsed.value, clientContext());
-        if (isProblem(fields)) return badRequest(ctx, fields);
+        if (isRequestProblem(fields)) return badRequest(ctx, fields);
         return json(200, oauthClientBody(state.replaceClientFields(id, fields), { includeSecret: false }));
       }),
     ),
@@ -451,7 +457,7 @@ function buildRoutes(deps: RouteDependencies): Route[] {
         const parsed = parseJson(ctx);
         if ("reply" in parsed) return parsed.reply;
         const update = parseCredentialRequest(parsed.value);
-        if (isProblem(update)) return badRequest(ctx, update);
+        if (isRequestProblem(update)) return badRequest(ctx, update);
         state.replaceIntegrationCredential(id, update);
         return json(200, integrationCredentialInfoBody(state.getIntegrationCredential(id)!));
       }),
@@ -634,10 +640,6 @@ function badRequest(ctx: RequestContext, problem: RequestProblem): Reply {
     body: apiErrorBody(400, problem.code, problem.message, ctx.correlationId),
     errorKind: "400",
   };
-}
-
-function isProblem<T>(value: T | RequestProblem): value is RequestProblem {
-  return typeof value === "object" && value !== null && "code" in value && "message" in value;
 }
 
 function isContentType(header: string | undefined, expected: string): boolean {

@@ -2,6 +2,7 @@
  * Runtime-mutable fault knobs of the Genesys Cloud emulator. A test or the drill changes them while
  * traffic flows (`emulator.faults.apiRateLimit.nextN = 3`); every request reads them afresh.
  */
+import { type Random, seededRandom } from "../../lambda/shared/clock.ts";
 
 /** Which requests a fault applies to. Both fields empty = every request. */
 export interface FaultTarget {
@@ -106,7 +107,7 @@ export class EmulatorFaults {
   tokenLifetimeSeconds!: number | undefined;
 
   readonly #defaults: FaultDefaults;
-  #random: () => number = Math.random;
+  #random: Random = Math.random;
   #apiRequestsSeen = 0;
   /** Emulator-clock timestamps of recent token requests per client id, for `perClientPerMinute`. */
   readonly #recentTokenRequests = new Map<string, number[]>();
@@ -139,7 +140,7 @@ export class EmulatorFaults {
 
   /** Re-seeds the deterministic random source used by the `probability` knobs. */
   seed(seed: number): void {
-    this.#random = mulberry32(seed);
+    this.#random = seededRandom(seed);
   }
 
   /** @internal Total wall-clock latency to add before answering `path`. */
@@ -213,16 +214,4 @@ export class EmulatorFaults {
     }
     return fault.probability > 0 && this.#random() < fault.probability;
   }
-}
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same fault sequence on every run. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Clock } from "../../lambda/shared/clock.ts";
 import { ValidationError } from "../../lambda/shared/errors.ts";
+import { GENESYS_ID_PATTERN, GENESYS_ID_RULE } from "../../lambda/shared/secret-value.ts";
 import type { EmulatorCounters } from "./counters.ts";
 import type { EmulatorFaults } from "./faults.ts";
 import type { IssuedCredentials } from "./issued.ts";
@@ -436,8 +437,6 @@ function withOrganizationDefaults(org: Organization): Required<Organization> {
 // ---------------------------------------------------------------------------------------------------
 // State file validation. Messages name the field path and the rule, never a value (secrets live here).
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
 /**
  * Validates a state object (e.g. parsed from the state file) and returns it typed. Throws
  * GenesysStateError naming the first offending field, e.g. `clients[1].roleDivisions[0].roleId`.
@@ -575,12 +574,10 @@ function text(value: unknown, field: string): string {
   return value;
 }
 
+/** Ids follow the secret schema's rule, so every id the emulator serves can be stored in a secret value. */
 function id(value: unknown, field: string): string {
-  if (typeof value !== "string" || !ID_PATTERN.test(value)) {
-    throw new GenesysStateError(
-      field,
-      "must be 1-128 characters of [A-Za-z0-9._-] starting with a letter or digit",
-    );
+  if (typeof value !== "string" || !GENESYS_ID_PATTERN.test(value)) {
+    throw new GenesysStateError(field, GENESYS_ID_RULE);
   }
   return value;
 }

@@ -71,42 +71,90 @@ export const SERVER_ERRORS: Record<number, { code: string; message: string }> = 
 
 const iso = (epochMs: number) => new Date(epochMs).toISOString();
 
-/** `OAuthClient` as `GET/PUT /api/v2/oauth/clients/{id}` return it; `secret` only when asked (POST create / regenerate). */
-export function oauthClientBody(
-  client: ClientSnapshot,
-  options: { includeSecret: boolean },
-): Record<string, unknown> {
+/** The fields `OAuthClient` and TokenInfo's `OAuthClient` share, as both render them. */
+function clientCoreBody(client: ClientSnapshot): Record<string, unknown> {
   return {
     id: client.id,
     name: client.name,
-    accessTokenValiditySeconds: client.accessTokenValiditySeconds,
-    ...(client.description === undefined ? {} : { description: client.description }),
-    registeredRedirectUri: [],
-    ...(options.includeSecret ? { secret: client.secret } : {}),
-    roleIds: [...new Set(client.roleDivisions.map((rd) => rd.roleId))],
     dateCreated: iso(client.dateCreated),
     dateModified: iso(client.dateModified),
     authorizedGrantType: client.authorizedGrantType,
     scope: [],
     roleDivisions: client.roleDivisions.map((rd) => ({ ...rd })),
     state: client.state,
+  };
+}
+
+/** `OAuthClient` as `GET/PUT /api/v2/oauth/clients/{id}` return it; `secret` only when asked (POST create / regenerate). */
+export function oauthClientBody(
+  client: ClientSnapshot,
+  options: { includeSecret: boolean },
+): Record<string, unknown> {
+  return {
+    ...clientCoreBody(client),
+    accessTokenValiditySeconds: client.accessTokenValiditySeconds,
+    ...(client.description === undefined ? {} : { description: client.description }),
+    registeredRedirectUri: [],
+    ...(options.includeSecret ? { secret: client.secret } : {}),
+    roleIds: [...new Set(client.roleDivisions.map((rd) => rd.roleId))],
     selfUri: `/api/v2/oauth/clients/${client.id}`,
   };
 }
 
-/** `OAuthClientEntityListing` (the endpoint has no paging parameters: one page holds everything). */
-export function oauthClientListingBody(clients: readonly ClientSnapshot[]): Record<string, unknown> {
+/**
+ * `OAuthClientEntityListing`. The SDKs model the endpoint without paging parameters (research §5), so
+ * without `pageSize` one page holds everything; given `pageSize` (and `pageNumber`, default 1) the clients
+ * are paged as Genesys' other listings are (verify against the real API).
+ */
+export function oauthClientListingBody(
+  clients: readonly ClientSnapshot[],
+  paging: { pageSize?: number; pageNumber?: number } = {},
+): Record<string, unknown> {
   const uri = "/api/v2/oauth/clients";
+  const pageSize = paging.pageSize ?? Math.max(25, clients.length);
+  const pageNumber = paging.pageNumber ?? 1;
+  const pageCount = Math.max(1, Math.ceil(clients.length / pageSize));
+  const pageUri = (page: number) => `${uri}?pageSize=${pageSize}&pageNumber=${page}`;
   return {
-    entities: clients.map((client) => oauthClientBody(client, { includeSecret: false })),
-    pageSize: Math.max(25, clients.length),
-    pageNumber: 1,
+    entities: clients
+      .slice((pageNumber - 1) * pageSize, pageNumber * pageSize)
+      .map((client) => oauthClientBody(client, { includeSecret: false })),
+    pageSize,
+    pageNumber,
     total: clients.length,
-    firstUri: `${uri}?pageSize=25&pageNumber=1`,
-    selfUri: `${uri}?pageSize=25&pageNumber=1`,
-    lastUri: `${uri}?pageSize=25&pageNumber=1`,
-    pageCount: 1,
+    firstUri: pageUri(1),
+    selfUri: pageUri(pageNumber),
+    ...(pageNumber < pageCount ? { nextUri: pageUri(pageNumber + 1) } : {}),
+    ...(pageNumber > 1 ? { previousUri: pageUri(pageNumber - 1) } : {}),
+    lastUri: pageUri(pageCount),
+    pageCount,
   };
+}
+
+/**
+ * Reads the `pageSize` / `pageNumber` query parameters of a listing: absent, or positive integers
+ * (`pageSize` at most 500, `pageNumber` at most 1,000,000).
+ */
+export function parsePagingQuery(
+  query: URLSearchParams,
+): { pageSize?: number; pageNumber?: number } | RequestProblem {
+  const paging: { pageSize?: number; pageNumber?: number } = {};
+  for (const [field, max] of [
+    ["pageSize", 500],
+    ["pageNumber", 1_000_000],
+  ] as const) {
+    const raw = query.get(field);
+    if (raw === null) continue;
+    const value = Number(raw);
+    if (!/^\d{1,7}$/.test(raw) || value < 1 || value > max) {
+      return {
+        code: "invalid.value",
+        message: `Value [${raw.slice(0, 20)}] is not valid for field [${field}]: an integer from 1 to ${max}.`,
+      };
+    }
+    paging[field] = value;
+  }
+  return paging;
 }
 
 /** `TokenInfo` for a client-credentials token (`GET /api/v2/tokens/me`). The key really is `OAuthClient`. */
@@ -116,17 +164,7 @@ export function tokenInfoBody(client: ClientSnapshot, org: Required<Organization
     organization,
     homeOrganization: { ...organization },
     authorizedScope: [],
-    OAuthClient: {
-      id: client.id,
-      name: client.name,
-      dateCreated: iso(client.dateCreated),
-      dateModified: iso(client.dateModified),
-      authorizedGrantType: client.authorizedGrantType,
-      scope: [],
-      roleDivisions: client.roleDivisions.map((rd) => ({ ...rd })),
-      state: client.state,
-      organization: { id: org.id, name: org.name },
-    },
+    OAuthClient: { ...clientCoreBody(client), organization: { id: org.id, name: org.name } },
   };
 }
 
@@ -191,6 +229,26 @@ export interface RequestProblem {
   message: string;
 }
 
+/**
+ * Checks what both request bodies modelled here require: a JSON object with a non-empty string `name`.
+ * Returns the problem, or undefined when the body passes.
+ */
+function namedObjectProblem(body: unknown): RequestProblem | undefined {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return { code: "bad.request", message: MESSAGES.badRequest };
+  }
+  const { name } = body as Record<string, unknown>;
+  if (typeof name !== "string" || name.trim() === "") {
+    return { code: "bad.request", message: "The field [name] is required and must be a non-empty string." };
+  }
+  return undefined;
+}
+
+/** True for a {@link RequestProblem} verdict (rather than a parsed value). */
+export function isRequestProblem<T>(value: T | RequestProblem): value is RequestProblem {
+  return typeof value === "object" && value !== null && "code" in value && "message" in value;
+}
+
 /** `authorizedGrantType` values of the real API (hyphenated). Only CLIENT-CREDENTIALS is modelled. */
 const GRANT_TYPES = ["CODE", "TOKEN", "SAML2-BEARER", "PASSWORD", "CLIENT-CREDENTIALS"];
 
@@ -203,13 +261,9 @@ export function parseOAuthClientRequest(
   body: unknown,
   context: { roles: ReadonlyMap<string, Role>; homeDivisionId: string },
 ): ClientFields | RequestProblem {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return { code: "bad.request", message: MESSAGES.badRequest };
-  }
-  const request = body as Record<string, unknown>;
-  if (typeof request.name !== "string" || request.name.trim() === "") {
-    return { code: "bad.request", message: "The field [name] is required and must be a non-empty string." };
-  }
+  const problem = namedObjectProblem(body);
+  if (problem !== undefined) return problem;
+  const request = body as Record<string, unknown> & { name: string };
   if (request.authorizedGrantType === undefined) {
     return { code: "bad.request", message: "The field [authorizedGrantType] is required." };
   }
@@ -296,13 +350,9 @@ function parseRoleDivisions(
 export function parseCredentialRequest(
   body: unknown,
 ): { name: string; type: string; credentialFields: Record<string, string> } | RequestProblem {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return { code: "bad.request", message: MESSAGES.badRequest };
-  }
-  const request = body as Record<string, unknown>;
-  if (typeof request.name !== "string" || request.name.trim() === "") {
-    return { code: "bad.request", message: "The field [name] is required and must be a non-empty string." };
-  }
+  const problem = namedObjectProblem(body);
+  if (problem !== undefined) return problem;
+  const request = body as Record<string, unknown> & { name: string };
   const type = request.type as Record<string, unknown> | undefined;
   // The wire model is CredentialType {name, ...}; a bare string does not deserialise in the real API.
   if (typeof type !== "object" || type === null || typeof type.name !== "string" || type.name === "") {

@@ -34,6 +34,8 @@ describe("genesys-rotator command line", () => {
     assert.match(unknown.stderr, /"rotat" is unknown; commands: seed, status, rotate, recover, vend/);
   });
 
+  /** `seed` with the flags every seed case shares. */
+  const SEED = ["seed", "--secret-id", "s", "--environment", "mypurecloud.ie", "--client-id", "c"];
   const usageCases: { argv: string[]; message: RegExp }[] = [
     { argv: ["status"], message: /--secret-id is required/ },
     { argv: ["status", "--secret-id", "bad name!"], message: /--secret-id must be a secret name/ },
@@ -53,17 +55,7 @@ describe("genesys-rotator command line", () => {
     { argv: ["vend"], message: /--function-name is required \(or use --local\)/ },
     { argv: ["vend", "--function-name", "f", "--min-ttl-seconds", "-1"], message: /--min-ttl-seconds/ },
     {
-      argv: [
-        "seed",
-        "--secret-id",
-        "s",
-        "--environment",
-        "mypurecloud.ie",
-        "--client-id",
-        "c",
-        "--admin-secret-id",
-        "a",
-      ],
+      argv: [...SEED, "--admin-secret-id", "a"],
       message: /--client-secret-stdin or --regenerate-secret is required \(exactly one\)/,
     },
     {
@@ -76,47 +68,17 @@ describe("genesys-rotator command line", () => {
         "--client-id",
         "c",
         "--regenerate-secret",
-        "--admin-secret-id",
-        "a",
       ],
       message: /--environment must be a known Genesys Cloud domain/,
     },
+    { argv: [...SEED, "--regenerate-secret"], message: /--admin-secret-id is required/ },
     {
-      argv: [
-        "seed",
-        "--secret-id",
-        "s",
-        "--environment",
-        "mypurecloud.ie",
-        "--client-id",
-        "c",
-        "--regenerate-secret",
-      ],
-      message: /--admin-secret-id is required/,
-    },
-    {
-      argv: [
-        "seed",
-        "--admin-pair",
-        "--secret-id",
-        "s",
-        "--environment",
-        "mypurecloud.ie",
-        "--client-id",
-        "c",
-        "--regenerate-secret",
-      ],
+      argv: [...SEED, "--admin-pair", "--regenerate-secret"],
       message: /--admin-pair needs --client-secret-stdin/,
     },
     {
       argv: [
-        "seed",
-        "--secret-id",
-        "s",
-        "--environment",
-        "mypurecloud.ie",
-        "--client-id",
-        "c",
+        ...SEED,
         "--client-secret-stdin",
         "--admin-secret-id",
         "a",

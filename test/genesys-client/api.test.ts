@@ -11,7 +11,7 @@ import {
   GenesysTransientError,
   GenesysUnauthorizedError,
 } from "../../lambda/shared/genesys/errors.ts";
-import { closeSharedDispatcher, type GenesysCallOptions } from "../../lambda/shared/genesys/http.ts";
+import type { GenesysCallOptions } from "../../lambda/shared/genesys/http.ts";
 import { requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
 import {
   ADMIN,
@@ -49,13 +49,9 @@ describe("GenesysApi against the Genesys emulator", () => {
     admin = await apiFor(ADMIN.id);
     reader = await apiFor(TARGET.id);
   });
-  after(async () => {
-    await fixture.emulator.stop();
-    await closeSharedDispatcher();
-  });
+  after(() => fixture.stop());
   beforeEach(() => {
-    fixture.emulator.faults.reset();
-    fixture.clock.sleeps.length = 0;
+    fixture.reset();
     log.entries.length = 0;
   });
 
@@ -86,6 +82,42 @@ describe("GenesysApi against the Genesys emulator", () => {
       assert.equal(client.state, "active");
       assert.deepEqual(client.roleDivisions, ROLE_DIVISIONS);
       assert.equal((client as { secret?: string }).secret, undefined);
+    });
+
+    it("lists OAuth clients one page at a time", async () => {
+      const everything = await admin.listOAuthClients();
+      assert.ok(everything.entities.some((client) => client.id === TARGET.id));
+      assert.equal(everything.total, everything.entities.length);
+      const second = await admin.listOAuthClients({ pageSize: 1, pageNumber: 2 });
+      assert.deepEqual(second.entities, [everything.entities[1]]);
+      assert.deepEqual(
+        [second.pageNumber, second.pageSize, second.pageCount],
+        [2, 1, everything.entities.length],
+      );
+      await assert.rejects(async () => admin.listOAuthClients({ pageSize: 0 }), { name: "ValidationError" });
+    });
+
+    it("finds clients by name across pages, in full", async () => {
+      // More clients than one page of 100 holds: one "twin" on the first page, one on the second.
+      const state = fixture.emulator.state;
+      const first = state.addClient({ name: "twin", roleDivisions: ROLE_DIVISIONS });
+      const fillers = Array.from({ length: 100 }, (_, i) =>
+        state.addClient({ name: `filler-${i}`, roleDivisions: [] }),
+      );
+      const last = state.addClient({ name: "twin", roleDivisions: [] });
+      const added = [first, ...fillers, last];
+      try {
+        assert.ok((await admin.listOAuthClients()).entities.length > 100);
+        const found = await admin.findOAuthClientsByName("twin");
+        assert.deepEqual(found.map((client) => client.id).sort(), [first.id, last.id].sort());
+        assert.deepEqual(
+          found.find((client) => client.id === first.id)?.roleDivisions,
+          ROLE_DIVISIONS.map((roleDivision) => ({ ...roleDivision })),
+        );
+        assert.deepEqual(await admin.findOAuthClientsByName("no such client"), []);
+      } finally {
+        for (const client of added) state.deleteClient(client.id);
+      }
     });
 
     it("reads an integration credential without its secret fields", async () => {

@@ -4,6 +4,7 @@
  */
 
 import { type GenesysEndpoints, resolveEndpoints } from "../../lambda/shared/genesys/environments.ts";
+import { closeSharedDispatcher } from "../../lambda/shared/genesys/http.ts";
 import type { Log } from "../../lambda/shared/log.ts";
 import {
   type GenesysEmulator,
@@ -64,9 +65,13 @@ export interface ClientFixture {
   emulator: GenesysEmulator;
   clock: SteppingClock;
   endpoints: GenesysEndpoints;
+  /** Clears the emulator's faults and the clock's recorded sleeps (call in `beforeEach`). */
+  reset(): void;
+  /** Stops the emulator and closes the client's shared connections (call in `after`). */
+  stop(): Promise<void>;
 }
 
-/** Starts an emulator; the caller stops it (`after(() => fixture.emulator.stop())`). */
+/** Starts an emulator; the caller stops it (`after(() => fixture.stop())`). */
 export async function startClientFixture(options: GenesysEmulatorOptions = {}): Promise<ClientFixture> {
   const clock = new SteppingClock();
   const emulator = await startGenesysEmulator({ state: clientTestState(), clock, ...options });
@@ -74,7 +79,19 @@ export async function startClientFixture(options: GenesysEmulatorOptions = {}): 
     endpointOverride: emulator.url,
     extraEnvironments: [],
   });
-  return { emulator, clock, endpoints };
+  return {
+    emulator,
+    clock,
+    endpoints,
+    reset() {
+      emulator.faults.reset();
+      clock.sleeps.length = 0;
+    },
+    async stop() {
+      await emulator.stop();
+      await closeSharedDispatcher();
+    },
+  };
 }
 
 /** A Log that keeps every call, for asserting on retries. */

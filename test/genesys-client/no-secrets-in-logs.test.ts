@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { describeError } from "../../lambda/shared/errors.ts";
 import { GenesysApi } from "../../lambda/shared/genesys/api.ts";
-import { closeSharedDispatcher, type GenesysCallOptions } from "../../lambda/shared/genesys/http.ts";
+import type { GenesysCallOptions } from "../../lambda/shared/genesys/http.ts";
 import { requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
 import { createLogger, type Log } from "../../lambda/shared/log.ts";
 import { assertNoSecrets, captureOutput } from "../support/log-capture.ts";
@@ -24,10 +24,7 @@ let fixture: ClientFixture;
 before(async () => {
   fixture = await startClientFixture({ propagationDelayMs: 5_000 });
 });
-after(async () => {
-  await fixture.emulator.stop();
-  await closeSharedDispatcher();
-});
+after(() => fixture.stop());
 
 it("no issued secret or token reaches the logs, errors or console output of the client", async () => {
   const savedLevel = process.env.POWERTOOLS_LOG_LEVEL;

@@ -7,7 +7,7 @@ import {
   GenesysTokenRateLimitError,
   GenesysTransientError,
 } from "../../lambda/shared/genesys/errors.ts";
-import { closeSharedDispatcher, type GenesysHttpResponse } from "../../lambda/shared/genesys/http.ts";
+import type { GenesysHttpResponse } from "../../lambda/shared/genesys/http.ts";
 import {
   buildClientCredentialsTokenRequest,
   processClientCredentialsTokenResponse,
@@ -128,14 +128,8 @@ describe("requestClientCredentialsToken against the Genesys emulator", () => {
   before(async () => {
     fixture = await startClientFixture();
   });
-  after(async () => {
-    await fixture.emulator.stop();
-    await closeSharedDispatcher();
-  });
-  beforeEach(() => {
-    fixture.emulator.faults.reset();
-    fixture.clock.sleeps.length = 0;
-  });
+  after(() => fixture.stop());
+  beforeEach(() => fixture.reset());
   /** The client's current secret (the emulator's test-only view). */
   const secretOf = (id: string) => fixture.emulator.state.getClient(id)!.secret;
   const mint = (clientId: string, clientSecret: string, options = {}) =>

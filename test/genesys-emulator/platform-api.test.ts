@@ -190,6 +190,32 @@ describe("Platform API", () => {
       assert.equal(listing.pageCount, 1);
     });
 
+    it("pages the listing when pageSize is given, and rejects a malformed one", async () => {
+      const all = (await json(await api(emulator.url, adminToken, "GET", "/api/v2/oauth/clients")))
+        .entities as { id: string }[];
+      assert.ok(all.length >= 2);
+      const pageOf = async (page: number) =>
+        json(
+          await api(emulator.url, adminToken, "GET", `/api/v2/oauth/clients?pageSize=1&pageNumber=${page}`),
+        );
+      const first = await pageOf(1);
+      const last = await pageOf(all.length);
+      assert.deepEqual(
+        [first, last].map((listing) => (listing.entities as { id: string }[]).map((entity) => entity.id)),
+        [[all[0]!.id], [all.at(-1)!.id]],
+      );
+      assert.equal(first.pageCount, all.length);
+      assert.equal(first.total, all.length);
+      assert.equal(first.nextUri, "/api/v2/oauth/clients?pageSize=1&pageNumber=2");
+      assert.equal(last.nextUri, undefined);
+      assert.deepEqual((await pageOf(all.length + 1)).entities, []);
+      await expectApiError(
+        await api(emulator.url, adminToken, "GET", "/api/v2/oauth/clients?pageSize=0"),
+        400,
+        "invalid.value",
+      );
+    });
+
     it("GET returns the documented OAuthClient fields", async () => {
       const client = await json(
         await api(emulator.url, adminToken, "GET", `/api/v2/oauth/clients/${ADMIN.id}`),

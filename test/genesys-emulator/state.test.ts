@@ -64,6 +64,10 @@ describe("state file validation", () => {
       ],
       [["clients", 0, "state"], "deleted", "clients[0].state", /active, inactive, disabled/],
       [["clients", 1, "id"], ADMIN.id, "clients[1].id", /unique/],
+      // The secret schema's id rule: a client the emulator serves must be storable in a secret value.
+      [["clients", 0, "id"], "client.one", "clients[0].id", /\[A-Za-z0-9-\]/],
+      [["clients", 0, "id"], "client_one", "clients[0].id", /\[A-Za-z0-9-\]/],
+      [["roles", 0, "id"], "x".repeat(129), "roles[0].id", /1-128/],
       [["clients", 0, "scopes"], [], "clients[0].scopes", /not a known key/],
       [
         ["integrationCredentials", 0, "credentialFields", "clientSecret"],

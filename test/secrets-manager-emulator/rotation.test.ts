@@ -23,6 +23,8 @@ import {
 import { ManualClock } from "../../lambda/shared/clock.ts";
 import {
   EmulatorUsageError,
+  type RotationEvent,
+  type RotationStep,
   type SecretsManagerEmulatorOptions,
 } from "../../local/aws/secrets-manager/emulator.ts";
 import {
@@ -73,15 +75,24 @@ function rotate(
 function gate() {
   let reached!: () => void;
   let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
   return {
     reached: new Promise<void>((resolve) => {
       reached = resolve;
     }),
-    released: new Promise<void>((resolve) => {
-      release = resolve;
-    }),
-    arrive: () => reached(),
+    released,
     release: () => release(),
+    /** A `beforeStep` hook that parks `step` here (only the rotation `clientRequestToken`, when given). */
+    hold:
+      (step: RotationStep, clientRequestToken?: string) =>
+      async (current: RotationStep, event: RotationEvent): Promise<void> => {
+        if (current !== step) return;
+        if (clientRequestToken !== undefined && event.ClientRequestToken !== clientRequestToken) return;
+        reached();
+        await released;
+      },
   };
 }
 
@@ -343,13 +354,7 @@ describe("RotateImmediately=false", () => {
 describe("a manual change during rotation", () => {
   it("PutSecretValue moving AWSCURRENT abandons the rotation: AWSPENDING removed, RotationAbandoned, no further steps", async (t) => {
     const inSet = gate();
-    const { emulator, client } = await setup(t, {
-      beforeStep: async (step) => {
-        if (step !== "setSecret") return;
-        inSet.arrive();
-        await inSet.released;
-      },
-    });
+    const { emulator, client } = await setup(t, { beforeStep: inSet.hold("setSecret") });
     const T1 = token("abandoned");
     await rotate(client, T1);
     await inSet.reached;
@@ -377,13 +382,7 @@ describe("a manual change during rotation", () => {
   it("a rotation requested after an abandonment runs even while the abandoned run is still in a step", async (t) => {
     const T1 = token("abandoned-slow");
     const inSet = gate();
-    const { emulator, client } = await setup(t, {
-      beforeStep: async (step, event) => {
-        if (step !== "setSecret" || event.ClientRequestToken !== T1) return;
-        inSet.arrive();
-        await inSet.released;
-      },
-    });
+    const { emulator, client } = await setup(t, { beforeStep: inSet.hold("setSecret", T1) });
     await rotate(client, T1);
     await inSet.reached;
     await client.send(
@@ -422,13 +421,7 @@ describe("a manual change during rotation", () => {
 
   it("CancelRotateSecret disables rotation, stops the run before its next step and leaves the labels", async (t) => {
     const inSet = gate();
-    const { emulator, client } = await setup(t, {
-      beforeStep: async (step) => {
-        if (step !== "setSecret") return;
-        inSet.arrive();
-        await inSet.released;
-      },
-    });
+    const { emulator, client } = await setup(t, { beforeStep: inSet.hold("setSecret") });
     const T1 = token("cancelled");
     await rotate(client, T1);
     await inSet.reached;

@@ -7,14 +7,13 @@
 import * as z from "zod/mini";
 import { ValidationError } from "../errors.ts";
 import type { GenesysEndpoints } from "./environments.ts";
-import { GenesysProtocolError } from "./errors.ts";
 import {
   errorForStatus,
   type GenesysCallOptions,
   type GenesysHttpRequest,
   type GenesysHttpResponse,
   parseJsonBody,
-  responseDetails,
+  responseFieldError,
   sendGenesysRequest,
 } from "./http.ts";
 
@@ -57,6 +56,46 @@ export interface OAuthClientRequest {
   /** Customers may set only these two. @default "active" */
   state?: "active" | "inactive";
 }
+
+/**
+ * One entry of `GET /api/v2/oauth/clients`. Only `id` and `name` are validated: an organisation holds
+ * clients of every grant type, and one whose shape this project does not vouch for must not make the whole
+ * listing unreadable. Read a client in full with {@link GenesysApi.getOAuthClient}.
+ */
+export interface OAuthClientSummary {
+  id: string;
+  name: string;
+}
+
+/**
+ * One page of `GET /api/v2/oauth/clients` (`OAuthClientEntityListing`). The paging fields are optional
+ * because the SDKs model the endpoint without paging parameters (research §5): a server that ignores
+ * them answers with everything on one page.
+ */
+export interface OAuthClientListing {
+  entities: OAuthClientSummary[];
+  pageNumber?: number;
+  pageSize?: number;
+  /** Clients in the organisation, across all pages. */
+  total?: number;
+  pageCount?: number;
+}
+
+/** Paging of {@link GenesysApi.listOAuthClients}; absent values are not sent (the server's defaults apply). */
+export interface ListOAuthClientsOptions {
+  /** Entries per page, 1–{@link MAX_OAUTH_CLIENT_PAGE_SIZE}. */
+  pageSize?: number;
+  /** 1-based page number. */
+  pageNumber?: number;
+}
+
+/**
+ * The largest page {@link GenesysApi.listOAuthClients} asks for, and the one
+ * {@link GenesysApi.findOAuthClientsByName} uses (Genesys listings cap `pageSize`; 100 is the common cap).
+ */
+export const MAX_OAUTH_CLIENT_PAGE_SIZE = 100;
+/** Pages {@link GenesysApi.findOAuthClientsByName} reads at most: a bound on a server that never ends a listing. */
+const MAX_OAUTH_CLIENT_PAGES = 20;
 
 /** What `GET /api/v2/tokens/me` says about the calling token. The key `OAuthClient` is the API's spelling. */
 export interface TokenInfo {
@@ -105,6 +144,15 @@ const oauthClientSchema = z.object({
 const oauthClientWithSecretSchema = z.extend(oauthClientSchema, {
   // Printable ASCII without whitespace, as the secret-value schema requires (so it can be stored).
   secret: z.string().check(z.regex(/^[\x21-\x7e]{1,512}$/)),
+});
+
+const optionalCount = z.optional(z.int().check(z.nonnegative()));
+const oauthClientListingSchema = z.object({
+  entities: z._default(z.array(namedEntity), () => []),
+  pageNumber: optionalCount,
+  pageSize: optionalCount,
+  total: optionalCount,
+  pageCount: optionalCount,
 });
 
 const tokenInfoSchema = z.object({
@@ -161,6 +209,53 @@ export class GenesysApi {
     return this.#call({ method: "GET", path: clientPath(id), idempotent: true }, options, (response) =>
       validateBody(oauthClientSchema, response),
     );
+  }
+
+  /**
+   * `GET /api/v2/oauth/clients` (permission `oauth:client:view`): one page of the organisation's OAuth
+   * clients, as summaries (see {@link OAuthClientSummary}).
+   * @throws ValidationError when a paging value is not an integer in range (nothing is sent).
+   */
+  listOAuthClients(
+    paging: ListOAuthClientsOptions = {},
+    options?: GenesysCallOptions,
+  ): Promise<OAuthClientListing> {
+    const query = new URLSearchParams();
+    if (paging.pageSize !== undefined) {
+      query.set("pageSize", String(pagingValue(paging.pageSize, "pageSize", MAX_OAUTH_CLIENT_PAGE_SIZE)));
+    }
+    if (paging.pageNumber !== undefined) {
+      query.set("pageNumber", String(pagingValue(paging.pageNumber, "pageNumber", Number.MAX_SAFE_INTEGER)));
+    }
+    return this.#call(
+      {
+        method: "GET",
+        path: "/api/v2/oauth/clients",
+        ...(query.size === 0 ? {} : { query: query.toString() }),
+        idempotent: true,
+      },
+      options,
+      (response) => validateBody(oauthClientListingSchema, response),
+    );
+  }
+
+  /**
+   * The OAuth clients named exactly `name`, read in full: pages through {@link listOAuthClients} (at most
+   * 20 pages of {@link MAX_OAUTH_CLIENT_PAGE_SIZE}) and then GETs each match. Names are not unique in
+   * Genesys, so the result may hold several clients (or none).
+   */
+  async findOAuthClientsByName(name: string, options?: GenesysCallOptions): Promise<OAuthClient[]> {
+    const matches = new Set<string>();
+    for (let page = 1; page <= MAX_OAUTH_CLIENT_PAGES; page++) {
+      const listing = await this.listOAuthClients(
+        { pageSize: MAX_OAUTH_CLIENT_PAGE_SIZE, pageNumber: page },
+        options,
+      );
+      for (const entity of listing.entities) if (entity.name === name) matches.add(entity.id);
+      // A short page is the last one; so is the only page of a server that ignores the paging parameters.
+      if (listing.entities.length < MAX_OAUTH_CLIENT_PAGE_SIZE || (listing.pageCount ?? 1) <= page) break;
+    }
+    return Promise.all([...matches].map((id) => this.getOAuthClient(id, options)));
   }
 
   /**
@@ -325,6 +420,13 @@ function pathId(id: string): string {
   return encodeURIComponent(id);
 }
 
+function pagingValue(value: number, field: string, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new ValidationError("Genesys API call", field, `must be an integer from 1 to ${max}`);
+  }
+  return value;
+}
+
 /**
  * Parses and validates a JSON body, or throws GenesysProtocolError naming the first offending field
  * and the rule (zod's issue text is not used: it can quote received values).
@@ -340,5 +442,5 @@ function validateBody<T>(schema: z.ZodMiniType<T>, response: GenesysHttpResponse
       : issue?.code === "invalid_value"
         ? `must be one of ${issue.values.map(String).join(", ")}`
         : "has an unexpected value";
-  throw new GenesysProtocolError(`response field "${field}" ${rule}`, responseDetails(response));
+  throw responseFieldError(response, field, rule);
 }

@@ -352,6 +352,19 @@ export function parseJsonBody(response: GenesysHttpResponse): unknown {
   }
 }
 
+/**
+ * The GenesysProtocolError for a response body field that broke a rule, e.g. `response field "state" must
+ * be one of ...`. Names the field and the rule, never the value (it may be a secret or a token).
+ */
+export function responseFieldError(
+  response: GenesysHttpResponse,
+  field: string,
+  rule: string,
+  subject = "response",
+): GenesysProtocolError {
+  return new GenesysProtocolError(`${subject} field "${field}" ${rule}`, responseDetails(response));
+}
+
 /** The log-safe details of a response, for building a GenesysError. */
 export function responseDetails(response: GenesysHttpResponse, genesysCode?: string) {
   return {

@@ -3,9 +3,13 @@
 export {
   GenesysApi,
   type IntegrationCredentialInfo,
+  type ListOAuthClientsOptions,
+  MAX_OAUTH_CLIENT_PAGE_SIZE,
   type OAuthClient,
+  type OAuthClientListing,
   type OAuthClientRequest,
   type OAuthClientState,
+  type OAuthClientSummary,
   type RoleDivision,
   type TokenInfo,
 } from "./api.ts";

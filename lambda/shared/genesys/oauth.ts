@@ -8,7 +8,7 @@ import type { GenesysEndpoints } from "./environments.ts";
 import {
   GenesysInvalidClientError,
   GenesysPermissionError,
-  GenesysProtocolError,
+  type GenesysProtocolError,
   GenesysTokenRateLimitError,
   sanitizeCode,
 } from "./errors.ts";
@@ -19,6 +19,7 @@ import {
   type GenesysHttpResponse,
   parseJsonBody,
   responseDetails,
+  responseFieldError,
   sendGenesysRequest,
   tryParseObject,
 } from "./http.ts";
@@ -159,5 +160,5 @@ function tokenEndpointError(response: GenesysHttpResponse): Error {
 }
 
 function protocolError(response: GenesysHttpResponse, field: string, rule: string): GenesysProtocolError {
-  return new GenesysProtocolError(`token response field "${field}" ${rule}`, responseDetails(response));
+  return responseFieldError(response, field, rule, "token response");
 }

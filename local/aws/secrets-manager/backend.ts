@@ -11,6 +11,7 @@
  */
 import { randomInt, randomUUID } from "node:crypto";
 import type { Clock } from "../../../lambda/shared/clock.ts";
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from "../../../lambda/shared/staging-labels.ts";
 import { SecretsManagerErrors as Errors } from "./errors.ts";
 import type { RotationEventLog } from "./events.ts";
 import {
@@ -26,10 +27,6 @@ import {
   requiredString,
   type Tag,
 } from "./wire.ts";
-
-export const AWSCURRENT = "AWSCURRENT";
-export const AWSPENDING = "AWSPENDING";
-export const AWSPREVIOUS = "AWSPREVIOUS";
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;

@@ -19,13 +19,8 @@ import { SecretsManagerFaults } from "./faults.ts";
 import { missingInvoker, RotationDriver, type RotationInvoker } from "./rotation.ts";
 import type { JsonObject } from "./wire.ts";
 
-export {
-  AWSCURRENT,
-  AWSPENDING,
-  AWSPREVIOUS,
-  type RotationRules,
-  type TestRotationPendingValue,
-} from "./backend.ts";
+export { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from "../../../lambda/shared/staging-labels.ts";
+export type { RotationRules, TestRotationPendingValue } from "./backend.ts";
 export { AwsServiceError, EmulatorUsageError, SecretsManagerErrors } from "./errors.ts";
 export {
   ROTATION_STEPS,
