@@ -1,0 +1,140 @@
+/**
+ * The vending function's configuration, read once per container from its environment
+ * (docs/ARCHITECTURE.md, "Lambda functions: entry points and environment").
+ */
+import { ConfigurationError } from "../shared/errors.ts";
+import {
+  allowedEnvironments,
+  ENDPOINT_OVERRIDE_VARIABLE,
+  EXTRA_ENVIRONMENTS_VARIABLE,
+  parseExtraEnvironments,
+  type ResolveEndpointsOptions,
+} from "../shared/genesys/environments.ts";
+
+/** One credential the function vends tokens for. */
+export interface CredentialConfig {
+  /** The name callers pass as `credential`, and the L2 item's `pk`. */
+  name: string;
+  /** ARN of the rotated secret holding the credential (DESIGN §4). */
+  secretArn: string;
+}
+
+/** Everything the vending function reads from its environment. */
+export interface VendingConfig {
+  /** In `CREDENTIALS` order; the first is the default when a payload names none. */
+  credentials: readonly CredentialConfig[];
+  /** `TOKEN_TABLE_NAME`. */
+  tableName: string;
+  /** `DYNAMODB_ENDPOINT` (local mode), else the SDK default. */
+  dynamoDbEndpoint?: string;
+  /** `SECRETS_MANAGER_ENDPOINT` (local mode), else the SDK default. */
+  secretsManagerEndpoint?: string;
+  /** `LEASE_SECONDS` × 1000: how long one caller may mint before another may take over. */
+  leaseMs: number;
+  /**
+   * Where Genesys requests may go: `GENESYS_EXTRA_ENVIRONMENTS` and `GENESYS_ENDPOINT_OVERRIDE`, read
+   * here once so that every mint and answer of the container uses the same deploy-time settings.
+   */
+  genesys: ResolveEndpointsOptions & { extraEnvironments: readonly string[] };
+}
+
+/** Credential names: what a human would type in cdk.json, and safe to print. */
+const CREDENTIAL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** A Secrets Manager secret ARN (the same rule as `adminSecretArn` in secret-value.ts). */
+const SECRET_ARN = /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+const DEFAULT_LEASE_SECONDS = 30;
+const MAX_LEASE_SECONDS = 900;
+
+/**
+ * Parses and validates the vending configuration.
+ * @throws ConfigurationError naming the variable and the rule it breaks.
+ */
+export function readVendingConfig(env: NodeJS.ProcessEnv = process.env): VendingConfig {
+  const extraEnvironments = parseExtraEnvironments(env[EXTRA_ENVIRONMENTS_VARIABLE]);
+  // Fail at the first invocation, not at the first mint, when the extras are malformed.
+  try {
+    allowedEnvironments({ extraEnvironments });
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    // Re-keyed to the variable the operator sets (the message is "<key>: <rule>").
+    throw new ConfigurationError(EXTRA_ENVIRONMENTS_VARIABLE, error.message.slice(error.key.length + 2));
+  }
+  const config: VendingConfig = {
+    credentials: parseCredentials(env.CREDENTIALS),
+    tableName: required(env, "TOKEN_TABLE_NAME"),
+    leaseMs: parseLeaseSeconds(env.LEASE_SECONDS) * 1000,
+    genesys: { extraEnvironments },
+  };
+  const endpointOverride = env[ENDPOINT_OVERRIDE_VARIABLE]?.trim();
+  // resolveEndpoints validates the override (https, or http to loopback only) on first use.
+  if (endpointOverride !== undefined && endpointOverride !== "")
+    config.genesys.endpointOverride = endpointOverride;
+  const dynamoDbEndpoint = optionalUrl(env, "DYNAMODB_ENDPOINT");
+  const secretsManagerEndpoint = optionalUrl(env, "SECRETS_MANAGER_ENDPOINT");
+  if (dynamoDbEndpoint !== undefined) config.dynamoDbEndpoint = dynamoDbEndpoint;
+  if (secretsManagerEndpoint !== undefined) config.secretsManagerEndpoint = secretsManagerEndpoint;
+  return config;
+}
+
+/** `CREDENTIALS`: a JSON object `{ "<name>": "<secret ARN>" }` with at least one entry. */
+export function parseCredentials(raw: string | undefined): CredentialConfig[] {
+  const rule = 'must be a JSON object {"<name>": "<secret ARN>"} with at least one entry';
+  if (raw === undefined || raw.trim() === "")
+    throw new ConfigurationError("CREDENTIALS", `is required; ${rule}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigurationError("CREDENTIALS", `is not valid JSON; ${rule}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigurationError("CREDENTIALS", rule);
+  }
+  const entries = Object.entries(parsed);
+  if (entries.length === 0) throw new ConfigurationError("CREDENTIALS", rule);
+  return entries.map(([name, secretArn]) => {
+    if (!CREDENTIAL_NAME.test(name)) {
+      throw new ConfigurationError(
+        "CREDENTIALS",
+        "every name must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
+      );
+    }
+    if (typeof secretArn !== "string" || !SECRET_ARN.test(secretArn)) {
+      throw new ConfigurationError(
+        "CREDENTIALS",
+        `the value of "${name}" must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`,
+      );
+    }
+    return { name, secretArn };
+  });
+}
+
+function parseLeaseSeconds(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === "") return DEFAULT_LEASE_SECONDS;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_LEASE_SECONDS) {
+    throw new ConfigurationError(
+      "LEASE_SECONDS",
+      `must be a whole number of seconds from 1 to ${MAX_LEASE_SECONDS}`,
+    );
+  }
+  return value;
+}
+
+function required(env: NodeJS.ProcessEnv, key: string): string {
+  const value = env[key]?.trim();
+  if (value === undefined || value === "") throw new ConfigurationError(key, "is required");
+  return value;
+}
+
+function optionalUrl(env: NodeJS.ProcessEnv, key: string): string | undefined {
+  const value = env[key]?.trim();
+  if (value === undefined || value === "") return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("scheme");
+  } catch {
+    throw new ConfigurationError(key, "must be an absolute http(s) URL, e.g. http://127.0.0.1:8000");
+  }
+  return value;
+}

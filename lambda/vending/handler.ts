@@ -1,0 +1,187 @@
+/**
+ * Lambda entry point of the token-vending function (DESIGN §6, docs/vending.md).
+ *
+ * In:  `{ credential?, minTtlSeconds?, rejectedToken? }` → `{ accessToken, tokenType: "Bearer",
+ *      expiresAt, expiresInSeconds, environment, apiBaseUrl }`
+ * In:  `{ warm: { secretArn } }` (from the rotation function) → `{ warmed, credential, expiresAt }`
+ * Errors leave with a stable `name` (Lambda's `errorType`): ValidationError, UnknownCredentialError,
+ * CredentialRejectedError, GenesysRateLimitedError, TokenUnavailableError, ConfigurationError.
+ */
+
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { LogAttributes } from "@aws-lambda-powertools/logger/types";
+import { ConfigurationError, describeError, RotatorError, ValidationError } from "../shared/errors.ts";
+import { resolveEndpoints } from "../shared/genesys/environments.ts";
+import { createLogger, type Log } from "../shared/log.ts";
+import { readVendingConfig, type VendingConfig } from "./config.ts";
+import {
+  CredentialRejectedError,
+  GenesysRateLimitedError,
+  TokenUnavailableError,
+  UnknownCredentialError,
+} from "./errors.ts";
+import { PowertoolsVendMetrics } from "./metrics.ts";
+import { parseVendingPayload } from "./payload.ts";
+import { createVendingRuntime, type VendingRuntime } from "./runtime.ts";
+import type { CachedToken } from "./token-cache.ts";
+import { vendToken, warmCache } from "./vend.ts";
+
+/** A vended token. */
+export interface VendingResponse {
+  /** Secret: the consumer sends it as `Authorization: Bearer <accessToken>` and never logs it. */
+  accessToken: string;
+  tokenType: "Bearer";
+  /** ISO-8601 UTC. */
+  expiresAt: string;
+  /** Whole seconds left at the time of the answer. */
+  expiresInSeconds: number;
+  /** The Genesys environment domain, e.g. `mypurecloud.ie`. */
+  environment: string;
+  /** Base URL of the Platform API for that environment, e.g. `https://api.mypurecloud.ie`. */
+  apiBaseUrl: string;
+}
+
+/** The answer to a warm payload: never a token. */
+export interface WarmResponse {
+  warmed: boolean;
+  credential: string;
+  expiresAt: string;
+}
+
+/** The part of the Lambda context the handler reads. */
+export interface DeadlineContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** Used when no Lambda context is given (direct calls from tools). */
+const DEFAULT_BUDGET_MS = 10_000;
+/** The answer must leave before Lambda's timeout: keep 10% of the remaining time, 100 ms–1 s. */
+const MIN_SAFETY_MARGIN_MS = 100;
+const MAX_SAFETY_MARGIN_MS = 1000;
+
+const log = powertoolsLog(createLogger("token-vending"));
+const metrics = new PowertoolsVendMetrics();
+let runtime: VendingRuntime | undefined;
+
+/** The Lambda handler. Configuration is read on the first invocation of a container. */
+export async function handler(
+  event: unknown,
+  context?: DeadlineContext,
+): Promise<VendingResponse | WarmResponse> {
+  try {
+    runtime ??= createVendingRuntime(readVendingConfig(), log, metrics);
+  } catch (error) {
+    log.error("Invalid vending configuration", describeError(error));
+    throw error;
+  }
+  try {
+    return await handleVendingEvent(event, context, runtime, log);
+  } finally {
+    metrics.flush();
+  }
+}
+
+/**
+ * Validates the event and answers it with `runtime` (tests and the drill call this with their own
+ * runtime). Every error leaving is one of the vendor error names.
+ */
+export async function handleVendingEvent(
+  event: unknown,
+  context: DeadlineContext | undefined,
+  runtime: VendingRuntime,
+  log: Log,
+): Promise<VendingResponse | WarmResponse> {
+  const { config, deps } = runtime;
+  const deadline = deadlineOf(context, deps.clock.now());
+  let credentialName: string | undefined;
+  try {
+    const payload = parseVendingPayload(event, config.credentials);
+    credentialName = payload.credential.name;
+    if (payload.kind === "warm") {
+      const result = await warmCache(payload.credential, deadline, deps);
+      log.info("Cache warm request answered", {
+        credential: credentialName,
+        warmed: result.warmed,
+        secretVersionId: result.token.secretVersionId,
+      });
+      return {
+        warmed: result.warmed,
+        credential: credentialName,
+        expiresAt: new Date(result.token.expiresAt).toISOString(),
+      };
+    }
+    const token = await vendToken(
+      {
+        credential: payload.credential,
+        minTtlSeconds: payload.minTtlSeconds,
+        ...(payload.rejectedToken === undefined ? {} : { rejectedToken: payload.rejectedToken }),
+        deadline,
+      },
+      deps,
+    );
+    return toResponse(token, deps.clock.now(), config);
+  } catch (error) {
+    const vendorError = toVendorError(error, credentialName ?? "(none)");
+    // The caller's mistakes and transient trouble are warnings; ERROR is for what an operator must fix.
+    const callerMistake =
+      vendorError instanceof ValidationError || vendorError instanceof UnknownCredentialError;
+    const level = vendorError.retryable || callerMistake ? "warn" : "error";
+    log[level]("Token request failed", { credential: credentialName, ...describeError(vendorError) });
+    throw vendorError;
+  }
+}
+
+function toResponse(token: CachedToken, now: number, config: VendingConfig): VendingResponse {
+  return {
+    accessToken: token.accessToken,
+    tokenType: "Bearer",
+    expiresAt: new Date(token.expiresAt).toISOString(),
+    expiresInSeconds: Math.max(0, Math.floor((token.expiresAt - now) / 1000)),
+    environment: token.environment,
+    apiBaseUrl: resolveEndpoints(token.environment, config.genesys).apiBaseUrl,
+  };
+}
+
+/** The caller's deadline: Lambda's remaining time minus a safety margin to send the answer. */
+function deadlineOf(context: DeadlineContext | undefined, now: number): number {
+  const remaining = context?.getRemainingTimeInMillis?.() ?? DEFAULT_BUDGET_MS;
+  const margin = Math.min(MAX_SAFETY_MARGIN_MS, Math.max(MIN_SAFETY_MARGIN_MS, remaining * 0.1));
+  return now + Math.max(0, remaining - margin);
+}
+
+const VENDOR_ERRORS = [
+  ValidationError,
+  UnknownCredentialError,
+  CredentialRejectedError,
+  GenesysRateLimitedError,
+  TokenUnavailableError,
+  ConfigurationError,
+];
+
+/** Errors with a vendor name pass through; anything else becomes TokenUnavailableError (with its cause). */
+function toVendorError(error: unknown, credential: string): RotatorError {
+  if (error instanceof RotatorError && VENDOR_ERRORS.some((type) => error instanceof type)) {
+    // A subclass (e.g. SecretValueError) must still reach the consumer under its contract name.
+    if (error instanceof ValidationError && error.name !== "ValidationError") {
+      return new ValidationError("vending payload", error.field, error.rule);
+    }
+    return error;
+  }
+  return new TokenUnavailableError(credential, `unexpected ${describeError(error).errorName}`, {
+    cause: error,
+  });
+}
+
+/**
+ * Adapts the Powertools Logger to the domain's `Log` interface (extras are attribute objects).
+ * The rotation handler has the same adapter; it belongs in lambda/shared/log.ts.
+ */
+function powertoolsLog(logger: Logger): Log {
+  const attributes = (extra: object[]) => extra as LogAttributes[];
+  return {
+    debug: (message, ...extra) => logger.debug(message, ...attributes(extra)),
+    info: (message, ...extra) => logger.info(message, ...attributes(extra)),
+    warn: (message, ...extra) => logger.warn(message, ...attributes(extra)),
+    error: (message, ...extra) => logger.error(message, ...attributes(extra)),
+  };
+}

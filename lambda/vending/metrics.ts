@@ -1,0 +1,53 @@
+/**
+ * The vending function's CloudWatch metrics (namespace `GenesysOAuthRotator`, Embedded Metric Format
+ * through Powertools Metrics). Domain code counts through the {@link VendMetrics} interface; tests pass
+ * a recorder.
+ */
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+
+/** Every metric the vending function emits (all are counts). */
+export type VendMetricName =
+  /** A token was minted at the token endpoint. */
+  | "TokenMints"
+  /** A mint attempt failed (invalid_client on every stage, rate limit, transient error). */
+  | "TokenMintFailures"
+  /** A request was served from the container's L1 cache without I/O. */
+  | "L1Hits"
+  /** A request was served from the DynamoDB item. */
+  | "L2Hits"
+  /** A request waited for another caller's mint (expired/missing token, lease held elsewhere). */
+  | "LeaseWaits"
+  /** A request was served without DynamoDB (L1 + direct mint) because DynamoDB failed. */
+  | "DynamoDbDegraded"
+  /** A token was minted from AWSPENDING or AWSPREVIOUS because AWSCURRENT was rejected. */
+  | "FallbackStageUsed";
+
+/** Where the domain code counts. */
+export interface VendMetrics {
+  count(name: VendMetricName, value?: number): void;
+}
+
+/** The namespace of every metric of this project. */
+export const METRICS_NAMESPACE = "GenesysOAuthRotator";
+
+/**
+ * Powertools-backed metrics. `flush()` publishes once per invocation and only when something was
+ * counted, so idle invocations print nothing. `POWERTOOLS_METRICS_DISABLED=true` (local mode) or
+ * `POWERTOOLS_DEV=true` turns the output off entirely.
+ */
+export class PowertoolsVendMetrics implements VendMetrics {
+  readonly #metrics: Metrics;
+
+  constructor(serviceName = "token-vending") {
+    this.#metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
+  }
+
+  count(name: VendMetricName, value = 1): void {
+    this.#metrics.addMetric(name, MetricUnit.Count, value);
+  }
+
+  /** Publishes what this invocation counted. */
+  flush(): void {
+    if (this.#metrics.hasStoredMetrics()) this.#metrics.publishStoredMetrics();
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * In-process single-flight: concurrent callers with the same key share one execution of an async
+ * operation instead of starting their own (the coalescing that Powertools Parameters lacks, see
+ * research/aws-rotation-anchors.md §4). The key must include every input that changes the result.
+ */
+export class SingleFlight {
+  readonly #inFlight = new Map<string, Promise<unknown>>();
+
+  /** Runs `operation` unless one with the same key is already running; then joins it. */
+  run<T>(key: string, operation: () => Promise<T>): Promise<T> {
+    const running = this.#inFlight.get(key);
+    if (running !== undefined) return running as Promise<T>;
+    // Deferred by a microtask so the entry exists before the operation can settle (or throw synchronously).
+    const started = Promise.resolve()
+      .then(operation)
+      .finally(() => {
+        if (this.#inFlight.get(key) === started) this.#inFlight.delete(key);
+      });
+    this.#inFlight.set(key, started);
+    return started;
+  }
+
+  /** Whether an operation with this key is running. */
+  has(key: string): boolean {
+    return this.#inFlight.has(key);
+  }
+}

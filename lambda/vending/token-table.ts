@@ -1,0 +1,294 @@
+/**
+ * L2: one DynamoDB item per credential, shared by every container of the vending function.
+ *
+ * Item (attribute names as in docs/ARCHITECTURE.md, plus `tokenHash`, `environment`, `secretArn`):
+ *
+ * | attribute         | type | meaning                                                                |
+ * | ----------------- | ---- | ---------------------------------------------------------------------- |
+ * | `pk`              | S    | the credential name (key of `CREDENTIALS`)                             |
+ * | `accessToken`     | S    | the bearer token (table encrypted with a customer-managed KMS key)     |
+ * | `tokenHash`       | S    | SHA-256 hex of `accessToken`, for compare-and-swap on a rejected token |
+ * | `issuedAt`        | N    | epoch ms                                                               |
+ * | `expiresAt`       | N    | epoch ms — always compared on read: TTL deletion lags by days          |
+ * | `clientId`        | S    | the OAuth client that minted the token                                 |
+ * | `secretVersionId` | S    | the Secrets Manager version whose secret minted it                     |
+ * | `environment`     | S    | the Genesys domain of that secret value                                |
+ * | `secretArn`       | S    | the secret it came from; a mismatch with the configuration = no token  |
+ * | `generation`      | N    | +1 per written token; writes are conditional on the generation read    |
+ * | `leaseOwner`      | S    | random id of the one caller currently allowed to mint                  |
+ * | `leaseUntil`      | N    | epoch ms; a lease is free when absent or `leaseUntil <= now`           |
+ * | `ttl`             | N    | epoch s, one hour after expiry (housekeeping only)                     |
+ *
+ * Conditions follow the Powertools idempotency lock: acquire with a conditional UpdateItem and
+ * `ReturnValuesOnConditionCheckFailure: ALL_OLD`, so a loser learns the current item without a second
+ * read (dynalite does not return it; then a consistent GetItem does).
+ */
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { DynamoDbUnavailableError } from "./errors.ts";
+import type { CachedToken } from "./token-cache.ts";
+
+/** Which item, and which secret its token must come from. */
+export interface TokenKey {
+  /** The credential name: the item's `pk`. */
+  credential: string;
+  /** The configured secret ARN; a cached token minted from another secret is ignored. */
+  secretArn: string;
+}
+
+/** The L2 item as the algorithm sees it. */
+export interface TokenItem {
+  /** Generation of the stored token; 0 when no token was ever written. */
+  generation: number;
+  /** The stored token, when there is one from the configured secret. */
+  token?: CachedToken;
+  leaseOwner?: string;
+  /** Epoch ms. */
+  leaseUntil?: number;
+}
+
+/** Outcome of {@link TokenTable.acquireLease}. */
+export type LeaseOutcome = { acquired: true } | { acquired: false; item: TokenItem | undefined };
+
+/** Outcome of {@link TokenTable.writeToken}. */
+export type WriteOutcome =
+  | { written: true; token: CachedToken }
+  | { written: false; item: TokenItem | undefined };
+
+/** The L2 operations the vending algorithm needs. Every method throws DynamoDbUnavailableError on any failure but a lost condition. */
+export interface TokenTable {
+  /** Strongly consistent read of the item; undefined when it does not exist. */
+  read(key: TokenKey): Promise<TokenItem | undefined>;
+  /**
+   * Takes the mint lease when it is free (or already ours) AND the item still holds `observedGeneration`
+   * (0 = no token yet): a caller that saw an old token cannot take a lease after someone replaced it.
+   */
+  acquireLease(
+    key: TokenKey,
+    lease: { owner: string; observedGeneration: number; now: number; leaseUntil: number },
+  ): Promise<LeaseOutcome>;
+  /**
+   * Stores `token` as generation `observedGeneration + 1` and frees the lease, only if the item still
+   * holds `observedGeneration`: a slow writer never overwrites a newer token.
+   */
+  writeToken(
+    key: TokenKey,
+    token: Omit<CachedToken, "generation">,
+    observedGeneration: number,
+  ): Promise<WriteOutcome>;
+  /** Ends (or shortens) our lease: sets `leaseUntil` if `owner` still holds it. Lost conditions are ignored. */
+  releaseLease(key: TokenKey, owner: string, leaseUntil: number): Promise<void>;
+}
+
+/** Housekeeping delay after expiry before DynamoDB TTL may delete an item. */
+const TTL_GRACE_SECONDS = 3600;
+
+/** {@link TokenTable} over a DynamoDB table whose hash key is `pk` (S). */
+export class DynamoDbTokenTable implements TokenTable {
+  readonly #client: DynamoDBClient;
+  readonly #tableName: string;
+
+  /** @param client a DynamoDB client with short timeouts and few attempts (the caller degrades on failure). */
+  constructor(client: DynamoDBClient, tableName: string) {
+    this.#client = client;
+    this.#tableName = tableName;
+  }
+
+  async read(key: TokenKey): Promise<TokenItem | undefined> {
+    const output = await this.#send("GetItem", () =>
+      this.#client.send(
+        new GetItemCommand({ TableName: this.#tableName, Key: keyOf(key), ConsistentRead: true }),
+      ),
+    );
+    return output.Item === undefined ? undefined : decodeItem(output.Item, key.secretArn);
+  }
+
+  async acquireLease(
+    key: TokenKey,
+    lease: { owner: string; observedGeneration: number; now: number; leaseUntil: number },
+  ): Promise<LeaseOutcome> {
+    try {
+      await this.#send("UpdateItem (lease)", () =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#tableName,
+            Key: keyOf(key),
+            UpdateExpression:
+              "SET leaseOwner = :owner, leaseUntil = :until, #ttl = if_not_exists(#ttl, :ttl)",
+            ConditionExpression: `(attribute_not_exists(leaseUntil) OR leaseUntil <= :now OR leaseOwner = :owner) AND ${generationCondition(lease.observedGeneration)}`,
+            ExpressionAttributeNames: { "#ttl": "ttl" },
+            ExpressionAttributeValues: {
+              ":owner": { S: lease.owner },
+              ":until": { N: String(lease.leaseUntil) },
+              ":now": { N: String(lease.now) },
+              ":ttl": { N: String(Math.ceil(lease.leaseUntil / 1000) + TTL_GRACE_SECONDS) },
+              ...generationValues(lease.observedGeneration),
+            },
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+          }),
+        ),
+      );
+      return { acquired: true };
+    } catch (error) {
+      if (!(error instanceof ConditionLost)) throw error;
+      return { acquired: false, item: await this.#currentItem(error, key) };
+    }
+  }
+
+  async writeToken(
+    key: TokenKey,
+    token: Omit<CachedToken, "generation">,
+    observedGeneration: number,
+  ): Promise<WriteOutcome> {
+    const written: CachedToken = { ...token, generation: observedGeneration + 1 };
+    try {
+      await this.#send("PutItem (token)", () =>
+        this.#client.send(
+          new PutItemCommand({
+            TableName: this.#tableName,
+            Item: encodeToken(key, written),
+            ConditionExpression: generationCondition(observedGeneration),
+            ExpressionAttributeValues:
+              observedGeneration === 0 ? undefined : generationValues(observedGeneration),
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+          }),
+        ),
+      );
+      return { written: true, token: written };
+    } catch (error) {
+      if (!(error instanceof ConditionLost)) throw error;
+      return { written: false, item: await this.#currentItem(error, key) };
+    }
+  }
+
+  async releaseLease(key: TokenKey, owner: string, leaseUntil: number): Promise<void> {
+    try {
+      await this.#send("UpdateItem (release)", () =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#tableName,
+            Key: keyOf(key),
+            UpdateExpression: "SET leaseUntil = :until",
+            ConditionExpression: "leaseOwner = :owner",
+            ExpressionAttributeValues: { ":owner": { S: owner }, ":until": { N: String(leaseUntil) } },
+          }),
+        ),
+      );
+    } catch (error) {
+      // Somebody else holds the lease now, or the item was replaced: nothing of ours to release.
+      if (!(error instanceof ConditionLost)) throw error;
+    }
+  }
+
+  /** The item a lost condition returned (ALL_OLD), or a consistent read when the engine did not return it. */
+  async #currentItem(lost: ConditionLost, key: TokenKey): Promise<TokenItem | undefined> {
+    if (lost.item !== undefined) return decodeItem(lost.item, key.secretArn);
+    return this.read(key);
+  }
+
+  /** Runs one DynamoDB call; a failed condition becomes ConditionLost, anything else DynamoDbUnavailableError. */
+  async #send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof Error && error.name === "ConditionalCheckFailedException") {
+        throw new ConditionLost((error as { Item?: Record<string, AttributeValue> }).Item);
+      }
+      throw new DynamoDbUnavailableError(operation, { cause: error });
+    }
+  }
+}
+
+/** A conditional write lost; carries the ALL_OLD item when the engine returned one. Internal. */
+class ConditionLost extends Error {
+  override readonly name = "ConditionLost";
+  readonly item: Record<string, AttributeValue> | undefined;
+
+  constructor(item: Record<string, AttributeValue> | undefined) {
+    super("conditional check failed");
+    this.item = item;
+  }
+}
+
+function keyOf(key: TokenKey): Record<string, AttributeValue> {
+  return { pk: { S: key.credential } };
+}
+
+/** "The item still holds generation g" (a missing item or attribute counts as generation 0). */
+function generationCondition(observedGeneration: number): string {
+  return observedGeneration === 0 ? "attribute_not_exists(generation)" : "generation = :generation";
+}
+
+function generationValues(observedGeneration: number): Record<string, AttributeValue> {
+  return observedGeneration === 0 ? {} : { ":generation": { N: String(observedGeneration) } };
+}
+
+function encodeToken(key: TokenKey, token: CachedToken): Record<string, AttributeValue> {
+  return {
+    pk: { S: key.credential },
+    accessToken: { S: token.accessToken },
+    tokenHash: { S: token.tokenHash },
+    issuedAt: { N: String(token.issuedAt) },
+    expiresAt: { N: String(token.expiresAt) },
+    clientId: { S: token.clientId },
+    secretVersionId: { S: token.secretVersionId },
+    environment: { S: token.environment },
+    secretArn: { S: key.secretArn },
+    generation: { N: String(token.generation) },
+    ttl: { N: String(Math.ceil(token.expiresAt / 1000) + TTL_GRACE_SECONDS) },
+  };
+}
+
+/**
+ * Reads an item defensively: the table may hold items written by another version of this code. A
+ * token with a missing or malformed attribute, or from another secret, is treated as absent (the
+ * generation still counts, so conditional writes stay correct).
+ */
+export function decodeItem(item: Record<string, AttributeValue>, secretArn: string): TokenItem {
+  const decoded: TokenItem = { generation: numberOf(item.generation) ?? 0 };
+  const leaseOwner = item.leaseOwner?.S;
+  const leaseUntil = numberOf(item.leaseUntil);
+  if (leaseOwner !== undefined) decoded.leaseOwner = leaseOwner;
+  if (leaseUntil !== undefined) decoded.leaseUntil = leaseUntil;
+  const accessToken = item.accessToken?.S;
+  const tokenHash = item.tokenHash?.S;
+  const issuedAt = numberOf(item.issuedAt);
+  const expiresAt = numberOf(item.expiresAt);
+  const clientId = item.clientId?.S;
+  const secretVersionId = item.secretVersionId?.S;
+  const environment = item.environment?.S;
+  if (
+    item.secretArn?.S === secretArn &&
+    accessToken !== undefined &&
+    tokenHash !== undefined &&
+    issuedAt !== undefined &&
+    expiresAt !== undefined &&
+    expiresAt > issuedAt &&
+    clientId !== undefined &&
+    secretVersionId !== undefined &&
+    environment !== undefined
+  ) {
+    decoded.token = {
+      accessToken,
+      tokenHash,
+      issuedAt,
+      expiresAt,
+      clientId,
+      secretVersionId,
+      environment,
+      generation: decoded.generation,
+    };
+  }
+  return decoded;
+}
+
+function numberOf(value: AttributeValue | undefined): number | undefined {
+  if (value?.N === undefined) return undefined;
+  const parsed = Number(value.N);
+  return Number.isFinite(parsed) ? parsed : undefined;
+}

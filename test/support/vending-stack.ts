@@ -1,0 +1,334 @@
+/**
+ * A complete local token-vending setup: the rotation stack (Genesys Cloud emulator with an alternating
+ * app pair, a single client and an admin pair; Secrets Manager emulator holding their secrets, rotation
+ * function wired in), plus a local DynamoDB with the token table, plus the vending function — either as
+ * in-process "containers" (each with its own L1, clock and recorders) or registered in the Lambda
+ * emulator with N isolated worker containers (`startFleet`).
+ *
+ * Tests, the drill and the bench reuse it. Every server binds 127.0.0.1 on a free port; `stop()`
+ * closes everything.
+ */
+
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { type Clock, type Random, systemClock } from "../../lambda/shared/clock.ts";
+import type { Log } from "../../lambda/shared/log.ts";
+import { readVendingConfig } from "../../lambda/vending/config.ts";
+import {
+  type DeadlineContext,
+  handleVendingEvent,
+  type VendingResponse,
+  type WarmResponse,
+} from "../../lambda/vending/handler.ts";
+import type { VendMetricName, VendMetrics } from "../../lambda/vending/metrics.ts";
+import type { TokenRequester } from "../../lambda/vending/mint.ts";
+import { createVendingRuntime, type VendingRuntime } from "../../lambda/vending/runtime.ts";
+import { decodeItem, type TokenItem } from "../../lambda/vending/token-table.ts";
+import { createTokenTable, type LocalDynamoDb, startDynamoDb } from "../../local/aws/dynamodb/index.ts";
+import { type LambdaEmulator, startLambdaEmulator } from "../../local/aws/lambda/index.ts";
+import {
+  type RotationStack,
+  type RotationStackOptions,
+  STACK_REGION,
+  startRotationStack,
+} from "./rotation-stack.ts";
+
+export { STACK_IDS, STACK_SECRET_NAMES } from "./rotation-stack.ts";
+
+/** Credential names the stack configures (first = default). */
+export const VENDING_CREDENTIALS = { app: "reporting", single: "legacy" } as const;
+/** The token table's name. */
+export const TOKEN_TABLE_NAME = "genesys-oauth-tokens";
+/** The module the Lambda emulator loads (export `handler`). */
+export const VENDING_HANDLER_MODULE = fileURLToPath(
+  new URL("../../lambda/vending/handler.ts", import.meta.url),
+);
+/** Dummy credentials the local AWS stand-ins accept. */
+export const LOCAL_AWS = {
+  region: STACK_REGION,
+  credentials: { accessKeyId: "local", secretAccessKey: "local" },
+} as const;
+
+/** Options of {@link startVendingStack}. */
+export interface VendingStackOptions {
+  /** Shared by the emulators and the default in-process containers. @default systemClock */
+  clock?: Clock;
+  /** Genesys: lifetime of every new token, seconds. @default the clients' own (3600 for the app pair) */
+  tokenLifetimeSeconds?: number;
+  /** Vending `LEASE_SECONDS`. @default 30 */
+  leaseSeconds?: number;
+  /** Use dynalite instead of DynamoDB Local. @default false (DynamoDB Local when Java is present) */
+  preferDynalite?: boolean;
+  /** Passed to the rotation stack (propagation delay, token survival, ...). */
+  rotation?: Omit<RotationStackOptions, "clock">;
+}
+
+/** A counting {@link VendMetrics}. */
+export class RecordingMetrics implements VendMetrics {
+  readonly counts = new Map<VendMetricName, number>();
+
+  count(name: VendMetricName, value = 1): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + value);
+  }
+
+  /** The count of one metric (0 when never counted). */
+  get(name: VendMetricName): number {
+    return this.counts.get(name) ?? 0;
+  }
+}
+
+/**
+ * A {@link Log} that keeps every line as the JSON a logger would print — WITHOUT redaction, so a leak
+ * check over `lines` proves the code never passes a secret to the logger in the first place.
+ */
+export class RecordingLog implements Log {
+  readonly lines: string[] = [];
+
+  debug(message: string, ...extra: object[]): void {
+    this.#record("DEBUG", message, extra);
+  }
+  info(message: string, ...extra: object[]): void {
+    this.#record("INFO", message, extra);
+  }
+  warn(message: string, ...extra: object[]): void {
+    this.#record("WARN", message, extra);
+  }
+  error(message: string, ...extra: object[]): void {
+    this.#record("ERROR", message, extra);
+  }
+
+  /** Lines whose message contains `text`. */
+  matching(text: string): string[] {
+    return this.lines.filter((line) => line.includes(text));
+  }
+
+  #record(level: string, message: string, extra: object[]): void {
+    this.lines.push(JSON.stringify({ level, message, ...Object.assign({}, ...extra) }));
+  }
+}
+
+/** Options of {@link VendingStack.createContainer}. */
+export interface ContainerOptions {
+  clock?: Clock;
+  random?: Random;
+  /** Replaces the Genesys token request (e.g. to delay or count it). */
+  requestToken?: TokenRequester;
+  /** @default a RecordingLog (the container's `log`) */
+  log?: Log;
+  stageRefreshMs?: number;
+  dynamoDbProbeIntervalMs?: number;
+  /** Overrides of the vending environment (e.g. `LEASE_SECONDS`). */
+  environment?: Record<string, string>;
+}
+
+/** One in-process container of the vending function: its own L1, single-flight and recorders. */
+export interface VendingContainer {
+  runtime: VendingRuntime;
+  metrics: RecordingMetrics;
+  log: Log;
+  /** Calls the handler logic as Lambda would; `remainingMs` is what getRemainingTimeInMillis reports. @default 10000 */
+  invoke(payload: unknown, options?: { remainingMs?: number }): Promise<VendingResponse | WarmResponse>;
+  /** Like `invoke`, for token payloads. */
+  token(payload?: Record<string, unknown>, options?: { remainingMs?: number }): Promise<VendingResponse>;
+  /** Like `invoke`, for a warm payload. */
+  warm(secretArn: string): Promise<WarmResponse>;
+}
+
+/** Options of {@link VendingStack.startFleet}. */
+export interface FleetOptions {
+  /** Isolated containers (worker threads), i.e. the function's concurrency. */
+  containers: number;
+  /** Invocation timeout; the handler's deadline is this minus its safety margin. @default 20000 */
+  timeoutMs?: number;
+  /** Overrides of the vending environment (e.g. `LEASE_SECONDS`). */
+  environment?: Record<string, string>;
+  /** Invocations that may queue for a busy container. @default 1000 */
+  maxQueued?: number;
+}
+
+/** The vending function deployed in a Lambda emulator. */
+export interface VendingFleet {
+  lambda: LambdaEmulator;
+  /** The function name in the emulator. */
+  name: string;
+  /** Invokes the function (RequestResponse); rejects with the emulator's LambdaFunctionError on a function error. */
+  invoke(payload?: unknown): Promise<unknown>;
+  /** Like `invoke`, for token payloads. */
+  token(payload?: Record<string, unknown>): Promise<VendingResponse>;
+  /** Every line the containers printed (their logs), for leak checks. */
+  output(): string;
+  /** Stops the emulator and its containers. */
+  stop(): Promise<void>;
+}
+
+/** A running stack (see the module comment). */
+export interface VendingStack {
+  rotation: RotationStack;
+  dynamoDb: LocalDynamoDb;
+  /** A DynamoDB client on the stack's table endpoint (through the outage proxy). */
+  dynamoDbClient: DynamoDBClient;
+  clock: Clock;
+  /** Credential name → secret ARN, as in `CREDENTIALS`. */
+  credentials: Record<string, string>;
+  /** The vending function's environment (what a Lambda emulator registration passes). */
+  environment: Record<string, string>;
+  /** Creates an in-process container. */
+  createContainer(options?: ContainerOptions): VendingContainer;
+  /** Reads a credential's L2 item (consistent), bypassing the outage proxy's state only if it is up. */
+  readItem(credential: string): Promise<TokenItem | undefined>;
+  /** Starts a Lambda emulator running the vending handler (the real module, one worker per container). */
+  startFleet(options: FleetOptions): Promise<VendingFleet>;
+  /** Deletes every credential's L2 item (between tests; containers created before keep their L1). */
+  clearTable(): Promise<void>;
+  /** Stops DynamoDB, the emulators and the clients. */
+  stop(): Promise<void>;
+}
+
+/** Starts the stack. The caller stops it (`after(() => stack.stop())`). */
+export async function startVendingStack(options: VendingStackOptions = {}): Promise<VendingStack> {
+  const clock = options.clock ?? systemClock;
+  const rotation = await startRotationStack({ ...options.rotation, clock });
+  if (options.tokenLifetimeSeconds !== undefined) {
+    rotation.genesys.faults.tokenLifetimeSeconds = options.tokenLifetimeSeconds;
+  }
+  let dynamoDb: LocalDynamoDb;
+  try {
+    dynamoDb = await startDynamoDb({ preferDynalite: options.preferDynalite ?? false });
+  } catch (error) {
+    await rotation.stop();
+    throw error;
+  }
+  const dynamoDbClient = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamoDb.endpoint });
+  const fleets = new Set<VendingFleet>();
+  const stop = async () => {
+    await Promise.allSettled([...fleets].map((fleet) => fleet.stop()));
+    dynamoDbClient.destroy();
+    await Promise.allSettled([dynamoDb.stop(), rotation.stop()]);
+  };
+  try {
+    await createTokenTable(dynamoDbClient, TOKEN_TABLE_NAME);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const credentials: Record<string, string> = {
+    [VENDING_CREDENTIALS.app]: rotation.secrets.app,
+    [VENDING_CREDENTIALS.single]: rotation.secrets.single,
+  };
+  const environment: Record<string, string> = {
+    CREDENTIALS: JSON.stringify(credentials),
+    TOKEN_TABLE_NAME,
+    DYNAMODB_ENDPOINT: dynamoDb.endpoint,
+    SECRETS_MANAGER_ENDPOINT: rotation.secretsManager.url,
+    GENESYS_ENDPOINT_OVERRIDE: rotation.genesys.url,
+    LEASE_SECONDS: String(options.leaseSeconds ?? 30),
+    AWS_REGION: LOCAL_AWS.region,
+    AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+    POWERTOOLS_SERVICE_NAME: "token-vending",
+    POWERTOOLS_METRICS_DISABLED: "true",
+  };
+
+  return {
+    rotation,
+    dynamoDb,
+    dynamoDbClient,
+    clock,
+    credentials,
+    environment,
+    createContainer(containerOptions = {}) {
+      const log = containerOptions.log ?? new RecordingLog();
+      const metrics = new RecordingMetrics();
+      const config = readVendingConfig({ ...environment, ...containerOptions.environment });
+      const containerClock = containerOptions.clock ?? clock;
+      const runtime = createVendingRuntime(config, log, metrics, {
+        clock: containerClock,
+        awsClientConfig: { region: LOCAL_AWS.region, credentials: { ...LOCAL_AWS.credentials } },
+        ...(containerOptions.random === undefined ? {} : { random: containerOptions.random }),
+        ...(containerOptions.requestToken === undefined
+          ? {}
+          : { requestToken: containerOptions.requestToken }),
+        ...(containerOptions.stageRefreshMs === undefined
+          ? {}
+          : { stageRefreshMs: containerOptions.stageRefreshMs }),
+        ...(containerOptions.dynamoDbProbeIntervalMs === undefined
+          ? {}
+          : { dynamoDbProbeIntervalMs: containerOptions.dynamoDbProbeIntervalMs }),
+      });
+      const invoke = (payload: unknown, invokeOptions: { remainingMs?: number } = {}) => {
+        const context: DeadlineContext = {
+          getRemainingTimeInMillis: () => invokeOptions.remainingMs ?? 10_000,
+        };
+        return handleVendingEvent(payload, context, runtime, log);
+      };
+      return {
+        runtime,
+        metrics,
+        log,
+        invoke,
+        token: async (payload = {}, invokeOptions = {}) =>
+          (await invoke(payload, invokeOptions)) as VendingResponse,
+        warm: async (secretArn) => (await invoke({ warm: { secretArn } })) as WarmResponse,
+      };
+    },
+    async readItem(credential) {
+      const output = await dynamoDbClient.send(
+        new GetItemCommand({
+          TableName: TOKEN_TABLE_NAME,
+          Key: { pk: { S: credential } },
+          ConsistentRead: true,
+        }),
+      );
+      const secretArn = credentials[credential];
+      if (output.Item === undefined || secretArn === undefined) return undefined;
+      return decodeItem(output.Item, secretArn);
+    },
+    async startFleet(fleetOptions) {
+      const chunks: string[] = [];
+      const logOutput = new Writable({
+        write(chunk: Buffer | string, _encoding, done) {
+          chunks.push(chunk.toString());
+          done();
+        },
+      });
+      const lambda = await startLambdaEmulator({ region: LOCAL_AWS.region, logOutput });
+      const name = "genesys-token-vending";
+      try {
+        await lambda.register(name, {
+          module: VENDING_HANDLER_MODULE,
+          environment: { ...environment, ...fleetOptions.environment },
+          containers: fleetOptions.containers,
+          timeoutMs: fleetOptions.timeoutMs ?? 20_000,
+          maxQueued: fleetOptions.maxQueued ?? 1000,
+        });
+      } catch (error) {
+        await lambda.stop();
+        throw error;
+      }
+      let stopping: Promise<void> | undefined;
+      const fleet: VendingFleet = {
+        lambda,
+        name,
+        invoke: (payload) => lambda.invoke(name, payload ?? {}),
+        token: async (payload = {}) => (await lambda.invoke(name, payload)) as VendingResponse,
+        output: () => chunks.join(""),
+        stop() {
+          fleets.delete(fleet);
+          stopping ??= lambda.stop();
+          return stopping;
+        },
+      };
+      fleets.add(fleet);
+      return fleet;
+    },
+    async clearTable() {
+      for (const credential of Object.keys(credentials)) {
+        await dynamoDbClient.send(
+          new DeleteItemCommand({ TableName: TOKEN_TABLE_NAME, Key: { pk: { S: credential } } }),
+        );
+      }
+    },
+    stop,
+  };
+}

@@ -1,0 +1,538 @@
+/**
+ * The vending algorithm over the real wire protocols: Genesys Cloud and Secrets Manager emulators,
+ * DynamoDB Local, the real SDK clients and the real Genesys HTTP client. "Containers" are in-process
+ * runtimes with their own L1 (fleet behaviour with isolated workers is in fleet.test.ts).
+ */
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
+import { ManualClock } from "../../lambda/shared/clock.ts";
+import { GenesysApiRateLimitError } from "../../lambda/shared/genesys/errors.ts";
+import { requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
+import { serializeCredentialSecret } from "../../lambda/shared/secret-value.ts";
+import type { VendingResponse } from "../../lambda/vending/handler.ts";
+import type { TokenRequester } from "../../lambda/vending/mint.ts";
+import { refreshAheadWindowMs } from "../../lambda/vending/token-cache.ts";
+import { assertNoSecrets, captureOutput } from "../support/log-capture.ts";
+import {
+  RecordingLog,
+  STACK_IDS,
+  startVendingStack,
+  VENDING_CREDENTIALS,
+  type VendingContainer,
+  type VendingStack,
+} from "../support/vending-stack.ts";
+
+const APP = VENDING_CREDENTIALS.app;
+const LEGACY = VENDING_CREDENTIALS.single;
+
+let stack: VendingStack;
+/** Every container's log, checked for leaks at the end. */
+const logs: RecordingLog[] = [];
+
+before(async () => {
+  stack = await startVendingStack();
+});
+after(async () => {
+  // Runs before the stack stops, so the emulator still knows every secret and token it issued.
+  const text = logs.flatMap((log) => log.lines).join("\n");
+  try {
+    assertNoSecrets(text, {
+      "access token": stack.rotation.genesys.issued.accessTokens,
+      "client secret": stack.rotation.genesys.issued.secrets,
+    });
+  } finally {
+    await stack?.stop();
+  }
+});
+afterEach(async () => {
+  const genesys = stack.rotation.genesys;
+  genesys.faults.reset();
+  genesys.counters.reset();
+  stack.dynamoDb.outage.end();
+  await stack.clearTable();
+});
+
+function container(options: Parameters<VendingStack["createContainer"]>[0] = {}): VendingContainer {
+  const log = new RecordingLog();
+  logs.push(log);
+  return stack.createContainer({ log, ...options });
+}
+
+const tokenRequests = () => stack.rotation.genesys.counters.tokenRequests();
+
+describe("serving from the cache tiers", () => {
+  test("the first call mints once; the same container then serves from L1 and another from L2", async () => {
+    const first = container();
+    const second = container();
+    const minted = await first.token();
+    const fromL1 = await first.token();
+    const fromL2 = await second.token({ credential: APP });
+
+    assert.equal(fromL1.accessToken, minted.accessToken);
+    assert.equal(fromL2.accessToken, minted.accessToken);
+    assert.equal(tokenRequests(), 1);
+    assert.equal(first.metrics.get("L1Hits"), 1);
+    assert.equal(second.metrics.get("L2Hits"), 1);
+    assert.equal(minted.tokenType, "Bearer");
+    assert.equal(minted.environment, "mypurecloud.ie");
+    assert.equal(minted.apiBaseUrl, stack.rotation.genesys.url);
+    assert.ok(minted.expiresInSeconds > 3500 && minted.expiresInSeconds <= 3600);
+    assert.ok(Math.abs(Date.parse(minted.expiresAt) - (Date.now() + minted.expiresInSeconds * 1000)) < 5000);
+
+    const item = await stack.readItem(APP);
+    assert.equal(item?.generation, 1);
+    assert.equal(item?.token?.clientId, STACK_IDS.appA);
+  });
+
+  test("named credentials have independent entries", async () => {
+    const vendor = container();
+    const app = await vendor.token({ credential: APP });
+    const legacy = await vendor.token({ credential: LEGACY });
+    assert.notEqual(app.accessToken, legacy.accessToken);
+    assert.equal((await stack.readItem(APP))?.token?.clientId, STACK_IDS.appA);
+    assert.equal((await stack.readItem(LEGACY))?.token?.clientId, STACK_IDS.single);
+    assert.equal(tokenRequests(), 2);
+  });
+
+  test("concurrent cold callers across containers cause one token request", async () => {
+    const containers = Array.from({ length: 4 }, () => container());
+    const answers = await Promise.all(containers.flatMap((c) => Array.from({ length: 10 }, () => c.token())));
+    assert.equal(new Set(answers.map((a) => a.accessToken)).size, 1);
+    assert.equal(tokenRequests(), 1);
+    const waits = containers.reduce((sum, c) => sum + c.metrics.get("LeaseWaits"), 0);
+    assert.ok(waits >= 1, "the callers that lost the lease waited for the holder's token");
+  });
+});
+
+describe("refresh-ahead", () => {
+  test("one mint per token generation over several lifetimes, and only the lease holder waits for it", async () => {
+    const lifetimeMs = 60_000;
+    const clock = new ManualClock(Date.now());
+    const local = await startVendingStack({ clock, tokenLifetimeSeconds: lifetimeMs / 1000 });
+    try {
+      const latencyMs = 800;
+      const containers = Array.from({ length: 3 }, () => {
+        const log = new RecordingLog();
+        logs.push(log);
+        return local.createContainer({ log });
+      });
+      await containers[0]!.token();
+      local.rotation.genesys.faults.latencyByPathPrefix = { "/oauth/token": latencyMs };
+      const served = new Set<string>();
+      const slow: number[] = [];
+      const horizonMs = 4 * lifetimeMs;
+      for (let elapsed = 0; elapsed < horizonMs; elapsed += 1000) {
+        clock.advance(1000);
+        const timed = await Promise.all(
+          containers.flatMap((c) =>
+            Array.from({ length: 3 }, async () => {
+              const started = performance.now();
+              const answer = await c.token();
+              return { answer, ms: performance.now() - started };
+            }),
+          ),
+        );
+        for (const { answer, ms } of timed) {
+          served.add(answer.accessToken);
+          // Only a caller that waited for the injected token-endpoint latency can take this long.
+          if (ms >= latencyMs) slow.push(ms);
+          assert.ok(answer.expiresInSeconds > 0);
+        }
+      }
+      const mints = local.rotation.genesys.counters.mints();
+      // A token is replaced once it enters its refresh-ahead window: every (L − W) of manual time.
+      const generationSpan = lifetimeMs - refreshAheadWindowMs(lifetimeMs);
+      assert.equal(mints, 1 + Math.floor(horizonMs / generationSpan));
+      assert.equal(served.size, mints, "every minted token was served, none minted twice");
+      assert.equal(slow.length, mints - 1, "exactly one caller (the lease holder) waited per refresh");
+      assert.equal((await local.readItem(APP))?.generation, mints);
+    } finally {
+      await local.stop();
+    }
+  });
+
+  test("a failed refresh keeps serving the still-valid token (rate limited)", async () => {
+    const clock = new ManualClock(Date.now());
+    const vendor = container({ clock });
+    const first = await vendor.token();
+    clock.advance(3600_000 - refreshAheadWindowMs(3600_000) + 1000);
+    stack.rotation.genesys.faults.tokenRateLimit.enabled = true;
+    const during = await vendor.token();
+    assert.equal(during.accessToken, first.accessToken);
+    assert.equal(vendor.metrics.get("TokenMintFailures"), 1);
+    // The failed holder keeps the lease for a pause: the next call does not hit Genesys again.
+    const requests = tokenRequests();
+    await vendor.token();
+    assert.equal(tokenRequests(), requests);
+  });
+});
+
+describe("rejected tokens (compare-and-swap)", () => {
+  test("50 consumers reporting the same dead token cause exactly one mint", async () => {
+    const containers = Array.from({ length: 5 }, () => container());
+    const dead = await containers[0]!.token();
+    const before = tokenRequests();
+    const answers = await Promise.all(
+      containers.flatMap((c) =>
+        Array.from({ length: 10 }, () => c.token({ rejectedToken: dead.accessToken })),
+      ),
+    );
+    assert.equal(tokenRequests() - before, 1);
+    const tokens = new Set(answers.map((a) => a.accessToken));
+    assert.equal(tokens.size, 1);
+    assert.ok(!tokens.has(dead.accessToken));
+    assert.equal((await stack.readItem(APP))?.generation, 2);
+  });
+
+  test("a report of an older token returns the newer cached one without minting", async () => {
+    const vendor = container();
+    const older = await vendor.token();
+    const newer = await vendor.token({ rejectedToken: older.accessToken });
+    const before = tokenRequests();
+    const other = container();
+    assert.equal((await other.token({ rejectedToken: older.accessToken })).accessToken, newer.accessToken);
+    assert.equal((await vendor.token({ rejectedToken: older.accessToken })).accessToken, newer.accessToken);
+    assert.equal(tokenRequests(), before);
+  });
+
+  test("a container stops serving a reported token from L1", async () => {
+    const reporter = container();
+    const dead = await reporter.token();
+    const fresh = await reporter.token({ rejectedToken: dead.accessToken });
+    assert.notEqual(fresh.accessToken, dead.accessToken);
+    assert.equal((await reporter.token()).accessToken, fresh.accessToken);
+  });
+});
+
+describe("staged secret fallback", () => {
+  test("AWSCURRENT rejected mid single-strategy rotation → the token is minted from AWSPENDING", async () => {
+    const client = stack.rotation.client;
+    const arn = stack.credentials[LEGACY]!;
+    const current = (await stack.rotation.readStaged(arn, "AWSCURRENT"))!;
+    // What createSecret of a single rotation does: regenerate (the old secret dies at once), stage AWSPENDING.
+    const regenerated = stack.rotation.genesys.state.regenerateSecret(STACK_IDS.single);
+    const pending = await client.send(
+      new PutSecretValueCommand({
+        SecretId: arn,
+        SecretString: serializeCredentialSecret({ ...current, clientSecret: regenerated.secret }),
+        VersionStages: ["AWSPENDING"],
+      }),
+    );
+    try {
+      const vendor = container();
+      const answer = await vendor.token({ credential: LEGACY });
+      assert.equal((await stack.readItem(LEGACY))?.token?.secretVersionId, pending.VersionId);
+      assert.equal(vendor.metrics.get("FallbackStageUsed"), 1);
+      assert.ok(answer.accessToken.length > 0);
+      assert.equal(stack.rotation.genesys.counters.mints(STACK_IDS.single), 1);
+    } finally {
+      // Put the credential back in order for later tests: finish the "rotation".
+      await finishRotation(arn, pending.VersionId!);
+    }
+  });
+
+  test("AWSCURRENT and AWSPENDING unusable → the token is minted from AWSPREVIOUS", async () => {
+    const client = stack.rotation.client;
+    const arn = stack.credentials[APP]!;
+    const current = (await stack.rotation.readStaged(arn, "AWSCURRENT"))!;
+    const working = await stack.rotation.stages(arn);
+    const workingVersion = Object.entries(working).find(([, labels]) => labels.includes("AWSCURRENT"))![0];
+    // A broken value becomes AWSCURRENT; the working one moves to AWSPREVIOUS.
+    const broken = await client.send(
+      new PutSecretValueCommand({
+        SecretId: arn,
+        SecretString: serializeCredentialSecret({
+          ...current,
+          clientSecret: "not-the-right-secret-0123456789",
+        }),
+      }),
+    );
+    try {
+      const vendor = container();
+      await vendor.token({ credential: APP });
+      assert.equal((await stack.readItem(APP))?.token?.secretVersionId, workingVersion);
+      assert.equal(vendor.metrics.get("FallbackStageUsed"), 1);
+    } finally {
+      await client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: arn,
+          VersionStage: "AWSCURRENT",
+          MoveToVersionId: workingVersion,
+          RemoveFromVersionId: broken.VersionId,
+        }),
+      );
+    }
+  });
+
+  test("every stage rejected → CredentialRejectedError, and a still-valid token is never hidden by it", async () => {
+    const client = stack.rotation.client;
+    const arn = stack.credentials[LEGACY]!;
+    const current = (await stack.rotation.readStaged(arn, "AWSCURRENT"))!;
+    const vendor = container();
+    const valid = await vendor.token({ credential: LEGACY });
+    const regenerated = stack.rotation.genesys.state.regenerateSecret(STACK_IDS.single);
+    try {
+      // Only the stale secret is staged: every stage fails.
+      await assert.rejects(vendor.token({ credential: LEGACY, rejectedToken: valid.accessToken }), {
+        name: "CredentialRejectedError",
+      });
+      // The token that was not reported is still valid and is still served by another container.
+      assert.equal((await container().token({ credential: LEGACY })).accessToken, valid.accessToken);
+    } finally {
+      const fixed = await client.send(
+        new PutSecretValueCommand({
+          SecretId: arn,
+          SecretString: serializeCredentialSecret({ ...current, clientSecret: regenerated.secret }),
+        }),
+      );
+      assert.ok(fixed.VersionId);
+    }
+  });
+});
+
+describe("generations", () => {
+  test("a slow writer never overwrites a newer token with an older one", async () => {
+    const slowRequest: TokenRequester = async (request, options) => {
+      const token = await requestClientCredentialsToken(request, options);
+      await delay(2500); // e.g. a long GC pause between the response and the write
+      return token;
+    };
+    const slow = container({ requestToken: slowRequest, environment: { LEASE_SECONDS: "1" } });
+    const fast = container({ environment: { LEASE_SECONDS: "1" } });
+    const slowAnswer = slow.token();
+    await delay(200);
+    // The slow holder's lease lapses after 1 s; the fast container takes over and writes generation 1.
+    const fastAnswer = await fast.token();
+    const afterFast = await stack.readItem(APP);
+    assert.equal(afterFast?.generation, 1);
+    const slowResult = await slowAnswer;
+    const final = await stack.readItem(APP);
+    assert.equal(final?.generation, 1, "the slow write lost its condition");
+    assert.equal(final?.token?.tokenHash, afterFast?.token?.tokenHash);
+    assert.equal(slowResult.accessToken, fastAnswer.accessToken, "the slow writer serves the newer token");
+    assert.equal(tokenRequests(), 2);
+  });
+});
+
+describe("rate limiting", () => {
+  test("no valid token and a persistent token-endpoint rate limit → GenesysRateLimitedError within the deadline", async () => {
+    stack.rotation.genesys.faults.tokenRateLimit.enabled = true;
+    stack.rotation.genesys.faults.tokenRateLimit.retryAfterSeconds = 1;
+    const vendor = container();
+    const started = Date.now();
+    await assert.rejects(
+      vendor.token({}, { remainingMs: 3500 }),
+      (error: Error & { retryAfterMs?: number }) => {
+        assert.equal(error.name, "GenesysRateLimitedError");
+        assert.equal(error.retryAfterMs, 1000);
+        return true;
+      },
+    );
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 3500, `answered within the caller's deadline (${elapsed} ms)`);
+    assert.ok(
+      tokenRequests() >= 2 && tokenRequests() <= 4,
+      `backed off per Retry-After (${tokenRequests()} requests)`,
+    );
+  });
+
+  test("a rate limit that clears within the deadline is waited out", async () => {
+    stack.rotation.genesys.faults.tokenRateLimit.nextN = 1;
+    stack.rotation.genesys.faults.tokenRateLimit.retryAfterSeconds = 1;
+    const answer = await container().token({}, { remainingMs: 5000 });
+    assert.ok(answer.accessToken);
+    assert.equal(tokenRequests(), 2);
+  });
+
+  test("an API-style 429 while a valid token exists → that token is served", async () => {
+    let throttle = false;
+    const requestToken: TokenRequester = async (request, options) => {
+      if (throttle) {
+        throw new GenesysApiRateLimitError("throttled", {
+          operation: "POST /oauth/token",
+          status: 429,
+          retryAfterMs: 2000,
+        });
+      }
+      return requestClientCredentialsToken(request, options);
+    };
+    const clock = new ManualClock(Date.now());
+    const vendor = container({ requestToken, clock });
+    const valid = await vendor.token();
+    // 200 s left: inside the refresh-ahead window, so a caller wanting 300 s needs a new token.
+    clock.advance(3400_000);
+    throttle = true;
+    const answer = await vendor.token({ minTtlSeconds: 300 });
+    assert.equal(answer.accessToken, valid.accessToken);
+    assert.equal(answer.expiresInSeconds, 200);
+    assert.equal(vendor.metrics.get("TokenMintFailures"), 1);
+  });
+});
+
+describe("DynamoDB outage", () => {
+  test("invocations keep succeeding from L1 and direct mints (single-flight per container); recovery when it returns", async () => {
+    const warm = container({ dynamoDbProbeIntervalMs: 300 });
+    const before = await warm.token();
+
+    stack.dynamoDb.outage.begin("refuse");
+    // A warm container serves its fresh L1 token with no I/O at all.
+    assert.equal((await warm.token()).accessToken, before.accessToken);
+    // A cold container cannot read L2: it mints directly, once for all its concurrent callers.
+    const cold = container({ dynamoDbProbeIntervalMs: 300 });
+    const requests = tokenRequests();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => cold.token()));
+    assert.equal(new Set(answers.map((a) => a.accessToken)).size, 1);
+    assert.equal(tokenRequests() - requests, 1);
+    assert.ok(cold.metrics.get("DynamoDbDegraded") >= 1);
+    const coldLog = cold.log as RecordingLog;
+    assert.equal(coldLog.matching("DynamoDB unavailable").length, 1);
+    // While degraded the container serves its L1 token without retrying DynamoDB on every call.
+    assert.equal((await cold.token()).accessToken, answers[0]!.accessToken);
+
+    stack.dynamoDb.outage.end();
+    await delay(400);
+    // An L1 miss (the container's own token reported dead) goes back to DynamoDB, whose token differs.
+    const recovered = await cold.token({ rejectedToken: answers[0]!.accessToken });
+    assert.equal(recovered.accessToken, before.accessToken);
+    assert.equal(cold.runtime.deps.health.degraded, false);
+    assert.equal(coldLog.matching("DynamoDB available again").length, 1);
+  });
+
+  test("a hanging DynamoDB degrades after the client timeout instead of eating the deadline", async () => {
+    stack.dynamoDb.outage.begin("hang");
+    const vendor = container();
+    const started = Date.now();
+    const answer = await vendor.token({}, { remainingMs: 15_000 });
+    assert.ok(answer.accessToken);
+    assert.ok(Date.now() - started < 12_000);
+    assert.ok(vendor.metrics.get("DynamoDbDegraded") >= 1);
+  });
+});
+
+describe("cache warming after a rotation", () => {
+  test("warm mints from the new AWSCURRENT once, never returns a token, and rejects unknown ARNs", async () => {
+    const vendor = container();
+    const before = await vendor.token();
+    const beforeItem = await stack.readItem(APP);
+    const rotation = await stack.rotation.rotate(stack.credentials[APP]!);
+    assert.equal(rotation.eventName, "RotationSucceeded");
+    const currentVersion = Object.entries(await stack.rotation.stages(stack.credentials[APP]!)).find(
+      ([, labels]) => labels.includes("AWSCURRENT"),
+    )![0];
+    assert.notEqual(beforeItem?.token?.secretVersionId, currentVersion);
+
+    const warmed = await vendor.warm(stack.credentials[APP]!);
+    assert.deepEqual(Object.keys(warmed).sort(), ["credential", "expiresAt", "warmed"]);
+    assert.equal(warmed.warmed, true);
+    assert.equal(warmed.credential, APP);
+    const item = await stack.readItem(APP);
+    assert.equal(item?.token?.secretVersionId, currentVersion);
+    const current = await stack.rotation.readStaged(stack.credentials[APP]!, "AWSCURRENT");
+    assert.equal(item?.token?.clientId, current?.clientId);
+    assert.notEqual((await container().token()).accessToken, before.accessToken);
+
+    const again = await vendor.warm(stack.credentials[APP]!);
+    assert.equal(again.warmed, false);
+    await assert.rejects(
+      vendor.invoke({
+        warm: { secretArn: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:other-AbCdEf" },
+      }),
+      { name: "UnknownCredentialError" },
+    );
+  });
+});
+
+describe("typed errors from the handler", () => {
+  test("malformed payloads and unknown credentials", async () => {
+    const vendor = container();
+    const cases: [unknown, string, RegExp][] = [
+      [{ credentail: APP }, "ValidationError", /field "credentail" is not allowed/],
+      [{ minTtlSeconds: "60" }, "ValidationError", /"minTtlSeconds" must be a whole number from 0 to 3600/],
+      [{ minTtlSeconds: 3601 }, "ValidationError", /"minTtlSeconds"/],
+      [{ minTtlSeconds: -1 }, "ValidationError", /"minTtlSeconds"/],
+      [{ rejectedToken: "short" }, "ValidationError", /"rejectedToken"/],
+      [
+        { rejectedToken: "has spaces in it, which no bearer token has" },
+        "ValidationError",
+        /"rejectedToken"/,
+      ],
+      [{ credential: 7 }, "ValidationError", /"credential" must be a non-empty string/],
+      [[APP], "ValidationError", /must be a JSON object/],
+      [
+        { warm: { secretArn: stack.credentials[APP] }, credential: APP },
+        "ValidationError",
+        /"credential" is not allowed together with "warm"/,
+      ],
+      [{ warm: {} }, "ValidationError", /"warm.secretArn"/],
+      [
+        { credential: "nope" },
+        "UnknownCredentialError",
+        /credential "nope" is not configured; known credentials: reporting, legacy/,
+      ],
+    ];
+    for (const [payload, name, message] of cases) {
+      await assert.rejects(vendor.invoke(payload), (error: Error) => {
+        assert.equal(error.name, name, JSON.stringify(payload));
+        assert.match(error.message, message);
+        return true;
+      });
+    }
+    assert.equal(tokenRequests(), 0, "nothing was minted for an invalid request");
+  });
+
+  test("no payload at all vends the default credential", async () => {
+    const answer = (await container().invoke(undefined)) as VendingResponse;
+    assert.equal((await stack.readItem(APP))?.token?.tokenHash !== undefined, true);
+    assert.ok(answer.accessToken);
+  });
+});
+
+describe("logs", () => {
+  test("the deployed handler (Powertools logger) prints no token or secret, in success and failure", async () => {
+    Object.assign(process.env, stack.environment);
+    const { handler } = await import("../../lambda/vending/handler.ts");
+    const context = { getRemainingTimeInMillis: () => 5000 };
+    const { output } = await captureOutput(async () => {
+      const first = (await handler({}, context)) as VendingResponse;
+      await handler({ rejectedToken: first.accessToken }, context);
+      await handler({ credential: LEGACY }, context);
+      await handler({ warm: { secretArn: stack.credentials[APP] } }, context);
+      await handler({ credential: "nope" }, context).catch(() => undefined);
+      stack.rotation.genesys.faults.tokenRateLimit.enabled = true;
+      const second = (await handler({ credential: LEGACY }, context)) as VendingResponse;
+      const shortDeadline = { getRemainingTimeInMillis: () => 1500 };
+      await handler({ credential: LEGACY, rejectedToken: second.accessToken }, shortDeadline).catch(
+        () => undefined,
+      );
+    });
+    assert.match(output, /Token minted/);
+    assert.match(output, /GenesysRateLimitedError/);
+    assertNoSecrets(output, {
+      "access token": stack.rotation.genesys.issued.accessTokens,
+      "client secret": stack.rotation.genesys.issued.secrets,
+    });
+  });
+});
+
+/** Completes a manual single rotation: AWSCURRENT → `versionId`. */
+async function finishRotation(arn: string, versionId: string): Promise<void> {
+  const stages = await stack.rotation.stages(arn);
+  const current = Object.entries(stages).find(([, labels]) => labels.includes("AWSCURRENT"))![0];
+  await stack.rotation.client.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: arn,
+      VersionStage: "AWSCURRENT",
+      MoveToVersionId: versionId,
+      RemoveFromVersionId: current,
+    }),
+  );
+  await stack.rotation.client.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: arn,
+      VersionStage: "AWSPENDING",
+      RemoveFromVersionId: versionId,
+    }),
+  );
+}
