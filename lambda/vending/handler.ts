@@ -8,11 +8,9 @@
  * CredentialRejectedError, GenesysRateLimitedError, TokenUnavailableError, ConfigurationError.
  */
 
-import type { Logger } from "@aws-lambda-powertools/logger";
-import type { LogAttributes } from "@aws-lambda-powertools/logger/types";
 import { ConfigurationError, describeError, RotatorError, ValidationError } from "../shared/errors.ts";
 import { resolveEndpoints } from "../shared/genesys/environments.ts";
-import { createLogger, type Log } from "../shared/log.ts";
+import { createLog, type Log } from "../shared/log.ts";
 import { readVendingConfig, type VendingConfig } from "./config.ts";
 import {
   CredentialRejectedError,
@@ -59,7 +57,7 @@ const DEFAULT_BUDGET_MS = 10_000;
 const MIN_SAFETY_MARGIN_MS = 100;
 const MAX_SAFETY_MARGIN_MS = 1000;
 
-const log = powertoolsLog(createLogger("token-vending"));
+const log = createLog("token-vending");
 const metrics = new PowertoolsVendMetrics();
 let runtime: VendingRuntime | undefined;
 
@@ -172,16 +170,3 @@ function toVendorError(error: unknown, credential: string): RotatorError {
   });
 }
 
-/**
- * Adapts the Powertools Logger to the domain's `Log` interface (extras are attribute objects).
- * The rotation handler has the same adapter; it belongs in lambda/shared/log.ts.
- */
-function powertoolsLog(logger: Logger): Log {
-  const attributes = (extra: object[]) => extra as LogAttributes[];
-  return {
-    debug: (message, ...extra) => logger.debug(message, ...attributes(extra)),
-    info: (message, ...extra) => logger.info(message, ...attributes(extra)),
-    warn: (message, ...extra) => logger.warn(message, ...attributes(extra)),
-    error: (message, ...extra) => logger.error(message, ...attributes(extra)),
-  };
-}

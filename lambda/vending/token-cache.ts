@@ -11,8 +11,10 @@
  *   max(5 min, 10%) of a token's life; the 25% cap keeps short-lived tokens useful (a 60 s token of the
  *   local drill refreshes 15 s before expiry rather than immediately). Genesys' shortest lifetime, 300 s,
  *   gets a 75 s window; the default 86 400 s gets 8 640 s.
- * - M, the expiry margin: `min(10 s, 5% of L)`. A token with less than M left is treated as expired,
- *   because the consumer still has to send it over the network (golang/oauth2 uses 10 s the same way).
+ * - M, the expiry margin: `min(10 s, 5% of L)`, but at least 1 s (and at most half of L). A token with
+ *   less than M left is treated as expired, because the consumer still has to send it over the network
+ *   (golang/oauth2 uses 10 s the same way). The 1 s floor also guarantees that a served token reports
+ *   `expiresInSeconds >= 1`: answers are in whole seconds, and "0 seconds left" is no token at all.
  */
 import { createHash } from "node:crypto";
 
@@ -41,6 +43,7 @@ export type TokenState = "fresh" | "refresh-ahead" | "expired";
 
 const FIVE_MINUTES_MS = 300_000;
 const TEN_SECONDS_MS = 10_000;
+const ONE_SECOND_MS = 1_000;
 
 /** Length of the refresh-ahead window (W above) for a token of the given lifetime. */
 export function refreshAheadWindowMs(lifetimeMs: number): number {
@@ -50,7 +53,8 @@ export function refreshAheadWindowMs(lifetimeMs: number): number {
 
 /** Length of the expiry margin (M above) for a token of the given lifetime. */
 export function expiryMarginMs(lifetimeMs: number): number {
-  return Math.min(TEN_SECONDS_MS, Math.max(0, lifetimeMs) * 0.05);
+  const lifetime = Math.max(0, lifetimeMs);
+  return Math.min(Math.max(ONE_SECOND_MS, Math.min(TEN_SECONDS_MS, lifetime * 0.05)), lifetime / 2);
 }
 
 /** Where `token` is in its life at `now`. */

@@ -74,7 +74,7 @@ describe("drill options", () => {
       [["--rotations", "1.5"], /--rotations.*whole number/],
       [["--rate", "0"], /--rate.*number from 1/],
       [["--rate", "fast"], /--rate/],
-      [["--token-lifetime", "19"], /--token-lifetime.*from 20/],
+      [["--token-lifetime", "4"], /--token-lifetime.*from 5/],
       [["--strategy", "blue-green"], /--strategy.*alternating or single/],
       [["--fault", "meteor"], /--fault.*token-rate-limit, api-429/],
       [["--report", ""], /--report/],

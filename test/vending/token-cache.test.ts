@@ -36,9 +36,11 @@ test("the refresh-ahead window is max(5 min, 10%) of the lifetime, capped at a q
   assert.equal(refreshAheadWindowMs(60 * SECOND), 15 * SECOND); // drill tokens
 });
 
-test("the expiry margin is min(10 s, 5%) of the lifetime", () => {
+test("the expiry margin is min(10 s, 5%) of the lifetime, at least 1 s, at most half of it", () => {
   assert.equal(expiryMarginMs(86_400 * SECOND), 10 * SECOND);
   assert.equal(expiryMarginMs(60 * SECOND), 3 * SECOND);
+  assert.equal(expiryMarginMs(6 * SECOND), 1 * SECOND);
+  assert.equal(expiryMarginMs(1 * SECOND), 0.5 * SECOND);
 });
 
 test("a token is fresh, then in its refresh-ahead window, then expired before its expiry time", () => {
