@@ -169,4 +169,3 @@ function toVendorError(error: unknown, credential: string): RotatorError {
     cause: error,
   });
 }
-
