@@ -1,0 +1,708 @@
+/**
+ * The deployment configuration: cdk.json context key `genesys-oauth-rotator`, validated in ONE place.
+ *
+ * Every problem is reported at once, each naming its key path and the rule, e.g.
+ * `genesys-oauth-rotator.credentials[1].environment: "foo.example" is not a known Genesys Cloud domain; add it
+ * to extraEnvironments to allow it`. Nothing here is secret: client secrets never appear in cdk.json (they are
+ * seeded into Secrets Manager after the first deploy, see docs/deploy.md).
+ */
+import { ConfigurationError } from "../lambda/shared/errors.ts";
+import { allowedEnvironments, GENESYS_ENVIRONMENTS } from "../lambda/shared/genesys/environments.ts";
+import type { Strategy } from "../lambda/shared/secret-value.ts";
+
+/** The cdk.json context key holding the whole configuration. */
+export const CONTEXT_KEY = "genesys-oauth-rotator";
+
+/** One rotated credential that consumers get tokens for (a Genesys OAuth client, or a pair of them). */
+export interface CredentialConfig {
+  /** The name consumers pass as `credential` to the vending function; the first credential is the default. */
+  readonly name: string;
+  /** Genesys Cloud environment domain, e.g. `mypurecloud.ie`. */
+  readonly environment: string;
+  /** `alternating` (two clients, zero downtime, the default) or `single` (one client; needs `admin`). */
+  readonly strategy: Strategy;
+  /** Rotate an existing secret instead of creating one. @default a new secret is created */
+  readonly importSecretArn?: string;
+  /** The KMS key of an imported secret, when it is not the AWS managed `aws/secretsmanager` key. */
+  readonly importSecretKmsKeyArn?: string;
+  /** Name of the entry of `adminCredentials` that regenerates this credential's clients. @default self-managed pair (alternating only) */
+  readonly admin?: string;
+  /** Genesys integration credential ids (Data Actions) that receive the new client id/secret after each rotation. */
+  readonly integrationCredentialIds: readonly string[];
+}
+
+/** An admin credential: an alternating, self-managed pair with oauth:client:view+edit, rotated by the same function. */
+export interface AdminCredentialConfig {
+  readonly name: string;
+  readonly environment: string;
+  readonly importSecretArn?: string;
+  readonly importSecretKmsKeyArn?: string;
+}
+
+/** When rotations run. */
+export interface ScheduleConfig {
+  /** `rate(N days)`, `rate(N hours)` (N ≥ 4) or `cron(0 H D M W *)`, in UTC. @default rate(90 days) */
+  readonly expression: string;
+  /** Length of the rotation window in hours (Secrets Manager `Duration`). @default Secrets Manager's default window */
+  readonly windowHours?: number;
+  /** The secret-age alarm fires when a secret has not rotated for this many days. @default interval + max(1, 10%) days; required for cron */
+  readonly maxSecretAgeDays: number;
+}
+
+/** Fixed public egress addresses (for Genesys OAuth client IP allow-lists). */
+export interface StaticEgressConfig {
+  /** Elastic IP allocation ids to use for the NAT gateways. @default new Elastic IPs, one per NAT gateway */
+  readonly eipAllocationIds: readonly string[];
+  /** NAT gateways (= egress addresses). @default the number of `eipAllocationIds`, or 1 */
+  readonly natGateways: number;
+  /** Availability zones of the VPC. @default 2 */
+  readonly maxAzs: number;
+}
+
+/** Memory and time settings of the rotation function. */
+export interface RotationFunctionConfig {
+  /** @default 256 */
+  readonly memorySize: number;
+  /** How long testSecret waits for a new Genesys secret to be accepted (PROPAGATION_TIMEOUT_SECONDS). @default 60 */
+  readonly propagationTimeoutSeconds: number;
+}
+
+/** Memory and time settings of the vending function. */
+export interface VendingFunctionConfig {
+  /** @default 512 (more memory = more CPU = faster cold starts) */
+  readonly memorySize: number;
+  /** @default 10 */
+  readonly timeoutSeconds: number;
+  /** LEASE_SECONDS: how long one caller may mint before another takes over. @default the function's default (30) */
+  readonly leaseSeconds?: number;
+}
+
+/** The validated configuration. */
+export interface RotatorConfig {
+  /** CloudFormation stack name (one stack per Genesys organization is typical). @default GenesysOAuthRotator */
+  readonly stackName: string;
+  readonly credentials: readonly CredentialConfig[];
+  readonly adminCredentials: readonly AdminCredentialConfig[];
+  readonly schedule: ScheduleConfig;
+  /** E-mail address subscribed to the alarm topic. */
+  readonly alarmEmail?: string;
+  /** Existing SNS topic for alarms and rotation-failure events (instead of a topic created here). */
+  readonly alarmTopicArn?: string;
+  /** @default arm64 */
+  readonly architecture: "arm64" | "x86_64";
+  /** @default none: the functions run outside any VPC */
+  readonly staticEgress?: StaticEgressConfig;
+  /** Genesys environment domains allowed besides the built-in list (GENESYS_EXTRA_ENVIRONMENTS). @default none */
+  readonly extraEnvironments: readonly string[];
+  /** Let the rotation function warm the vendor's token cache after each rotation. @default true */
+  readonly warmTokenCache: boolean;
+  readonly rotationFunction: RotationFunctionConfig;
+  readonly vendingFunction: VendingFunctionConfig;
+  /** Retention of every log group, in days (a CloudWatch Logs retention value). @default 365 */
+  readonly logRetentionDays: number;
+}
+
+/** One violated rule. */
+export interface ConfigIssue {
+  /** Full key path, e.g. `genesys-oauth-rotator.credentials[1].environment`. */
+  readonly path: string;
+  readonly rule: string;
+}
+
+/** The configuration breaks one or more rules; the message lists every one of them. */
+export class RotatorConfigError extends ConfigurationError {
+  // The name stays "ConfigurationError": callers switch on the kind, `issues` carries the details.
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[]) {
+    const first = issues[0] ?? { path: CONTEXT_KEY, rule: "is invalid" };
+    super(first.path, first.rule);
+    this.issues = issues;
+    if (issues.length > 1) {
+      this.message = `${issues.length} problems in cdk.json context "${CONTEXT_KEY}":\n${issues
+        .map((issue) => `  - ${issue.path}: ${issue.rule}`)
+        .join("\n")}`;
+    }
+  }
+}
+
+export const DEFAULT_SCHEDULE_EXPRESSION = "rate(90 days)";
+/** CloudWatch Logs retention values (days) that CloudFormation accepts. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+// Names become parts of secret names, construct ids and stack output ids.
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/;
+const NAME_RULE = "must be 1-48 characters of letters, digits, '-' or '_', starting with a letter or digit";
+const SECRET_ARN_PATTERN =
+  /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
+const KMS_KEY_ARN_PATTERN = /^arn:aws[-a-z]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
+const SNS_TOPIC_ARN_PATTERN = /^arn:aws[-a-z]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const EIP_ALLOCATION_PATTERN = /^eipalloc-[0-9a-f]{8,17}$/;
+const INTEGRATION_CREDENTIAL_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+const RATE_PATTERN = /^rate\((\d+) (day|days|hour|hours)\)$/;
+const CRON_PATTERN = /^cron\(([^()]+)\)$/;
+/** The rotation function's own upper bound (lambda/rotation/config.ts) is 600 s; its timeout is 300 s. */
+const MAX_PROPAGATION_TIMEOUT_SECONDS = 240;
+
+const TOP_LEVEL_KEYS = [
+  "stackName",
+  "credentials",
+  "adminCredentials",
+  "schedule",
+  "alarmEmail",
+  "alarmTopicArn",
+  "architecture",
+  "staticEgress",
+  "extraEnvironments",
+  "warmTokenCache",
+  "rotationFunction",
+  "vendingFunction",
+  "logRetentionDays",
+] as const;
+
+/**
+ * Validates the raw context value and returns the configuration with every default applied.
+ * @throws RotatorConfigError listing every problem with its key path.
+ */
+export function parseRotatorConfig(raw: unknown): RotatorConfig {
+  const reader = new IssueCollector();
+  const root = reader.object(raw, CONTEXT_KEY, TOP_LEVEL_KEYS);
+  if (root === undefined) throw new RotatorConfigError(reader.issues);
+
+  const extraEnvironments = parseExtraEnvironments(reader, root.extraEnvironments);
+  const known = new Set([...GENESYS_ENVIRONMENTS, ...extraEnvironments]);
+  const adminCredentials = reader
+    .array(root.adminCredentials, `${CONTEXT_KEY}.adminCredentials`, { required: false })
+    .map((entry, index) => parseAdmin(reader, entry, `${CONTEXT_KEY}.adminCredentials[${index}]`, known));
+  const credentials = reader
+    .array(root.credentials, `${CONTEXT_KEY}.credentials`, { required: true, minItems: 1 })
+    .map((entry, index) =>
+      parseCredential(reader, entry, `${CONTEXT_KEY}.credentials[${index}]`, known, adminCredentials),
+    );
+  checkUniqueNames(reader, credentials, adminCredentials);
+  checkUniqueImports(reader, credentials, adminCredentials);
+
+  const schedule = parseSchedule(reader, root.schedule);
+  const alarmEmail = reader.optionalString(root.alarmEmail, `${CONTEXT_KEY}.alarmEmail`, {
+    pattern: EMAIL_PATTERN,
+    rule: "must be an e-mail address such as ops@example.com",
+  });
+  const alarmTopicArn = reader.optionalString(root.alarmTopicArn, `${CONTEXT_KEY}.alarmTopicArn`, {
+    pattern: SNS_TOPIC_ARN_PATTERN,
+    rule: "must be an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:ops-alarms",
+  });
+  if (alarmEmail !== undefined && alarmTopicArn !== undefined) {
+    reader.add(
+      `${CONTEXT_KEY}.alarmEmail`,
+      "set either alarmEmail (a topic is created and the address subscribed) or alarmTopicArn (your topic), not both",
+    );
+  }
+  const architecture = reader.optionalString(root.architecture, `${CONTEXT_KEY}.architecture`, {
+    pattern: /^(arm64|x86_64)$/,
+    rule: 'must be "arm64" or "x86_64"',
+  }) as RotatorConfig["architecture"] | undefined;
+  const warmTokenCache = reader.optionalBoolean(root.warmTokenCache, `${CONTEXT_KEY}.warmTokenCache`) ?? true;
+  const logRetentionDays =
+    reader.optionalInteger(root.logRetentionDays, `${CONTEXT_KEY}.logRetentionDays`, {
+      allowed: LOG_RETENTION_DAYS,
+    }) ?? 365;
+
+  const stackName =
+    reader.optionalString(root.stackName, `${CONTEXT_KEY}.stackName`, {
+      pattern: /^[A-Za-z][A-Za-z0-9-]{0,100}$/,
+      rule: "must be a CloudFormation stack name: a letter, then letters, digits and '-' (at most 101 characters)",
+    }) ?? "GenesysOAuthRotator";
+  const config: RotatorConfig = {
+    stackName,
+    credentials,
+    adminCredentials,
+    schedule,
+    architecture: architecture ?? "arm64",
+    extraEnvironments,
+    warmTokenCache,
+    rotationFunction: parseRotationFunction(reader, root.rotationFunction),
+    vendingFunction: parseVendingFunction(reader, root.vendingFunction),
+    logRetentionDays,
+    ...(alarmEmail === undefined ? {} : { alarmEmail }),
+    ...(alarmTopicArn === undefined ? {} : { alarmTopicArn }),
+    ...optional("staticEgress", parseStaticEgress(reader, root.staticEgress)),
+  };
+  if (reader.issues.length > 0) throw new RotatorConfigError(reader.issues);
+  return config;
+}
+
+/** Parses a whole credential entry. */
+function parseCredential(
+  reader: IssueCollector,
+  raw: unknown,
+  path: string,
+  known: ReadonlySet<string>,
+  admins: readonly AdminCredentialConfig[],
+): CredentialConfig {
+  const entry =
+    reader.object(raw, path, [
+      "name",
+      "environment",
+      "strategy",
+      "importSecretArn",
+      "importSecretKmsKeyArn",
+      "admin",
+      "integrationCredentialIds",
+    ]) ?? {};
+  const name = reader.requiredString(entry.name, `${path}.name`, { pattern: NAME_PATTERN, rule: NAME_RULE });
+  const environment = parseEnvironment(reader, entry.environment, `${path}.environment`, known);
+  const strategy = (reader.optionalString(entry.strategy, `${path}.strategy`, {
+    pattern: /^(alternating|single)$/,
+    rule: 'must be "alternating" (two clients, zero downtime) or "single" (one client, needs admin)',
+  }) ?? "alternating") as Strategy;
+  const imported = parseImport(reader, entry, path);
+  const admin = reader.optionalString(entry.admin, `${path}.admin`, {
+    pattern: NAME_PATTERN,
+    rule: NAME_RULE,
+  });
+  if (admin !== undefined) {
+    const target = admins.find((candidate) => candidate.name === admin);
+    if (target === undefined) {
+      reader.add(
+        `${path}.admin`,
+        `"${admin}" is not the name of an entry of adminCredentials (${admins.map((a) => `"${a.name}"`).join(", ") || "none defined"})`,
+      );
+    } else if (environment !== undefined && target.environment !== environment) {
+      reader.add(
+        `${path}.admin`,
+        `admin credential "${admin}" is in environment ${target.environment} but this credential is in ${environment}; an admin can only manage clients of its own organization`,
+      );
+    }
+  } else if (strategy === "single") {
+    reader.add(
+      `${path}.admin`,
+      'is required when strategy is "single": the admin credential regenerates the secret (add one to adminCredentials)',
+    );
+  }
+  const integrationCredentialIds = reader
+    .array(entry.integrationCredentialIds, `${path}.integrationCredentialIds`, { required: false })
+    .map(
+      (id, index) =>
+        reader.requiredString(id, `${path}.integrationCredentialIds[${index}]`, {
+          pattern: INTEGRATION_CREDENTIAL_ID_PATTERN,
+          rule: "must be a Genesys integration credential id (1-128 characters of letters, digits, '.', '_' or '-')",
+        }) ?? "",
+    );
+  return {
+    name: name ?? "",
+    environment: environment ?? "",
+    strategy,
+    integrationCredentialIds,
+    ...imported,
+    ...(admin === undefined ? {} : { admin }),
+  };
+}
+
+function parseAdmin(
+  reader: IssueCollector,
+  raw: unknown,
+  path: string,
+  known: ReadonlySet<string>,
+): AdminCredentialConfig {
+  const entry =
+    reader.object(raw, path, ["name", "environment", "importSecretArn", "importSecretKmsKeyArn"]) ?? {};
+  const name = reader.requiredString(entry.name, `${path}.name`, { pattern: NAME_PATTERN, rule: NAME_RULE });
+  const environment = parseEnvironment(reader, entry.environment, `${path}.environment`, known);
+  return { name: name ?? "", environment: environment ?? "", ...parseImport(reader, entry, path) };
+}
+
+function parseImport(
+  reader: IssueCollector,
+  entry: Record<string, unknown>,
+  path: string,
+): { importSecretArn?: string; importSecretKmsKeyArn?: string } {
+  const importSecretArn = reader.optionalString(entry.importSecretArn, `${path}.importSecretArn`, {
+    pattern: SECRET_ARN_PATTERN,
+    rule: "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)",
+  });
+  const importSecretKmsKeyArn = reader.optionalString(
+    entry.importSecretKmsKeyArn,
+    `${path}.importSecretKmsKeyArn`,
+    {
+      pattern: KMS_KEY_ARN_PATTERN,
+      rule: "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)",
+    },
+  );
+  if (importSecretKmsKeyArn !== undefined && importSecretArn === undefined) {
+    reader.add(
+      `${path}.importSecretKmsKeyArn`,
+      "is only allowed with importSecretArn (secrets created by this stack use the stack's own key)",
+    );
+  }
+  return {
+    ...(importSecretArn === undefined ? {} : { importSecretArn }),
+    ...(importSecretKmsKeyArn === undefined ? {} : { importSecretKmsKeyArn }),
+  };
+}
+
+function parseEnvironment(
+  reader: IssueCollector,
+  raw: unknown,
+  path: string,
+  known: ReadonlySet<string>,
+): string | undefined {
+  const environment = reader.requiredString(raw, path, {
+    pattern: /^\S+$/,
+    rule: "must be a Genesys Cloud domain such as mypurecloud.ie",
+  });
+  if (environment !== undefined && !known.has(environment)) {
+    reader.add(
+      path,
+      `${JSON.stringify(environment)} is not a known Genesys Cloud domain; add it to extraEnvironments to allow it`,
+    );
+    return undefined;
+  }
+  return environment;
+}
+
+function parseExtraEnvironments(reader: IssueCollector, raw: unknown): string[] {
+  const path = `${CONTEXT_KEY}.extraEnvironments`;
+  return reader.array(raw, path, { required: false }).flatMap((entry, index) => {
+    const domain = reader.requiredString(entry, `${path}[${index}]`, {
+      pattern: /^\S+$/,
+      rule: "must be a domain name",
+    });
+    if (domain === undefined) return [];
+    try {
+      // The same rule the functions apply to GENESYS_EXTRA_ENVIRONMENTS at run time.
+      allowedEnvironments({ extraEnvironments: [domain] });
+    } catch (error) {
+      if (!(error instanceof ConfigurationError)) throw error;
+      reader.add(
+        `${path}[${index}]`,
+        `${JSON.stringify(domain)} ${error.message.slice(error.key.length + 2)}`,
+      );
+      return [];
+    }
+    return [domain];
+  });
+}
+
+function parseSchedule(reader: IssueCollector, raw: unknown): ScheduleConfig {
+  const path = `${CONTEXT_KEY}.schedule`;
+  const entry =
+    raw === undefined
+      ? {}
+      : (reader.object(raw, path, ["expression", "windowHours", "maxSecretAgeDays"]) ?? {});
+  const expression =
+    reader.optionalString(entry.expression, `${path}.expression`, {
+      pattern: /^\S.*$/,
+      rule: "must not be empty",
+    }) ?? DEFAULT_SCHEDULE_EXPRESSION;
+  const intervalHours = scheduleIntervalHours(reader, expression, `${path}.expression`);
+  const windowHours = reader.optionalInteger(entry.windowHours, `${path}.windowHours`, { min: 1, max: 24 });
+  if (windowHours !== undefined && intervalHours !== undefined && windowHours >= intervalHours) {
+    reader.add(
+      `${path}.windowHours`,
+      `must be shorter than the rotation interval (${intervalHours} hours): a window may not run into the next one`,
+    );
+  }
+  let maxSecretAgeDays = reader.optionalInteger(entry.maxSecretAgeDays, `${path}.maxSecretAgeDays`, {
+    min: 1,
+    max: 1100,
+  });
+  if (maxSecretAgeDays === undefined) {
+    if (intervalHours !== undefined) {
+      const intervalDays = Math.ceil(intervalHours / 24);
+      maxSecretAgeDays = intervalDays + Math.max(1, Math.ceil(intervalDays / 10));
+    } else if (expression.startsWith("cron(")) {
+      reader.add(
+        `${path}.maxSecretAgeDays`,
+        "is required with a cron(...) expression: the number of days after which a secret that has not rotated raises the secret-age alarm",
+      );
+    }
+  } else if (intervalHours !== undefined && maxSecretAgeDays * 24 <= intervalHours) {
+    reader.add(
+      `${path}.maxSecretAgeDays`,
+      `must be longer than the rotation interval (${intervalHours / 24} days), or the alarm fires before every rotation`,
+    );
+  }
+  return {
+    expression,
+    maxSecretAgeDays: maxSecretAgeDays ?? 0,
+    ...(windowHours === undefined ? {} : { windowHours }),
+  };
+}
+
+/**
+ * Checks a schedule expression against Secrets Manager's rules and returns its interval in hours for
+ * `rate(...)` (undefined for `cron(...)`, whose interval is not a single number).
+ */
+function scheduleIntervalHours(reader: IssueCollector, expression: string, path: string): number | undefined {
+  const rate = RATE_PATTERN.exec(expression);
+  if (rate !== null) {
+    const amount = Number(rate[1]);
+    const unit = rate[2] ?? "";
+    const hours = unit.startsWith("day") ? amount * 24 : amount;
+    if ((amount === 1) !== (unit === "day" || unit === "hour")) {
+      reader.add(
+        path,
+        `use "${amount === 1 ? unit.replace(/s$/, "") : `${unit}s`}" with ${amount}: e.g. rate(1 day), rate(90 days)`,
+      );
+    } else if (hours < 4 || hours > 1000 * 24) {
+      reader.add(path, "must rotate at most every 4 hours and at least every 1000 days");
+    } else {
+      return hours;
+    }
+    return undefined;
+  }
+  const cron = CRON_PATTERN.exec(expression);
+  if (cron !== null) {
+    const fields = (cron[1] ?? "").trim().split(/\s+/);
+    const [minutes, , dayOfMonth, , dayOfWeek, year] = fields;
+    if (fields.length !== 6) {
+      reader.add(
+        path,
+        "a cron expression has 6 fields: cron(minutes hours day-of-month month day-of-week year)",
+      );
+    } else if (minutes !== "0" || year !== "*") {
+      reader.add(
+        path,
+        'Secrets Manager requires minutes "0" and year "*" in a cron expression, e.g. cron(0 14 ? 1/3 TUE#2 *)',
+      );
+    } else if ((dayOfMonth === "?") === (dayOfWeek === "?")) {
+      reader.add(
+        path,
+        'exactly one of day-of-month and day-of-week must be "?", e.g. cron(0 14 ? 1/3 TUE#2 *)',
+      );
+    }
+    return undefined;
+  }
+  reader.add(path, `must be rate(N days), rate(N hours) or cron(...), e.g. "${DEFAULT_SCHEDULE_EXPRESSION}"`);
+  return undefined;
+}
+
+function parseStaticEgress(reader: IssueCollector, raw: unknown): StaticEgressConfig | undefined {
+  const path = `${CONTEXT_KEY}.staticEgress`;
+  if (raw === undefined || raw === false) return undefined;
+  const entry =
+    raw === true ? {} : (reader.object(raw, path, ["eipAllocationIds", "natGateways", "maxAzs"]) ?? {});
+  const eipAllocationIds = reader
+    .array(entry.eipAllocationIds, `${path}.eipAllocationIds`, { required: false })
+    .map(
+      (id, index) =>
+        reader.requiredString(id, `${path}.eipAllocationIds[${index}]`, {
+          pattern: EIP_ALLOCATION_PATTERN,
+          rule: "must be an Elastic IP allocation id such as eipalloc-0123456789abcdef0",
+        }) ?? "",
+    );
+  const maxAzs = reader.optionalInteger(entry.maxAzs, `${path}.maxAzs`, { min: 1, max: 6 }) ?? 2;
+  const natGateways =
+    reader.optionalInteger(entry.natGateways, `${path}.natGateways`, { min: 1, max: maxAzs }) ??
+    Math.max(1, Math.min(eipAllocationIds.length, maxAzs));
+  if (eipAllocationIds.length > 0 && eipAllocationIds.length !== natGateways) {
+    reader.add(
+      `${path}.eipAllocationIds`,
+      `must list exactly one allocation id per NAT gateway (natGateways is ${natGateways}, ${eipAllocationIds.length} given)`,
+    );
+  }
+  return { eipAllocationIds, natGateways, maxAzs };
+}
+
+function parseRotationFunction(reader: IssueCollector, raw: unknown): RotationFunctionConfig {
+  const path = `${CONTEXT_KEY}.rotationFunction`;
+  const entry =
+    raw === undefined ? {} : (reader.object(raw, path, ["memorySize", "propagationTimeoutSeconds"]) ?? {});
+  return {
+    memorySize:
+      reader.optionalInteger(entry.memorySize, `${path}.memorySize`, { min: 128, max: 10240 }) ?? 256,
+    propagationTimeoutSeconds:
+      reader.optionalInteger(entry.propagationTimeoutSeconds, `${path}.propagationTimeoutSeconds`, {
+        min: 10,
+        max: MAX_PROPAGATION_TIMEOUT_SECONDS,
+        rule: `must be a whole number of seconds from 10 to ${MAX_PROPAGATION_TIMEOUT_SECONDS} (the function times out after 300 s)`,
+      }) ?? 60,
+  };
+}
+
+function parseVendingFunction(reader: IssueCollector, raw: unknown): VendingFunctionConfig {
+  const path = `${CONTEXT_KEY}.vendingFunction`;
+  const entry =
+    raw === undefined
+      ? {}
+      : (reader.object(raw, path, ["memorySize", "timeoutSeconds", "leaseSeconds"]) ?? {});
+  const timeoutSeconds =
+    reader.optionalInteger(entry.timeoutSeconds, `${path}.timeoutSeconds`, { min: 3, max: 900 }) ?? 10;
+  const leaseSeconds = reader.optionalInteger(entry.leaseSeconds, `${path}.leaseSeconds`, {
+    min: 1,
+    max: 900,
+  });
+  return {
+    memorySize:
+      reader.optionalInteger(entry.memorySize, `${path}.memorySize`, { min: 128, max: 10240 }) ?? 512,
+    timeoutSeconds,
+    ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
+  };
+}
+
+function checkUniqueNames(
+  reader: IssueCollector,
+  credentials: readonly CredentialConfig[],
+  admins: readonly AdminCredentialConfig[],
+): void {
+  // Names map to stack output ids, where case, '-' and '_' are lost: "a-b" and "ab" would collide.
+  const seen = new Map<string, string>();
+  const entries = [
+    ...credentials.map((c, i) => ({ name: c.name, path: `${CONTEXT_KEY}.credentials[${i}].name` })),
+    ...admins.map((a, i) => ({ name: a.name, path: `${CONTEXT_KEY}.adminCredentials[${i}].name` })),
+  ];
+  for (const { name, path } of entries) {
+    if (name === "") continue;
+    const key = outputIdFragment(name).toLowerCase();
+    const previous = seen.get(key);
+    if (previous !== undefined) {
+      reader.add(
+        path,
+        `"${name}" clashes with ${previous}: names must be unique across credentials and adminCredentials (ignoring case, '-' and '_')`,
+      );
+    } else {
+      seen.set(key, path);
+    }
+  }
+}
+
+function checkUniqueImports(
+  reader: IssueCollector,
+  credentials: readonly CredentialConfig[],
+  admins: readonly AdminCredentialConfig[],
+): void {
+  const seen = new Map<string, string>();
+  const entries = [
+    ...credentials.map((c, i) => ({
+      arn: c.importSecretArn,
+      path: `${CONTEXT_KEY}.credentials[${i}].importSecretArn`,
+    })),
+    ...admins.map((a, i) => ({
+      arn: a.importSecretArn,
+      path: `${CONTEXT_KEY}.adminCredentials[${i}].importSecretArn`,
+    })),
+  ];
+  for (const { arn, path } of entries) {
+    if (arn === undefined) continue;
+    const previous = seen.get(arn);
+    if (previous !== undefined) {
+      reader.add(path, `is also imported by ${previous}: a secret can have only one rotation schedule`);
+    } else {
+      seen.set(arn, path);
+    }
+  }
+}
+
+/** The part of a stack output id derived from a credential name: `reporting-prod` → `ReportingProd`. */
+export function outputIdFragment(name: string): string {
+  return name
+    .split(/[-_]/)
+    .filter((part) => part !== "")
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+interface StringRule {
+  pattern: RegExp;
+  rule: string;
+}
+
+/** Reads typed values out of untyped JSON, recording an issue (with its path) for every violation. */
+class IssueCollector {
+  readonly issues: ConfigIssue[] = [];
+
+  add(path: string, rule: string): void {
+    this.issues.push({ path, rule });
+  }
+
+  object(raw: unknown, path: string, allowedKeys: readonly string[]): Record<string, unknown> | undefined {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      this.add(path, raw === undefined ? "is required (an object)" : "must be an object");
+      return undefined;
+    }
+    for (const key of Object.keys(raw)) {
+      if (!allowedKeys.includes(key)) {
+        this.add(`${path}.${key}`, `is not a known key; allowed keys are ${allowedKeys.join(", ")}`);
+      }
+    }
+    return raw as Record<string, unknown>;
+  }
+
+  array(raw: unknown, path: string, options: { required: boolean; minItems?: number }): unknown[] {
+    if (raw === undefined && !options.required) return [];
+    if (!Array.isArray(raw)) {
+      this.add(path, raw === undefined ? "is required (a list)" : "must be a list");
+      return [];
+    }
+    if (options.minItems !== undefined && raw.length < options.minItems) {
+      this.add(path, `must list at least ${options.minItems} entr${options.minItems === 1 ? "y" : "ies"}`);
+    }
+    return raw;
+  }
+
+  requiredString(raw: unknown, path: string, rule: StringRule): string | undefined {
+    if (raw === undefined) {
+      this.add(path, `is required; it ${rule.rule}`);
+      return undefined;
+    }
+    return this.optionalString(raw, path, rule);
+  }
+
+  optionalString(raw: unknown, path: string, rule: StringRule): string | undefined {
+    if (raw === undefined) return undefined;
+    if (typeof raw !== "string" || !rule.pattern.test(raw)) {
+      this.add(
+        path,
+        `${typeof raw === "string" ? JSON.stringify(raw) : `a ${describeType(raw)}`} is invalid: ${rule.rule}`,
+      );
+      return undefined;
+    }
+    return raw;
+  }
+
+  optionalBoolean(raw: unknown, path: string): boolean | undefined {
+    if (raw === undefined) return undefined;
+    if (typeof raw !== "boolean") {
+      this.add(path, "must be true or false");
+      return undefined;
+    }
+    return raw;
+  }
+
+  optionalInteger(
+    raw: unknown,
+    path: string,
+    limits: { min?: number; max?: number; allowed?: readonly number[]; rule?: string },
+  ): number | undefined {
+    if (raw === undefined) return undefined;
+    const valid =
+      typeof raw === "number" &&
+      Number.isInteger(raw) &&
+      (limits.allowed === undefined || limits.allowed.includes(raw)) &&
+      (limits.min === undefined || raw >= limits.min) &&
+      (limits.max === undefined || raw <= limits.max);
+    if (!valid) {
+      const rule =
+        limits.rule ??
+        (limits.allowed !== undefined
+          ? `must be one of ${limits.allowed.join(", ")}`
+          : `must be a whole number from ${limits.min} to ${limits.max}`);
+      this.add(path, `${JSON.stringify(raw)} is invalid: ${rule}`);
+      return undefined;
+    }
+    return raw as number;
+  }
+}
+
+function describeType(raw: unknown): string {
+  if (raw === null) return "null";
+  if (Array.isArray(raw)) return "list";
+  return typeof raw;
+}

@@ -1,0 +1,189 @@
+/**
+ * The Secrets Manager rotation function (lambda/rotation/handler.ts) and its exact permissions.
+ */
+import { Aws, Duration, Lazy, Stack } from "aws-cdk-lib";
+import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import type * as logs from "aws-cdk-lib/aws-logs";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { Construct } from "constructs";
+import { ConfigurationError } from "../lambda/shared/errors.ts";
+import { type FunctionNetwork, HandlerFunction } from "./private/node-function.ts";
+import { secretResourceArn } from "./private/secret-arn.ts";
+import type { TokenVendor } from "./token-vendor.ts";
+
+/** Properties of {@link GenesysRotationFunction}. */
+export interface GenesysRotationFunctionProps {
+  /** @default lambda.Architecture.ARM_64 */
+  readonly architecture?: lambda.Architecture;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /**
+   * The whole rotation step must finish within this time; Secrets Manager retries a failed rotation.
+   * Must leave room for `propagationTimeout` plus the Genesys calls around it.
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+  /** How long testSecret waits for a freshly generated Genesys secret to be accepted. @default Duration.seconds(60) */
+  readonly propagationTimeout?: Duration;
+  /** Genesys environment domains allowed besides the built-in list. @default none */
+  readonly extraEnvironments?: readonly string[];
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default outside any VPC */
+  readonly network?: FunctionNetwork;
+}
+
+/**
+ * The function that rotates every Genesys credential of the stack. Its role grows only through
+ * {@link grantRotation}, {@link grantCacheWarming}: four Secrets Manager actions on exactly the rotated
+ * secrets, KMS through Secrets Manager only, and — unlike `secret.addRotationSchedule()` — no
+ * `secretsmanager:GetRandomPassword`, because Genesys generates the new secrets, not Secrets Manager.
+ */
+export class GenesysRotationFunction extends Construct {
+  /** Name of the permission that lets Secrets Manager invoke the function (same account only). */
+  static readonly INVOKE_PERMISSION_ID = "InvokedBySecretsManager";
+
+  readonly function: lambda.IFunction;
+  readonly role: iam.IRole;
+  readonly logGroup: logs.ILogGroup;
+  /** Lets secretsmanager.amazonaws.com invoke the function, conditioned on this account (confused-deputy guard). */
+  readonly invokePermission: lambda.CfnPermission;
+
+  readonly #secretAccess = new iam.PolicyStatement({
+    sid: "RotateGenesysCredentialSecrets",
+    actions: [
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:GetSecretValue",
+      "secretsmanager:PutSecretValue",
+      "secretsmanager:UpdateSecretVersionStage",
+    ],
+  });
+  readonly #keyAccess = new iam.PolicyStatement({
+    sid: "UseSecretKeysThroughSecretsManager",
+    // Decrypt for GetSecretValue, GenerateDataKey for PutSecretValue: what Secrets Manager asks KMS for.
+    actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+  });
+  readonly #secretArns = new Set<string>();
+  readonly #keyArns = new Set<string>();
+  readonly #integrationCredentials = new Map<string, readonly string[]>();
+  readonly #handler: HandlerFunction;
+
+  constructor(scope: Construct, id: string, props: GenesysRotationFunctionProps = {}) {
+    super(scope, id);
+    const timeout = props.timeout ?? Duration.minutes(5);
+    const propagationTimeout = props.propagationTimeout ?? Duration.seconds(60);
+    if (propagationTimeout.toSeconds() + 30 > timeout.toSeconds()) {
+      throw new ConfigurationError(
+        `${this.node.path}: propagationTimeout`,
+        `must be at least 30 seconds shorter than timeout (${timeout.toSeconds()} s), got ${propagationTimeout.toSeconds()} s`,
+      );
+    }
+    const environment: Record<string, string> = {
+      PROPAGATION_TIMEOUT_SECONDS: String(propagationTimeout.toSeconds()),
+      INTEGRATION_CREDENTIALS: Lazy.string({
+        produce: () => JSON.stringify(Object.fromEntries(this.#integrationCredentials)),
+      }),
+    };
+    if (props.extraEnvironments !== undefined && props.extraEnvironments.length > 0) {
+      environment.GENESYS_EXTRA_ENVIRONMENTS = props.extraEnvironments.join(",");
+    }
+    this.#handler = new HandlerFunction(this, "Handler", {
+      entry: "lambda/rotation/handler.ts",
+      description: "Rotates Genesys Cloud OAuth client secrets (Secrets Manager rotation function)",
+      serviceName: "genesys-oauth-rotation",
+      environment,
+      timeout,
+      memorySize: props.memorySize ?? 256,
+      ...(props.architecture === undefined ? {} : { architecture: props.architecture }),
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.network === undefined ? {} : { network: props.network }),
+    });
+    this.function = this.#handler.function;
+    this.role = this.#handler.role;
+    this.logGroup = this.#handler.logGroup;
+
+    this.#handler.function.addPermission(GenesysRotationFunction.INVOKE_PERMISSION_ID, {
+      principal: new iam.ServicePrincipal("secretsmanager.amazonaws.com"),
+      action: "lambda:InvokeFunction",
+      // AWS's advice: SourceAccount, not SourceArn (that would pin the function to one secret).
+      sourceAccount: Stack.of(this).account,
+    });
+    this.invokePermission = this.#handler.function.node.findChild(
+      GenesysRotationFunction.INVOKE_PERMISSION_ID,
+    ) as lambda.CfnPermission;
+  }
+
+  /**
+   * Allows this function to rotate `secret`: Describe/Get/Put/UpdateVersionStage on exactly that secret
+   * (a partial ARN of an imported secret gets Secrets Manager's `-??????` suffix), and Decrypt/GenerateDataKey
+   * on `encryptionKey` when Secrets Manager calls KMS for it.
+   *
+   * @param encryptionKey the secret's customer managed key. @default `secret.encryptionKey` (none = aws/secretsmanager)
+   */
+  grantRotation(secret: secretsmanager.ISecret, encryptionKey?: kms.IKey): void {
+    const secretArn = secretResourceArn(secret);
+    if (!this.#secretArns.has(secretArn)) {
+      if (this.#secretArns.size === 0) this.role.addToPrincipalPolicy(this.#secretAccess);
+      this.#secretArns.add(secretArn);
+      this.#secretAccess.addResources(secretArn);
+    }
+    const key = encryptionKey ?? secret.encryptionKey;
+    if (key !== undefined && !this.#keyArns.has(key.keyArn)) {
+      if (this.#keyArns.size === 0) {
+        this.#keyAccess.addCondition("StringEquals", {
+          "kms:ViaService": `secretsmanager.${Aws.REGION}.amazonaws.com`,
+        });
+        this.role.addToPrincipalPolicy(this.#keyAccess);
+      }
+      this.#keyArns.add(key.keyArn);
+      this.#keyAccess.addResources(key.keyArn);
+    }
+  }
+
+  /**
+   * Sets TOKEN_VENDOR_FUNCTION_NAME and allows lambda:InvokeFunction on the vendor, so that each
+   * finishSecret refreshes the vendor's cached token from the new secret (best effort).
+   */
+  grantCacheWarming(vendor: TokenVendor): void {
+    this.#handler.function.addEnvironment("TOKEN_VENDOR_FUNCTION_NAME", vendor.function.functionName);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "WarmTokenVendorCache",
+        actions: ["lambda:InvokeFunction"],
+        resources: [vendor.function.functionArn],
+      }),
+    );
+  }
+
+  /**
+   * After each rotation of the secret named `secretName`, copy the new client id and secret into these
+   * Genesys integration credentials (Data Actions), so that they keep working.
+   */
+  addIntegrationCredentials(secretName: string, integrationCredentialIds: readonly string[]): void {
+    if (integrationCredentialIds.length === 0) return;
+    if (this.#integrationCredentials.has(secretName)) {
+      throw new ConfigurationError(
+        `${this.node.path}: integration credentials of ${secretName}`,
+        "are already set; pass every id in one call",
+      );
+    }
+    this.#integrationCredentials.set(secretName, [...integrationCredentialIds]);
+  }
+
+  /** Errors of the rotation function (any failed step). */
+  metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#handler.function.metricErrors({ period: Duration.minutes(5), statistic: "Sum", ...props });
+  }
+
+  /** Throttled invocations: Secrets Manager retries, but a throttled rotation is delayed or fails. */
+  metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#handler.function.metricThrottles({
+      period: Duration.minutes(5),
+      statistic: "Sum",
+      ...props,
+    });
+  }
+}

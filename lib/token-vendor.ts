@@ -1,0 +1,203 @@
+/**
+ * The token-vending function (lambda/vending/handler.ts) with its DynamoDB token cache.
+ */
+import { Aws, Duration, Lazy, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import type * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { ConfigurationError } from "../lambda/shared/errors.ts";
+import type { GenesysCredential } from "./genesys-credential.ts";
+import { type FunctionNetwork, HandlerFunction, METRICS_NAMESPACE } from "./private/node-function.ts";
+import { secretResourceArn } from "./private/secret-arn.ts";
+
+/** Properties of {@link TokenVendor}. */
+export interface TokenVendorProps {
+  /** Key for the token table (tokens are bearer credentials: encrypt them with a key you control). */
+  readonly encryptionKey: kms.IKey;
+  /** Credentials to vend, in order; the first is the default. More can be added with {@link TokenVendor.addCredential}. @default none */
+  readonly credentials?: readonly GenesysCredential[];
+  /** @default lambda.Architecture.ARM_64 */
+  readonly architecture?: lambda.Architecture;
+  /** @default 512 (more memory = more CPU = a faster cold start) */
+  readonly memorySize?: number;
+  /** Longest time a caller waits for a token, including a mint under rate limiting. @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** How long one caller may mint before another takes over (LEASE_SECONDS). @default the function's default, 30 s */
+  readonly lease?: Duration;
+  /** Genesys environment domains allowed besides the built-in list. @default none */
+  readonly extraEnvironments?: readonly string[];
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default outside any VPC */
+  readonly network?: FunctionNetwork;
+  /** The table only caches tokens, so it is deleted with the stack by default. @default RemovalPolicy.DESTROY */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Serves Genesys access tokens to consumer functions, so that they never hold a client secret and the
+ * whole fleet mints one token per lifetime. Grant consumers with {@link grantVend}.
+ */
+export class TokenVendor extends Construct {
+  /** The metric the vending function emits for every failed mint (Powertools, dimension `service`). */
+  static readonly MINT_FAILURES_METRIC = "TokenMintFailures";
+  /** The vending function's POWERTOOLS_SERVICE_NAME, which is also its metrics' `service` dimension. */
+  static readonly SERVICE_NAME = "token-vending";
+
+  readonly function: lambda.IFunction;
+  readonly table: dynamodb.ITable;
+  readonly role: iam.IRole;
+  readonly logGroup: logs.ILogGroup;
+
+  readonly #credentials = new Map<string, GenesysCredential>();
+  readonly #secretAccess = new iam.PolicyStatement({
+    sid: "ReadVendedCredentialSecrets",
+    // DescribeSecret maps staging labels to versions; GetSecretValue reads a version (by VersionId).
+    actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+  });
+  readonly #keyAccess = new iam.PolicyStatement({
+    sid: "DecryptCredentialSecretsThroughSecretsManager",
+    actions: ["kms:Decrypt"],
+  });
+  readonly #keyArns = new Set<string>();
+
+  constructor(scope: Construct, id: string, props: TokenVendorProps) {
+    super(scope, id);
+    const timeout = props.timeout ?? Duration.seconds(10);
+    if (props.lease !== undefined && props.lease.toSeconds() >= 900) {
+      throw new ConfigurationError(`${this.node.path}: lease`, "must be shorter than 900 seconds");
+    }
+
+    const table = new dynamodb.Table(this, "TokenTable", {
+      partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.encryptionKey,
+      // Expired items are removed eventually; the function never trusts TTL and compares expiresAt.
+      timeToLiveAttribute: "ttl",
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    this.table = table;
+
+    const environment: Record<string, string> = {
+      CREDENTIALS: Lazy.string({ produce: () => this.#credentialsJson() }),
+      TOKEN_TABLE_NAME: table.tableName,
+    };
+    if (props.lease !== undefined) environment.LEASE_SECONDS = String(props.lease.toSeconds());
+    if (props.extraEnvironments !== undefined && props.extraEnvironments.length > 0) {
+      environment.GENESYS_EXTRA_ENVIRONMENTS = props.extraEnvironments.join(",");
+    }
+    const handler = new HandlerFunction(this, "Handler", {
+      entry: "lambda/vending/handler.ts",
+      description: "Vends Genesys Cloud access tokens (token-vending function)",
+      serviceName: TokenVendor.SERVICE_NAME,
+      environment,
+      timeout,
+      memorySize: props.memorySize ?? 512,
+      // On the consumers' hot path: no source-map work per stack trace (errors carry stable names anyway).
+      enableSourceMaps: false,
+      ...(props.architecture === undefined ? {} : { architecture: props.architecture }),
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.network === undefined ? {} : { network: props.network }),
+    });
+    this.function = handler.function;
+    this.role = handler.role;
+    this.logGroup = handler.logGroup;
+
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "TokenCacheItems",
+        // Reads and conditional writes of single items (lease, generation); no scans, no deletes.
+        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        resources: [table.tableArn],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "TokenCacheKeyThroughDynamoDb",
+        // The set DynamoDB documents for principals using a table under a customer managed key.
+        actions: ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+        resources: [props.encryptionKey.keyArn],
+        conditions: { StringEquals: { "kms:ViaService": `dynamodb.${Aws.REGION}.amazonaws.com` } },
+      }),
+    );
+    for (const credential of props.credentials ?? []) this.addCredential(credential);
+  }
+
+  /** Names of the vended credentials, in order (the first is the default). */
+  get credentialNames(): string[] {
+    return [...this.#credentials.keys()];
+  }
+
+  /** Vends tokens for `credential` and lets the function read (only) its secret. */
+  addCredential(credential: GenesysCredential): void {
+    if (this.#credentials.has(credential.credentialName)) {
+      throw new ConfigurationError(
+        `${this.node.path}: credentials`,
+        `"${credential.credentialName}" is already vended; credential names must be unique`,
+      );
+    }
+    if (this.#credentials.size === 0) this.role.addToPrincipalPolicy(this.#secretAccess);
+    this.#credentials.set(credential.credentialName, credential);
+    this.#secretAccess.addResources(secretResourceArn(credential.secret));
+    const key = credential.encryptionKey;
+    if (key !== undefined && !this.#keyArns.has(key.keyArn)) {
+      if (this.#keyArns.size === 0) {
+        this.#keyAccess.addCondition("StringEquals", {
+          "kms:ViaService": `secretsmanager.${Aws.REGION}.amazonaws.com`,
+        });
+        this.role.addToPrincipalPolicy(this.#keyAccess);
+      }
+      this.#keyArns.add(key.keyArn);
+      this.#keyAccess.addResources(key.keyArn);
+    }
+  }
+
+  /** Lets `grantee` (a consumer function's role) ask for tokens: lambda:InvokeFunction on the vendor only. */
+  grantVend(grantee: iam.IGrantable): iam.Grant {
+    return this.function.grantInvoke(grantee);
+  }
+
+  /** Failed invocations (errors a consumer saw: unknown credential, rejected credential, rate limit, ...). */
+  metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricErrors({ period: Duration.minutes(5), statistic: "Sum", ...props });
+  }
+
+  /** Throttled invocations: consumers got no token at all. */
+  metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricThrottles({ period: Duration.minutes(5), statistic: "Sum", ...props });
+  }
+
+  /** Latency seen by consumers. */
+  metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricDuration({ period: Duration.minutes(5), statistic: "p99", ...props });
+  }
+
+  /** Mint attempts that failed at the Genesys token endpoint (custom metric of the vending function). */
+  metricTokenMintFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: TokenVendor.MINT_FAILURES_METRIC,
+      dimensionsMap: { service: TokenVendor.SERVICE_NAME },
+      period: Duration.minutes(5),
+      statistic: "Sum",
+      ...props,
+    });
+  }
+
+  /** CREDENTIALS: `{ "<name>": "<secret ARN>" }` in insertion order (the first is the default). */
+  #credentialsJson(): string {
+    if (this.#credentials.size === 0) {
+      throw new ConfigurationError(`${this.node.path}: credentials`, "must contain at least one credential");
+    }
+    const mapping = Object.fromEntries(
+      [...this.#credentials].map(([name, credential]) => [name, credential.secret.secretArn]),
+    );
+    return Stack.of(this).toJsonString(mapping);
+  }
+}
