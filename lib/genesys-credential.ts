@@ -155,7 +155,7 @@ export class GenesysCredential extends Construct {
       Tags.of(this.secret).add("genesys-credential", this.credentialName);
     }
 
-    props.rotationFunction.grantRotation(this.secret, this.encryptionKey);
+    props.rotationFunction.grantRotation(this.secret, this.encryptionKey, { strategy: props.strategy });
     if (props.integrationCredentialIds !== undefined) {
       props.rotationFunction.addIntegrationCredentials(this.secretName, props.integrationCredentialIds);
     }

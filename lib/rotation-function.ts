@@ -10,6 +10,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
+import type { Strategy } from "../lambda/shared/secret-value.ts";
 import { type FunctionNetwork, HandlerFunction } from "./private/node-function.ts";
 import { secretResourceArn } from "./private/secret-arn.ts";
 import type { TokenVendor } from "./token-vendor.ts";
@@ -61,12 +62,23 @@ export class GenesysRotationFunction extends Construct {
       "secretsmanager:UpdateSecretVersionStage",
     ],
   });
+  /**
+   * Single-client secrets only: after a lost PutSecretValue, the live secret exists only in Genesys and
+   * AWSCURRENT is dead by the rotation's own hand. The retry may regenerate again only with evidence that
+   * the client changed after this rotation's AWSPENDING version was created — a date that only
+   * ListSecretVersionIds returns (read-only metadata, no secret value).
+   */
+  readonly #versionDates = new iam.PolicyStatement({
+    sid: "ReadVersionDatesOfSingleClientSecrets",
+    actions: ["secretsmanager:ListSecretVersionIds"],
+  });
   readonly #keyAccess = new iam.PolicyStatement({
     sid: "UseSecretKeysThroughSecretsManager",
     // Decrypt for GetSecretValue, GenerateDataKey for PutSecretValue: what Secrets Manager asks KMS for.
     actions: ["kms:Decrypt", "kms:GenerateDataKey"],
   });
   readonly #secretArns = new Set<string>();
+  readonly #singleSecretArns = new Set<string>();
   readonly #keyArns = new Set<string>();
   readonly #integrationCredentials = new Map<string, readonly string[]>();
   readonly #handler: HandlerFunction;
@@ -123,12 +135,21 @@ export class GenesysRotationFunction extends Construct {
    *
    * @param encryptionKey the secret's customer managed key. @default `secret.encryptionKey` (none = aws/secretsmanager)
    */
-  grantRotation(secret: secretsmanager.ISecret, encryptionKey?: kms.IKey): void {
+  grantRotation(
+    secret: secretsmanager.ISecret,
+    encryptionKey?: kms.IKey,
+    options: { readonly strategy?: Strategy } = {},
+  ): void {
     const secretArn = secretResourceArn(secret);
     if (!this.#secretArns.has(secretArn)) {
       if (this.#secretArns.size === 0) this.role.addToPrincipalPolicy(this.#secretAccess);
       this.#secretArns.add(secretArn);
       this.#secretAccess.addResources(secretArn);
+    }
+    if (options.strategy === "single" && !this.#singleSecretArns.has(secretArn)) {
+      if (this.#singleSecretArns.size === 0) this.role.addToPrincipalPolicy(this.#versionDates);
+      this.#singleSecretArns.add(secretArn);
+      this.#versionDates.addResources(secretArn);
     }
     const key = encryptionKey ?? secret.encryptionKey;
     if (key !== undefined && !this.#keyArns.has(key.keyArn)) {

@@ -93,7 +93,7 @@ describe("IAM: every statement, exactly", () => {
   );
   const stateMachine = stack.secretAgeMonitor.stateMachine;
 
-  test("the rotation function: its log group, four actions on exactly its secrets, KMS through Secrets Manager, warming", () => {
+  test("the rotation function: its log group, four actions on exactly its secrets, version dates of single-client secrets, KMS through Secrets Manager, warming", () => {
     assert.deepEqual(policies[id(stack.rotationFunction.role)], [
       {
         Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -118,6 +118,13 @@ describe("IAM: every statement, exactly", () => {
         Condition: viaService("secretsmanager"),
         Effect: "Allow",
         Resource: [key, IMPORTED_KEY],
+      },
+      {
+        // Only the single-client secret: the evidence its lost-put recovery needs (docs/rotation.md).
+        Sid: "ReadVersionDatesOfSingleClientSecrets",
+        Action: "secretsmanager:ListSecretVersionIds",
+        Effect: "Allow",
+        Resource: LEGACY_RESOURCE,
       },
       {
         Sid: "WarmTokenVendorCache",
