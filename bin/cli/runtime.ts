@@ -3,10 +3,12 @@
  * local stack), Genesys Cloud access, an output writer, a clock, stdin and a yes/no prompt. Commands take
  * a {@link CliDependencies}; the entry point builds the production one, tests build their own.
  */
+
 import { createInterface } from "node:readline/promises";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { awsClientLimits } from "../../lambda/shared/aws-client-config.ts";
 import { type Clock, systemClock } from "../../lambda/shared/clock.ts";
 import { GenesysApi } from "../../lambda/shared/genesys/api.ts";
 import { type GenesysEndpoints, resolveEndpoints } from "../../lambda/shared/genesys/environments.ts";
@@ -67,7 +69,11 @@ export function createAwsClients(
 ): Pick<CliDependencies, "secretsManager" | "lambda" | "dynamodb"> {
   if (target.kind === "local") {
     const { endpoints } = target;
-    const common = { region: endpoints.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 };
+    const common = {
+      ...awsClientLimits({ connectionTimeoutMs: 2_000, requestTimeoutMs: 30_000, maxAttempts: 2 }),
+      region: endpoints.region,
+      credentials: LOCAL_CREDENTIALS,
+    };
     return {
       secretsManager: new SecretsManagerClient({ ...common, endpoint: endpoints.secretsManager }),
       lambda: new LambdaClient({ ...common, endpoint: endpoints.lambda }),
@@ -75,6 +81,7 @@ export function createAwsClients(
     };
   }
   const config = {
+    ...awsClientLimits({ connectionTimeoutMs: 5_000, requestTimeoutMs: 30_000, maxAttempts: 3 }),
     ...(target.region === undefined ? {} : { region: target.region }),
     ...(target.profile === undefined ? {} : { profile: target.profile }),
   };

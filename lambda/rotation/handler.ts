@@ -6,12 +6,14 @@
  * Environment: docs/ARCHITECTURE.md ("Lambda functions: entry points and environment") and config.ts.
  */
 
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { awsClientLimits } from "../shared/aws-client-config.ts";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
 import { describeError, RotatorError } from "../shared/errors.ts";
 import { createLog, type Log } from "../shared/log.ts";
+import { createMetrics } from "../shared/metrics.ts";
 import { readRotationConfig } from "./config.ts";
 import { UnexpectedRotationError } from "./errors.ts";
 import { parseRotationEvent } from "./event.ts";
@@ -19,8 +21,7 @@ import { cacheWarmingHook, type FinishHook, integrationCredentialsHook } from ".
 import { createGenesysGateway, type GenesysGateway } from "./genesys-gateway.ts";
 import { type RotationDependencies, type RotationMetrics, rotate, type StepOutcome } from "./rotate.ts";
 
-/** The CloudWatch namespace used when `POWERTOOLS_METRICS_NAMESPACE` is not set. */
-export const DEFAULT_METRICS_NAMESPACE = "GenesysOAuthRotator";
+/** The `service` of logs and metrics when `POWERTOOLS_SERVICE_NAME` is not set. */
 const SERVICE_NAME = "genesys-oauth-rotation";
 
 /** Overrides for {@link createRotationHandler}; everything defaults to production behaviour. */
@@ -33,7 +34,7 @@ export interface RotationHandlerOptions {
   random?: Random;
   /** @default a Powertools logger named after `POWERTOOLS_SERVICE_NAME` */
   log?: Log;
-  /** @default Powertools Metrics (EMF on stdout) */
+  /** @default `createMetrics` of lambda/shared/metrics.ts (Powertools, EMF on stdout) */
   metrics?: Metrics;
   /** @default a client for `SECRETS_MANAGER_ENDPOINT` or the SDK's default endpoint */
   secretsManager?: SecretsManagerClient;
@@ -52,13 +53,9 @@ export type RotationHandler = (event: unknown) => Promise<StepOutcome>;
  */
 export function createRotationHandler(options: RotationHandlerOptions = {}): RotationHandler {
   const env = options.env ?? process.env;
-  const log = options.log ?? createLog(env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME);
-  const metrics =
-    options.metrics ??
-    new Metrics({
-      namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE,
-      serviceName: env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME,
-    });
+  const serviceName = env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
+  const log = options.log ?? createLog(serviceName);
+  const metrics = options.metrics ?? createMetrics(serviceName, env);
   let deps: RotationDependencies | undefined;
 
   return async (event: unknown): Promise<StepOutcome> => {
@@ -103,9 +100,10 @@ function buildDependencies(
   const clock = options.clock ?? systemClock;
   const secretsManager =
     options.secretsManager ??
-    new SecretsManagerClient(
-      config.secretsManagerEndpoint === undefined ? {} : { endpoint: config.secretsManagerEndpoint },
-    );
+    new SecretsManagerClient({
+      ...awsClientLimits(),
+      ...(config.secretsManagerEndpoint === undefined ? {} : { endpoint: config.secretsManagerEndpoint }),
+    });
   const genesys =
     options.genesys ??
     createGenesysGateway({
@@ -119,9 +117,11 @@ function buildDependencies(
     finishHooks.push(...options.finishHooks);
   } else {
     if (config.tokenVendorFunctionName !== undefined) {
-      const lambda = new LambdaClient(
-        config.lambdaEndpoint === undefined ? {} : { endpoint: config.lambdaEndpoint },
-      );
+      // Warming waits for at most one mint; it is best effort, so one attempt with a bounded wait.
+      const lambda = new LambdaClient({
+        ...awsClientLimits({ connectionTimeoutMs: 3_000, requestTimeoutMs: 15_000, maxAttempts: 1 }),
+        ...(config.lambdaEndpoint === undefined ? {} : { endpoint: config.lambdaEndpoint }),
+      });
       finishHooks.push(cacheWarmingHook(lambda, config.tokenVendorFunctionName));
     }
     if (Object.keys(config.integrationCredentials).length > 0) {
