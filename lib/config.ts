@@ -282,15 +282,14 @@ function parseCredential(
       'is required when strategy is "single": the admin credential regenerates the secret (add one to adminCredentials)',
     );
   }
-  const integrationCredentialIds = reader
-    .array(entry.integrationCredentialIds, `${path}.integrationCredentialIds`, { required: false })
-    .map(
-      (id, index) =>
-        reader.requiredString(id, `${path}.integrationCredentialIds[${index}]`, {
-          pattern: INTEGRATION_CREDENTIAL_ID_PATTERN,
-          rule: "must be a Genesys integration credential id (1-128 characters of letters, digits, '.', '_' or '-')",
-        }) ?? "",
-    );
+  const integrationCredentialIds = reader.optionalStringList(
+    entry.integrationCredentialIds,
+    `${path}.integrationCredentialIds`,
+    {
+      pattern: INTEGRATION_CREDENTIAL_ID_PATTERN,
+      rule: "must be a Genesys integration credential id (1-128 characters of letters, digits, '.', '_' or '-')",
+    },
+  );
   return {
     name: name ?? "",
     environment: environment ?? "",
@@ -485,15 +484,10 @@ function parseStaticEgress(reader: IssueCollector, raw: unknown): StaticEgressCo
   if (raw === undefined || raw === false) return undefined;
   const entry =
     raw === true ? {} : (reader.object(raw, path, ["eipAllocationIds", "natGateways", "maxAzs"]) ?? {});
-  const eipAllocationIds = reader
-    .array(entry.eipAllocationIds, `${path}.eipAllocationIds`, { required: false })
-    .map(
-      (id, index) =>
-        reader.requiredString(id, `${path}.eipAllocationIds[${index}]`, {
-          pattern: EIP_ALLOCATION_PATTERN,
-          rule: "must be an Elastic IP allocation id such as eipalloc-0123456789abcdef0",
-        }) ?? "",
-    );
+  const eipAllocationIds = reader.optionalStringList(entry.eipAllocationIds, `${path}.eipAllocationIds`, {
+    pattern: EIP_ALLOCATION_PATTERN,
+    rule: "must be an Elastic IP allocation id such as eipalloc-0123456789abcdef0",
+  });
   const maxAzs = reader.optionalInteger(entry.maxAzs, `${path}.maxAzs`, { min: 1, max: 6 }) ?? 2;
   const natGateways =
     reader.optionalInteger(entry.natGateways, `${path}.natGateways`, { min: 1, max: maxAzs }) ??
@@ -645,6 +639,13 @@ class IssueCollector {
       this.add(path, `must list at least ${options.minItems} entr${options.minItems === 1 ? "y" : "ies"}`);
     }
     return raw;
+  }
+
+  /** An optional list whose entries are required strings; an invalid entry is reported and read as "". */
+  optionalStringList(raw: unknown, path: string, rule: StringRule): string[] {
+    return this.array(raw, path, { required: false }).map(
+      (item, index) => this.requiredString(item, `${path}[${index}]`, rule) ?? "",
+    );
   }
 
   requiredString(raw: unknown, path: string, rule: StringRule): string | undefined {

@@ -1,7 +1,7 @@
 /**
  * The Secrets Manager rotation function (lambda/rotation/handler.ts) and its exact permissions.
  */
-import { Aws, Duration, Lazy, Stack } from "aws-cdk-lib";
+import { Duration, Lazy, Stack } from "aws-cdk-lib";
 import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
@@ -11,14 +11,13 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
-import { type FunctionNetwork, HandlerFunction } from "./private/node-function.ts";
+import { GrowingStatement, SecretKeyAccess } from "./private/growing-statement.ts";
+import { type GenesysFunctionProps, HandlerFunction } from "./private/node-function.ts";
 import { secretResourceArn } from "./private/secret-arn.ts";
 import type { TokenVendor } from "./token-vendor.ts";
 
 /** Properties of {@link GenesysRotationFunction}. */
-export interface GenesysRotationFunctionProps {
-  /** @default lambda.Architecture.ARM_64 */
-  readonly architecture?: lambda.Architecture;
+export interface GenesysRotationFunctionProps extends GenesysFunctionProps {
   /** @default 256 */
   readonly memorySize?: number;
   /**
@@ -29,12 +28,6 @@ export interface GenesysRotationFunctionProps {
   readonly timeout?: Duration;
   /** How long testSecret waits for a freshly generated Genesys secret to be accepted. @default Duration.seconds(60) */
   readonly propagationTimeout?: Duration;
-  /** Genesys environment domains allowed besides the built-in list. @default none */
-  readonly extraEnvironments?: readonly string[];
-  /** @default logs.RetentionDays.ONE_YEAR */
-  readonly logRetention?: logs.RetentionDays;
-  /** @default outside any VPC */
-  readonly network?: FunctionNetwork;
 }
 
 /**
@@ -53,33 +46,9 @@ export class GenesysRotationFunction extends Construct {
   /** Lets secretsmanager.amazonaws.com invoke the function, conditioned on this account (confused-deputy guard). */
   readonly invokePermission: lambda.CfnPermission;
 
-  readonly #secretAccess = new iam.PolicyStatement({
-    sid: "RotateGenesysCredentialSecrets",
-    actions: [
-      "secretsmanager:DescribeSecret",
-      "secretsmanager:GetSecretValue",
-      "secretsmanager:PutSecretValue",
-      "secretsmanager:UpdateSecretVersionStage",
-    ],
-  });
-  /**
-   * Single-client secrets only: after a lost PutSecretValue, the live secret exists only in Genesys and
-   * AWSCURRENT is dead by the rotation's own hand. The retry may regenerate again only with evidence that
-   * the client changed after this rotation's AWSPENDING version was created — a date that only
-   * ListSecretVersionIds returns (read-only metadata, no secret value).
-   */
-  readonly #versionDates = new iam.PolicyStatement({
-    sid: "ReadVersionDatesOfSingleClientSecrets",
-    actions: ["secretsmanager:ListSecretVersionIds"],
-  });
-  readonly #keyAccess = new iam.PolicyStatement({
-    sid: "UseSecretKeysThroughSecretsManager",
-    // Decrypt for GetSecretValue, GenerateDataKey for PutSecretValue: what Secrets Manager asks KMS for.
-    actions: ["kms:Decrypt", "kms:GenerateDataKey"],
-  });
-  readonly #secretArns = new Set<string>();
-  readonly #singleSecretArns = new Set<string>();
-  readonly #keyArns = new Set<string>();
+  readonly #secretAccess: GrowingStatement;
+  readonly #versionDates: GrowingStatement;
+  readonly #keyAccess: SecretKeyAccess;
   readonly #integrationCredentials = new Map<string, readonly string[]>();
   readonly #handler: HandlerFunction;
 
@@ -99,9 +68,6 @@ export class GenesysRotationFunction extends Construct {
         produce: () => JSON.stringify(Object.fromEntries(this.#integrationCredentials)),
       }),
     };
-    if (props.extraEnvironments !== undefined && props.extraEnvironments.length > 0) {
-      environment.GENESYS_EXTRA_ENVIRONMENTS = props.extraEnvironments.join(",");
-    }
     this.#handler = new HandlerFunction(this, "Handler", {
       entry: "lambda/rotation/handler.ts",
       description: "Rotates Genesys Cloud OAuth client secrets (Secrets Manager rotation function)",
@@ -109,13 +75,37 @@ export class GenesysRotationFunction extends Construct {
       environment,
       timeout,
       memorySize: props.memorySize ?? 256,
-      ...(props.architecture === undefined ? {} : { architecture: props.architecture }),
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
-      ...(props.network === undefined ? {} : { network: props.network }),
+      architecture: props.architecture,
+      extraEnvironments: props.extraEnvironments,
+      logRetention: props.logRetention,
+      network: props.network,
     });
     this.function = this.#handler.function;
     this.role = this.#handler.role;
     this.logGroup = this.#handler.logGroup;
+
+    this.#secretAccess = new GrowingStatement(this.role, {
+      sid: "RotateGenesysCredentialSecrets",
+      actions: [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+      ],
+    });
+    // Single-client secrets only: after a lost PutSecretValue, the live secret exists only in Genesys and
+    // AWSCURRENT is dead by the rotation's own hand. The retry may regenerate again only with evidence that
+    // the client changed after this rotation's AWSPENDING version was created — a date that only
+    // ListSecretVersionIds returns (read-only metadata, no secret value).
+    this.#versionDates = new GrowingStatement(this.role, {
+      sid: "ReadVersionDatesOfSingleClientSecrets",
+      actions: ["secretsmanager:ListSecretVersionIds"],
+    });
+    this.#keyAccess = new SecretKeyAccess(this.role, {
+      sid: "UseSecretKeysThroughSecretsManager",
+      // Decrypt for GetSecretValue, GenerateDataKey for PutSecretValue: what Secrets Manager asks KMS for.
+      actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+    });
 
     this.#handler.function.addPermission(GenesysRotationFunction.INVOKE_PERMISSION_ID, {
       principal: new iam.ServicePrincipal("secretsmanager.amazonaws.com"),
@@ -141,27 +131,9 @@ export class GenesysRotationFunction extends Construct {
     options: { readonly strategy?: Strategy } = {},
   ): void {
     const secretArn = secretResourceArn(secret);
-    if (!this.#secretArns.has(secretArn)) {
-      if (this.#secretArns.size === 0) this.role.addToPrincipalPolicy(this.#secretAccess);
-      this.#secretArns.add(secretArn);
-      this.#secretAccess.addResources(secretArn);
-    }
-    if (options.strategy === "single" && !this.#singleSecretArns.has(secretArn)) {
-      if (this.#singleSecretArns.size === 0) this.role.addToPrincipalPolicy(this.#versionDates);
-      this.#singleSecretArns.add(secretArn);
-      this.#versionDates.addResources(secretArn);
-    }
-    const key = encryptionKey ?? secret.encryptionKey;
-    if (key !== undefined && !this.#keyArns.has(key.keyArn)) {
-      if (this.#keyArns.size === 0) {
-        this.#keyAccess.addCondition("StringEquals", {
-          "kms:ViaService": `secretsmanager.${Aws.REGION}.amazonaws.com`,
-        });
-        this.role.addToPrincipalPolicy(this.#keyAccess);
-      }
-      this.#keyArns.add(key.keyArn);
-      this.#keyAccess.addResources(key.keyArn);
-    }
+    this.#secretAccess.addResource(secretArn);
+    if (options.strategy === "single") this.#versionDates.addResource(secretArn);
+    this.#keyAccess.addKey(encryptionKey ?? secret.encryptionKey);
   }
 
   /**

@@ -11,29 +11,22 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import type { GenesysCredential } from "./genesys-credential.ts";
-import { type FunctionNetwork, HandlerFunction, METRICS_NAMESPACE } from "./private/node-function.ts";
+import { GrowingStatement, SecretKeyAccess } from "./private/growing-statement.ts";
+import { type GenesysFunctionProps, HandlerFunction, METRICS_NAMESPACE } from "./private/node-function.ts";
 import { secretResourceArn } from "./private/secret-arn.ts";
 
 /** Properties of {@link TokenVendor}. */
-export interface TokenVendorProps {
+export interface TokenVendorProps extends GenesysFunctionProps {
   /** Key for the token table (tokens are bearer credentials: encrypt them with a key you control). */
   readonly encryptionKey: kms.IKey;
   /** Credentials to vend, in order; the first is the default. More can be added with {@link TokenVendor.addCredential}. @default none */
   readonly credentials?: readonly GenesysCredential[];
-  /** @default lambda.Architecture.ARM_64 */
-  readonly architecture?: lambda.Architecture;
   /** @default 512 (more memory = more CPU = a faster cold start) */
   readonly memorySize?: number;
   /** Longest time a caller waits for a token, including a mint under rate limiting. @default Duration.seconds(10) */
   readonly timeout?: Duration;
   /** How long one caller may mint before another takes over (LEASE_SECONDS). @default the function's default, 30 s */
   readonly lease?: Duration;
-  /** Genesys environment domains allowed besides the built-in list. @default none */
-  readonly extraEnvironments?: readonly string[];
-  /** @default logs.RetentionDays.ONE_YEAR */
-  readonly logRetention?: logs.RetentionDays;
-  /** @default outside any VPC */
-  readonly network?: FunctionNetwork;
   /** The table only caches tokens, so it is deleted with the stack by default. @default RemovalPolicy.DESTROY */
   readonly tableRemovalPolicy?: RemovalPolicy;
 }
@@ -54,16 +47,8 @@ export class TokenVendor extends Construct {
   readonly logGroup: logs.ILogGroup;
 
   readonly #credentials = new Map<string, GenesysCredential>();
-  readonly #secretAccess = new iam.PolicyStatement({
-    sid: "ReadVendedCredentialSecrets",
-    // DescribeSecret maps staging labels to versions; GetSecretValue reads a version (by VersionId).
-    actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-  });
-  readonly #keyAccess = new iam.PolicyStatement({
-    sid: "DecryptCredentialSecretsThroughSecretsManager",
-    actions: ["kms:Decrypt"],
-  });
-  readonly #keyArns = new Set<string>();
+  readonly #secretAccess: GrowingStatement;
+  readonly #keyAccess: SecretKeyAccess;
 
   constructor(scope: Construct, id: string, props: TokenVendorProps) {
     super(scope, id);
@@ -89,9 +74,6 @@ export class TokenVendor extends Construct {
       TOKEN_TABLE_NAME: table.tableName,
     };
     if (props.lease !== undefined) environment.LEASE_SECONDS = String(props.lease.toSeconds());
-    if (props.extraEnvironments !== undefined && props.extraEnvironments.length > 0) {
-      environment.GENESYS_EXTRA_ENVIRONMENTS = props.extraEnvironments.join(",");
-    }
     const handler = new HandlerFunction(this, "Handler", {
       entry: "lambda/vending/handler.ts",
       description: "Vends Genesys Cloud access tokens (token-vending function)",
@@ -101,13 +83,23 @@ export class TokenVendor extends Construct {
       memorySize: props.memorySize ?? 512,
       // On the consumers' hot path: no source-map work per stack trace (errors carry stable names anyway).
       enableSourceMaps: false,
-      ...(props.architecture === undefined ? {} : { architecture: props.architecture }),
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
-      ...(props.network === undefined ? {} : { network: props.network }),
+      architecture: props.architecture,
+      extraEnvironments: props.extraEnvironments,
+      logRetention: props.logRetention,
+      network: props.network,
     });
     this.function = handler.function;
     this.role = handler.role;
     this.logGroup = handler.logGroup;
+    this.#secretAccess = new GrowingStatement(this.role, {
+      sid: "ReadVendedCredentialSecrets",
+      // DescribeSecret maps staging labels to versions; GetSecretValue reads a version (by VersionId).
+      actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+    });
+    this.#keyAccess = new SecretKeyAccess(this.role, {
+      sid: "DecryptCredentialSecretsThroughSecretsManager",
+      actions: ["kms:Decrypt"],
+    });
 
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -142,20 +134,9 @@ export class TokenVendor extends Construct {
         `"${credential.credentialName}" is already vended; credential names must be unique`,
       );
     }
-    if (this.#credentials.size === 0) this.role.addToPrincipalPolicy(this.#secretAccess);
     this.#credentials.set(credential.credentialName, credential);
-    this.#secretAccess.addResources(secretResourceArn(credential.secret));
-    const key = credential.encryptionKey;
-    if (key !== undefined && !this.#keyArns.has(key.keyArn)) {
-      if (this.#keyArns.size === 0) {
-        this.#keyAccess.addCondition("StringEquals", {
-          "kms:ViaService": `secretsmanager.${Aws.REGION}.amazonaws.com`,
-        });
-        this.role.addToPrincipalPolicy(this.#keyAccess);
-      }
-      this.#keyArns.add(key.keyArn);
-      this.#keyAccess.addResources(key.keyArn);
-    }
+    this.#secretAccess.addResource(secretResourceArn(credential.secret));
+    this.#keyAccess.addKey(credential.encryptionKey);
   }
 
   /** Lets `grantee` (a consumer function's role) ask for tokens: lambda:InvokeFunction on the vendor only. */

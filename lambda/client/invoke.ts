@@ -5,6 +5,7 @@
  * the vendor already waited and retried within its own deadline.
  */
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
+import { awsErrorFields } from "../shared/aws-errors.ts";
 import type { Clock, Random } from "../shared/clock.ts";
 import { isVendorRuntimeFailure, VendorInvokeError, vendorErrorFromPayload } from "./errors.ts";
 import { encodeVendRequest, parseVendedToken, type VendedToken, type VendRequest } from "./payload.ts";
@@ -96,15 +97,9 @@ async function invokeOnce(
 
 /** Turns an SDK/network failure into a {@link VendorInvokeError} that says whether trying again can help. */
 function classifyInvokeFailure(functionName: string, error: unknown, timeoutMs: number): VendorInvokeError {
-  const details = (typeof error === "object" && error !== null ? error : {}) as {
-    name?: unknown;
-    code?: unknown;
-    message?: unknown;
-    $metadata?: { httpStatusCode?: number };
-  };
-  const name = typeof details.name === "string" ? details.name : "Error";
-  const code = typeof details.code === "string" ? details.code : undefined;
-  const status = details.$metadata?.httpStatusCode;
+  const fields = awsErrorFields(error);
+  const name = fields.name ?? "Error";
+  const { code, httpStatusCode: status } = fields;
   if (name === "TimeoutError" || name === "AbortError") {
     return new VendorInvokeError(functionName, "Timeout", true, `no answer within ${timeoutMs} ms`, error);
   }
@@ -113,10 +108,10 @@ function classifyInvokeFailure(functionName: string, error: unknown, timeoutMs: 
     status === 429 ||
     (status !== undefined && status >= 500) ||
     (code !== undefined && NETWORK_CODES.has(code));
-  const message = typeof details.message === "string" ? details.message : "no message";
+  const message = fields.message ?? "no message";
   const hint =
     name === "AccessDeniedException" || status === 403
-      ? " (grant lambda:InvokeFunction on the vendor, e.g. TokenVending.grantVend(role))"
+      ? " (grant lambda:InvokeFunction on the vendor, e.g. TokenVendor.grantVend(role))"
       : name === "ResourceNotFoundException"
         ? " (check the function name, e.g. TOKEN_VENDOR_FUNCTION_NAME)"
         : "";

@@ -3,7 +3,7 @@
  * function and returns a small summary of the organisation (never the token).
  *
  * Deploy it with `TOKEN_VENDOR_FUNCTION_NAME` set to the vending function's name and grant it
- * `lambda:InvokeFunction` on the vendor (`tokenVending.grantVend(consumerFunction)` in CDK). It holds no
+ * `lambda:InvokeFunction` on the vendor (`tokenVendor.grantVend(consumerFunction)` in CDK). It holds no
  * client secret and mints nothing itself: the module-scope provider caches the vended token across warm
  * invocations, and a 401 is answered by one `rejectedToken` call to the vendor and one replay.
  */

@@ -57,8 +57,10 @@ const DEFAULT_BUDGET_MS = 10_000;
 const MIN_SAFETY_MARGIN_MS = 100;
 const MAX_SAFETY_MARGIN_MS = 1000;
 
-const log = createLog("token-vending");
-const metrics = new PowertoolsVendMetrics();
+/** The `service` of logs and metrics (as the CDK stack sets `POWERTOOLS_SERVICE_NAME`, TokenVendor.SERVICE_NAME). */
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? "token-vending";
+const log = createLog(serviceName);
+const metrics = new PowertoolsVendMetrics(serviceName);
 let runtime: VendingRuntime | undefined;
 
 /** The Lambda handler. Configuration is read on the first invocation of a container. */

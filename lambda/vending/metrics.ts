@@ -1,9 +1,10 @@
 /**
  * The vending function's CloudWatch metrics (namespace `GenesysOAuthRotator`, Embedded Metric Format
- * through Powertools Metrics). Domain code counts through the {@link VendMetrics} interface; tests pass
- * a recorder.
+ * through Powertools Metrics, built by lambda/shared/metrics.ts). Domain code counts through the
+ * {@link VendMetrics} interface; tests pass a recorder.
  */
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { createMetrics } from "../shared/metrics.ts";
 
 /** Every metric the vending function emits (all are counts). */
 export type VendMetricName =
@@ -27,9 +28,6 @@ export interface VendMetrics {
   count(name: VendMetricName, value?: number): void;
 }
 
-/** The namespace of every metric of this project. */
-export const METRICS_NAMESPACE = "GenesysOAuthRotator";
-
 /**
  * Powertools-backed metrics. `flush()` publishes once per invocation and only when something was
  * counted, so idle invocations print nothing. `POWERTOOLS_METRICS_DISABLED=true` (local mode) or
@@ -39,7 +37,7 @@ export class PowertoolsVendMetrics implements VendMetrics {
   readonly #metrics: Metrics;
 
   constructor(serviceName = "token-vending") {
-    this.#metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
+    this.#metrics = createMetrics(serviceName);
   }
 
   count(name: VendMetricName, value = 1): void {

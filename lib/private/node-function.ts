@@ -11,12 +11,13 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { METRICS_NAMESPACE } from "../../lambda/shared/metrics.ts";
 
 /** The repository root (lib/private/ → ../..). */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** The CloudWatch namespace of every custom metric of this project (Powertools Metrics). */
-export const METRICS_NAMESPACE = "GenesysOAuthRotator";
+/** The CloudWatch namespace of every custom metric of this project: the handlers' own (one definition). */
+export { METRICS_NAMESPACE } from "../../lambda/shared/metrics.ts";
 
 /** Where a function runs when static egress is configured. */
 export interface FunctionNetwork {
@@ -25,8 +26,20 @@ export interface FunctionNetwork {
   readonly securityGroups: ec2.ISecurityGroup[];
 }
 
+/** Properties every Genesys function construct accepts and hands to {@link HandlerFunction} unchanged. */
+export interface GenesysFunctionProps {
+  /** @default lambda.Architecture.ARM_64 */
+  readonly architecture?: lambda.Architecture;
+  /** Genesys environment domains allowed besides the built-in list (GENESYS_EXTRA_ENVIRONMENTS). @default none */
+  readonly extraEnvironments?: readonly string[];
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default outside any VPC (Genesys Cloud is a public SaaS; a VPC only adds failure modes) */
+  readonly network?: FunctionNetwork;
+}
+
 /** Properties of {@link HandlerFunction}. */
-export interface HandlerFunctionProps {
+export interface HandlerFunctionProps extends GenesysFunctionProps {
   /** Entry file relative to the project root, e.g. `lambda/rotation/handler.ts` (export `handler`). */
   readonly entry: string;
   readonly description: string;
@@ -35,12 +48,6 @@ export interface HandlerFunctionProps {
   readonly environment: Record<string, string>;
   readonly timeout: Duration;
   readonly memorySize: number;
-  /** @default lambda.Architecture.ARM_64 */
-  readonly architecture?: lambda.Architecture;
-  /** @default logs.RetentionDays.ONE_YEAR */
-  readonly logRetention?: logs.RetentionDays;
-  /** @default outside any VPC (Genesys Cloud is a public SaaS; a VPC only adds failure modes) */
-  readonly network?: FunctionNetwork;
   /**
    * Map stack traces to the TypeScript sources at run time (NODE_OPTIONS=--enable-source-maps). Costs
    * time whenever a stack trace is built; the map ships in the bundle either way.
@@ -94,6 +101,9 @@ export class HandlerFunction extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...(props.enableSourceMaps === false ? {} : { NODE_OPTIONS: "--enable-source-maps" }),
         ...props.environment,
+        ...(props.extraEnvironments === undefined || props.extraEnvironments.length === 0
+          ? {}
+          : { GENESYS_EXTRA_ENVIRONMENTS: props.extraEnvironments.join(",") }),
       },
       bundling: {
         // Local esbuild (a devDependency): synth needs neither Docker nor the network.

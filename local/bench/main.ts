@@ -8,8 +8,7 @@
  */
 import { Agent } from "node:http";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
-import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { TokenProvider } from "../../lambda/client/index.ts";
 import type { Log } from "../../lambda/shared/log.ts";
@@ -20,12 +19,13 @@ import { createVendingRuntime, type VendingRuntime } from "../../lambda/vending/
 import { DynamoDbTokenTable } from "../../lambda/vending/token-table.ts";
 import { vendToken } from "../../lambda/vending/vend.ts";
 import {
+  DRILL_NAMES,
+  type DrillStack,
   LOCAL_AWS,
-  startVendingStack,
-  TOKEN_TABLE_NAME,
-  type VendingStack,
-} from "../../test/support/vending-stack.ts";
-import { type LambdaEmulator, startLambdaEmulator } from "../aws/lambda/index.ts";
+  startDrillStack,
+  VENDING_HANDLER_MODULE,
+} from "../drill/stack.ts";
+import { percentile } from "../shared/percentile.ts";
 
 /** What the bench measures; the last output line is this object as JSON. */
 export interface BenchResult {
@@ -49,7 +49,8 @@ const LATENCY_SAMPLES = 1_000;
 const LATENCY_WARMUP = 100;
 const FLEET_CONTAINERS = 8;
 const FLEET_CALLERS_PER_CONTAINER = 25;
-const VENDING_HANDLER = fileURLToPath(new URL("../../lambda/vending/handler.ts", import.meta.url));
+/** The vending function's default LEASE_SECONDS, as deployed (the drill shortens it for its short tokens). */
+const LEASE_SECONDS = 30;
 
 /** DynamoDB client settings of the vending runtime (lambda/vending/runtime.ts), so L2 and bare GetItem compare fairly. */
 const DYNAMODB_CLIENT_SETTINGS = {
@@ -87,8 +88,8 @@ async function main(): Promise<void> {
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-  line("starting the local stack (Genesys and Secrets Manager emulators, DynamoDB Local)…");
-  const stack = await startVendingStack();
+  line("starting the local stack (Genesys and Secrets Manager emulators, DynamoDB Local, Lambda emulator)…");
+  const stack = await startDrillStack({ leaseSeconds: LEASE_SECONDS });
   cleanups.push(() => stack.stop());
   line(`DynamoDB engine: ${stack.dynamoDb.engine}`);
 
@@ -98,11 +99,11 @@ async function main(): Promise<void> {
     ...DYNAMODB_CLIENT_SETTINGS,
   });
   cleanups.push(async () => dynamoDb.destroy());
-  const config = readVendingConfig(stack.environment);
+  const config = readVendingConfig(stack.vendorEnvironment);
   const credential = config.credentials[0]!;
   // One client for both the vendor's L2 reads and the bare GetItem: same connection pool, same settings.
   const runtime = createVendingRuntime(config, silentLog, noMetrics, {
-    table: new DynamoDbTokenTable(dynamoDb, TOKEN_TABLE_NAME),
+    table: new DynamoDbTokenTable(dynamoDb, DRILL_NAMES.tokenTable),
     awsClientConfig: { region: LOCAL_AWS.region, credentials: { ...LOCAL_AWS.credentials } },
   });
   await vend(runtime, credential); // mints once: L1 and L2 now hold a fresh token
@@ -120,20 +121,18 @@ async function main(): Promise<void> {
       `p99 ratio ${ratio.toFixed(2)} (target ≤ ${TARGETS.l2ToGetItemP99Ratio})`,
   );
 
-  line(`starting the Lambda emulator: ${FLEET_CONTAINERS} vending containers…`);
-  const emulator = await startLambdaEmulator();
-  cleanups.push(() => emulator.stop());
+  line(`registering a vending function with ${FLEET_CONTAINERS} containers in the Lambda emulator…`);
   // 200 concurrent consumers: allow as many sockets, or the SDK queues them and warns.
   const lambdaClient = new LambdaClient({
     ...LOCAL_AWS,
-    endpoint: emulator.url,
+    endpoint: stack.lambda.url,
     maxAttempts: 1,
     requestHandler: {
       httpAgent: new Agent({ keepAlive: true, maxSockets: FLEET_CONTAINERS * FLEET_CALLERS_PER_CONTAINER }),
     },
   });
   cleanups.push(async () => lambdaClient.destroy());
-  const fleet = await coldFleet(stack, emulator, lambdaClient);
+  const fleet = await coldFleet(stack, credential, dynamoDb, lambdaClient);
   line(
     `cold fleet (${FLEET_CONTAINERS} containers × ${FLEET_CALLERS_PER_CONTAINER} concurrent callers): ` +
       `${fleet.tokenRequests} token request(s) reached Genesys (target ${TARGETS.coldFleetTokenRequests}); ` +
@@ -202,7 +201,7 @@ async function l2AgainstGetItem(
   const l2: number[] = [];
   const getItem: number[] = [];
   const bareGetItem = new GetItemCommand({
-    TableName: TOKEN_TABLE_NAME,
+    TableName: DRILL_NAMES.tokenTable,
     Key: { pk: { S: credential.name } },
     ConsistentRead: true,
   });
@@ -227,8 +226,9 @@ async function l2AgainstGetItem(
  * the Genesys emulator (the design's promise: one per token lifetime for the whole fleet).
  */
 async function coldFleet(
-  stack: VendingStack,
-  emulator: LambdaEmulator,
+  stack: DrillStack,
+  credential: CredentialConfig,
+  dynamoDb: DynamoDBClient,
   lambdaClient: LambdaClient,
 ): Promise<{
   functionName: string;
@@ -238,15 +238,18 @@ async function coldFleet(
   errors: number;
 }> {
   const functionName = "token-vending-bench";
-  await stack.clearTable();
+  const emulator = stack.lambda;
+  await dynamoDb.send(
+    new DeleteItemCommand({ TableName: DRILL_NAMES.tokenTable, Key: { pk: { S: credential.name } } }),
+  );
   await emulator.register(functionName, {
-    module: VENDING_HANDLER,
-    environment: stack.environment,
+    module: VENDING_HANDLER_MODULE,
+    environment: stack.vendorEnvironment,
     containers: FLEET_CONTAINERS,
     // Every caller waits for a container rather than being throttled: the figure is about minting, not queueing.
     maxQueued: FLEET_CONTAINERS * FLEET_CALLERS_PER_CONTAINER,
   });
-  const genesys = stack.rotation.genesys;
+  const genesys = stack.genesys;
   const before = genesys.counters.tokenRequests();
   // One provider per caller: each simulates a different consumer process, so nothing is shared client-side.
   const callers = Array.from(
@@ -265,10 +268,7 @@ async function coldFleet(
 }
 
 function percentiles(samples: number[]): Percentiles {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = (q: number) =>
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-  return { p50: rank(0.5), p99: rank(0.99) };
+  return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
 }
 
 function line(text: string): void {

@@ -4,7 +4,7 @@
  * `--seed N` and see the faults at the same moments. Applying the schedule to the running stack lives
  * in fault-injector.ts.
  */
-import type { Random } from "../../lambda/shared/clock.ts";
+import { seededRandom } from "../../lambda/shared/clock.ts";
 
 /** Every fault the drill can inject, in the order `--help` lists them. */
 export const FAULT_NAMES = [
@@ -207,21 +207,6 @@ export function faultsDuring(plan: readonly ScheduledFault[], startMs: number, e
     return f.startMs <= endMs && f.endMs >= startMs;
   });
   return [...new Set(active.map((f) => f.fault))];
-}
-
-/**
- * A small seeded PRNG (mulberry32): the same seed gives the same sequence on every platform.
- * Only for fault timing, never for anything secret.
- */
-export function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function clamp(value: number, low: number, high: number): number {

@@ -3,6 +3,7 @@
  * and per-second samples of cumulative counters (token mints, vendor invocations), folded into a
  * one-second timeline for the progress line, the summary and the HTML report.
  */
+import { percentile } from "../shared/percentile.ts";
 
 /** One second of the drill (second 0 = traffic start). */
 export interface TimelineBucket {
@@ -90,10 +91,7 @@ export class DrillMetrics {
 
   /** The latency below which `share` (0..1) of calls completed, in ms; 0 when there were no calls. */
   percentile(share: number): number {
-    if (this.#latencies.length === 0) return 0;
-    const sorted = Float64Array.from(this.#latencies).sort();
-    const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1));
-    return sorted[index] ?? 0;
+    return percentile(this.#latencies, share);
   }
 
   /** Calls completed in the last `seconds` whole seconds before `nowMs` (for the live rate). */

@@ -33,10 +33,17 @@ import {
 import { type GenesysEmulator, startGenesysEmulator } from "../genesys-cloud/emulator.ts";
 import { adminSecretValue, appSecretValue, DRILL_IDS, drillGenesysState } from "./seed.ts";
 
-/** Region, account and fake credentials of the local AWS stand-ins (not real credentials). */
+/** Region and account of the local AWS stand-ins. */
 export const LOCAL_REGION = "eu-west-1";
 export const LOCAL_ACCOUNT = "111122223333";
-const LOCAL_AWS_CREDENTIALS = { accessKeyId: "AKIDLOCALDRILL", secretAccessKey: "local-drill-not-a-secret" };
+/**
+ * Region and fake credentials for an AWS SDK client of the local stand-ins (they accept any; these are
+ * not real credentials). Spread into a client config: `new DynamoDBClient({ ...LOCAL_AWS, endpoint })`.
+ */
+export const LOCAL_AWS = {
+  region: LOCAL_REGION,
+  credentials: { accessKeyId: "AKIDLOCALDRILL", secretAccessKey: "local-drill-not-a-secret" },
+} as const;
 /** Names of the deployed functions, the secrets, the table and the vended credential. */
 export const DRILL_NAMES = {
   rotationFunction: "genesys-rotation",
@@ -47,8 +54,14 @@ export const DRILL_NAMES = {
   credential: "app",
 } as const;
 
-const ROTATION_HANDLER = fileURLToPath(new URL("../../lambda/rotation/handler.ts", import.meta.url));
-const VENDING_HANDLER = fileURLToPath(new URL("../../lambda/vending/handler.ts", import.meta.url));
+/** The rotation function's module (export `handler`), for a Lambda emulator registration. */
+export const ROTATION_HANDLER_MODULE = fileURLToPath(
+  new URL("../../lambda/rotation/handler.ts", import.meta.url),
+);
+/** The vending function's module (export `handler`), for a Lambda emulator registration. */
+export const VENDING_HANDLER_MODULE = fileURLToPath(
+  new URL("../../lambda/vending/handler.ts", import.meta.url),
+);
 
 /** Options of {@link startDrillStack}. */
 export interface DrillStackOptions {
@@ -70,6 +83,8 @@ export interface DrillStackOptions {
   handlerLogs?: Writable;
   /** Rotation function's PROPAGATION_TIMEOUT_SECONDS: 4× the longest injected propagation delay, so a failed attempt costs little. @default 15 */
   propagationTimeoutSeconds?: number;
+  /** Vending function's LEASE_SECONDS: shorter than a drill token's life, so a killed minter stalls nobody for long. @default 5 */
+  leaseSeconds?: number;
 }
 
 /** A running stack. */
@@ -87,6 +102,11 @@ export interface DrillStack {
   /** Client ids of the application credential (two for alternating, one for single). */
   appClientIds: readonly string[];
   strategy: Strategy;
+  /**
+   * The environment the vending function is registered with (`CREDENTIALS` names the seeded app secret
+   * as {@link DRILL_NAMES}.credential); also what `readVendingConfig` needs to run the vendor in process.
+   */
+  vendorEnvironment: Record<string, string>;
   /** A new Lambda client for the emulator, as a consumer Lambda would create (SDK retries off). */
   createLambdaClient(): LambdaClient;
   /**
@@ -131,15 +151,11 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
     });
     stoppers.push(() => genesys.stop());
 
-    const dynamoDb = await startDynamoDb({ preferDynalite: options.preferDynalite ?? false });
-    stoppers.push(() => dynamoDb.stop());
-    const dynamoDbClient = new DynamoDBClient({
-      endpoint: dynamoDb.endpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_AWS_CREDENTIALS,
+    const { dynamoDb, client: dynamoDbClient } = await startTokenTable(DRILL_NAMES.tokenTable, {
+      preferDynalite: options.preferDynalite ?? false,
     });
+    stoppers.push(() => dynamoDb.stop());
     clientsToClose.push(dynamoDbClient);
-    await createTokenTable(dynamoDbClient, DRILL_NAMES.tokenTable);
 
     const secretsManager = await startSecretsManagerEmulator({
       region: LOCAL_REGION,
@@ -148,11 +164,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
       rotationRetryDelayMs: options.rotationRetryDelayMs ?? 2000,
     });
     stoppers.push(() => secretsManager.stop());
-    const secretsManagerClient = new SecretsManagerClient({
-      endpoint: secretsManager.url,
-      region: LOCAL_REGION,
-      credentials: LOCAL_AWS_CREDENTIALS,
-    });
+    const secretsManagerClient = new SecretsManagerClient({ ...LOCAL_AWS, endpoint: secretsManager.url });
     clientsToClose.push(secretsManagerClient);
 
     const secrets = await seedSecrets(secretsManagerClient, strategy);
@@ -164,31 +176,29 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
     });
     stoppers.push(() => lambda.stop());
     const common: Record<string, string> = {
-      AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_AWS_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CREDENTIALS.secretAccessKey,
-      SECRETS_MANAGER_ENDPOINT: secretsManager.url,
-      GENESYS_ENDPOINT_OVERRIDE: genesys.url,
-      // Handlers must not flood the terminal: WARN and above only, and no EMF metric lines on stdout.
+      ...localHandlerEnvironment({ secretsManager: secretsManager.url, genesys: genesys.url }),
+      // Handlers must not flood the terminal: WARN and above only.
       POWERTOOLS_LOG_LEVEL: options.verbose ? "INFO" : "WARN",
-      POWERTOOLS_METRICS_DISABLED: "true",
+    };
+    const vendorEnvironment: Record<string, string> = {
+      ...common,
+      POWERTOOLS_SERVICE_NAME: "genesys-token-vendor",
+      ...vendingEnvironment({
+        credentials: { [DRILL_NAMES.credential]: secrets.app },
+        tableName: DRILL_NAMES.tokenTable,
+        dynamoDbEndpoint: dynamoDb.endpoint,
+        // A lease outliving a short token would stall takeover after a killed minter.
+        leaseSeconds: options.leaseSeconds ?? 5,
+      }),
     };
     await lambda.register(DRILL_NAMES.vendorFunction, {
-      module: VENDING_HANDLER,
+      module: VENDING_HANDLER_MODULE,
       containers: vendorContainers,
       timeoutMs: 15_000,
-      environment: {
-        ...common,
-        POWERTOOLS_SERVICE_NAME: "genesys-token-vendor",
-        CREDENTIALS: JSON.stringify({ [DRILL_NAMES.credential]: secrets.app }),
-        TOKEN_TABLE_NAME: DRILL_NAMES.tokenTable,
-        DYNAMODB_ENDPOINT: dynamoDb.endpoint,
-        // A lease outliving a short token would stall takeover after a killed minter.
-        LEASE_SECONDS: "5",
-      },
+      environment: vendorEnvironment,
     });
     await lambda.register(DRILL_NAMES.rotationFunction, {
-      module: ROTATION_HANDLER,
+      module: ROTATION_HANDLER_MODULE,
       containers: 1,
       timeoutMs: 120_000,
       environment: {
@@ -200,13 +210,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
       },
     });
 
-    const createLambdaClient = () =>
-      new LambdaClient({
-        endpoint: lambda.url,
-        region: LOCAL_REGION,
-        credentials: LOCAL_AWS_CREDENTIALS,
-        maxAttempts: 1,
-      });
+    const createLambdaClient = () => new LambdaClient({ ...LOCAL_AWS, endpoint: lambda.url, maxAttempts: 1 });
     const invokerClient = createLambdaClient();
     clientsToClose.push(invokerClient);
     const rotationLambdaArn = lambda.functionArn(DRILL_NAMES.rotationFunction);
@@ -223,6 +227,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
       secrets,
       appClientIds: strategy === "single" ? [DRILL_IDS.single] : [DRILL_IDS.appA, DRILL_IDS.appB],
       strategy,
+      vendorEnvironment,
       createLambdaClient,
       wrapRotationInvoker: (wrap) => secretsManager.setInvoker(wrap(plainInvoker)),
       async warmVendor() {
@@ -290,11 +295,15 @@ async function seedSecrets(
   client: SecretsManagerClient,
   strategy: Strategy,
 ): Promise<{ admin: string; app: string }> {
-  const admin = await createSecret(client, DRILL_NAMES.adminSecret, adminSecretValue());
-  return { admin, app: await createSecret(client, DRILL_NAMES.appSecret, appSecretValue(strategy, admin)) };
+  const admin = await createCredentialSecret(client, DRILL_NAMES.adminSecret, adminSecretValue());
+  return {
+    admin,
+    app: await createCredentialSecret(client, DRILL_NAMES.appSecret, appSecretValue(strategy, admin)),
+  };
 }
 
-async function createSecret(
+/** CreateSecret with a credential value; returns the new secret's ARN. */
+export async function createCredentialSecret(
   client: SecretsManagerClient,
   name: string,
   value: CredentialSecret,
@@ -304,4 +313,58 @@ async function createSecret(
   );
   if (response.ARN === undefined) throw new Error(`CreateSecret ${name} returned no ARN`);
   return response.ARN;
+}
+
+/**
+ * A local DynamoDB (DynamoDB Local, or dynalite) with an empty token table, and a client on it. The
+ * caller stops `dynamoDb` and destroys `client`; on failure nothing is left running.
+ */
+export async function startTokenTable(
+  tableName: string,
+  options: { preferDynalite?: boolean } = {},
+): Promise<{ dynamoDb: LocalDynamoDb; client: DynamoDBClient }> {
+  const dynamoDb = await startDynamoDb({ preferDynalite: options.preferDynalite ?? false });
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamoDb.endpoint });
+  try {
+    await createTokenTable(client, tableName);
+  } catch (error) {
+    client.destroy();
+    await dynamoDb.stop();
+    throw error;
+  }
+  return { dynamoDb, client };
+}
+
+/**
+ * The variables every handler needs on the local stack: region and fake credentials for the stand-ins,
+ * the Secrets Manager endpoint, the Genesys endpoint override, and no EMF metric lines on stdout.
+ */
+export function localHandlerEnvironment(endpoints: {
+  secretsManager: string;
+  genesys: string;
+}): Record<string, string> {
+  return {
+    AWS_REGION: LOCAL_AWS.region,
+    AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+    SECRETS_MANAGER_ENDPOINT: endpoints.secretsManager,
+    GENESYS_ENDPOINT_OVERRIDE: endpoints.genesys,
+    POWERTOOLS_METRICS_DISABLED: "true",
+  };
+}
+
+/** The vending function's own variables (docs/ARCHITECTURE.md, "Lambda functions"). */
+export function vendingEnvironment(options: {
+  /** Credential name → secret ARN; the first is the default. */
+  credentials: Record<string, string>;
+  tableName: string;
+  dynamoDbEndpoint: string;
+  leaseSeconds: number;
+}): Record<string, string> {
+  return {
+    CREDENTIALS: JSON.stringify(options.credentials),
+    TOKEN_TABLE_NAME: options.tableName,
+    DYNAMODB_ENDPOINT: options.dynamoDbEndpoint,
+    LEASE_SECONDS: String(options.leaseSeconds),
+  };
 }

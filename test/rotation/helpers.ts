@@ -7,17 +7,11 @@ import type { GenesysGateway } from "../../lambda/rotation/genesys-gateway.ts";
 import { GenesysTransientError } from "../../lambda/shared/genesys/errors.ts";
 import type { Log } from "../../lambda/shared/log.ts";
 import type { RotationEvent } from "../../local/aws/secrets-manager/index.ts";
-import type { RotationStack } from "../support/rotation-stack.ts";
+import { RecordingLog, type RotationStack } from "../support/rotation-stack.ts";
 
 /** A Log that keeps every line as JSON text (for assertions on messages and for leak checks). */
 export function recordingLog(): Log & { lines: string[] } {
-  const lines: string[] = [];
-  const write =
-    (level: string) =>
-    (message: string, ...extra: object[]) => {
-      lines.push(JSON.stringify(Object.assign({ level, message }, ...extra)));
-    };
-  return { lines, debug: write("DEBUG"), info: write("INFO"), warn: write("WARN"), error: write("ERROR") };
+  return new RecordingLog();
 }
 
 /** Which staged credentials must mint a token at every observed instant. */

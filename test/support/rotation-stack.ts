@@ -1,13 +1,15 @@
 /**
  * A complete local rotation setup: the Genesys Cloud emulator with an organisation holding an admin pair,
  * an alternating application pair and a single client; the Secrets Manager emulator holding one secret
- * for each; and the rotation function wired as the emulator's in-process invoker. Tests (and the drill)
- * drive rotations with the real SDK (`stack.client`) or `stack.rotate(...)` and inspect both sides.
+ * for each; and the rotation function wired as the emulator's in-process invoker. Tests drive rotations
+ * with the real SDK (`stack.client`) or `stack.rotate(...)` and inspect both sides.
+ *
+ * Unlike the drill's stack (local/drill/stack.ts, whose region, secret helpers and handler environment
+ * it reuses), the rotation function runs in this process, so one injectable clock drives everything.
  *
  * Every server binds 127.0.0.1 on a free port; `stop()` closes everything.
  */
 import {
-  CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   RotateSecretCommand,
@@ -22,11 +24,7 @@ import { type Clock, systemClock } from "../../lambda/shared/clock.ts";
 import { resolveEndpoints } from "../../lambda/shared/genesys/environments.ts";
 import { requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
 import type { Log } from "../../lambda/shared/log.ts";
-import {
-  type CredentialSecret,
-  parseCredentialSecret,
-  serializeCredentialSecret,
-} from "../../lambda/shared/secret-value.ts";
+import { type CredentialSecret, parseCredentialSecret } from "../../lambda/shared/secret-value.ts";
 import {
   inProcessInvoker,
   type RotationEvent,
@@ -35,6 +33,13 @@ import {
   startSecretsManagerEmulator,
   type TestRotationPendingValue,
 } from "../../local/aws/secrets-manager/index.ts";
+import { DRILL_ENVIRONMENT, fakeSecret } from "../../local/drill/seed.ts";
+import {
+  createCredentialSecret,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  localHandlerEnvironment,
+} from "../../local/drill/stack.ts";
 import {
   type GenesysEmulator,
   type GenesysState,
@@ -42,9 +47,9 @@ import {
 } from "../../local/genesys-cloud/emulator.ts";
 
 /** The Genesys environment every seeded secret names (served by the emulator through the endpoint override). */
-export const STACK_ENVIRONMENT = "mypurecloud.ie";
-export const STACK_REGION = "eu-west-1";
-export const STACK_ACCOUNT = "111122223333";
+export const STACK_ENVIRONMENT = DRILL_ENVIRONMENT;
+export const STACK_REGION = LOCAL_REGION;
+export const STACK_ACCOUNT = LOCAL_ACCOUNT;
 /** The ARN the secrets' rotation is configured with; the in-process invoker maps it to the handler. */
 export const ROTATION_LAMBDA_ARN = `arn:aws:lambda:${STACK_REGION}:${STACK_ACCOUNT}:function:genesys-rotation`;
 
@@ -68,6 +73,36 @@ export const STACK_SECRET_NAMES = {
   app: "genesys/app",
   single: "genesys/single",
 } as const;
+
+/**
+ * A {@link Log} that keeps every line as the JSON a logger would print — WITHOUT redaction, so a leak
+ * check over `lines` proves the code never passes a secret to the logger in the first place.
+ */
+export class RecordingLog implements Log {
+  readonly lines: string[] = [];
+
+  debug(message: string, ...extra: object[]): void {
+    this.#record("DEBUG", message, extra);
+  }
+  info(message: string, ...extra: object[]): void {
+    this.#record("INFO", message, extra);
+  }
+  warn(message: string, ...extra: object[]): void {
+    this.#record("WARN", message, extra);
+  }
+  error(message: string, ...extra: object[]): void {
+    this.#record("ERROR", message, extra);
+  }
+
+  /** Lines whose message contains `text`. */
+  matching(text: string): string[] {
+    return this.lines.filter((line) => line.includes(text));
+  }
+
+  #record(level: string, message: string, extra: object[]): void {
+    this.lines.push(JSON.stringify({ level, message, ...Object.assign({}, ...extra) }));
+  }
+}
 
 /** Options of {@link startRotationStack}. */
 export interface RotationStackOptions {
@@ -163,11 +198,6 @@ export function rotationStackState(): GenesysState {
   };
 }
 
-/** A deterministic, well-formed fake secret for an emulator seed (43 characters like Genesys'). */
-function fakeSecret(label: string): string {
-  return `fake-${label}-`.padEnd(43, "x");
-}
-
 /** Starts the stack. The caller stops it (`after(() => stack.stop())`). */
 export async function startRotationStack(options: RotationStackOptions = {}): Promise<RotationStack> {
   const clock = options.clock ?? systemClock;
@@ -194,11 +224,9 @@ export async function startRotationStack(options: RotationStackOptions = {}): Pr
   }
   const client = new SecretsManagerClient(secretsManager.clientConfig);
   const handlerEnvironment: Record<string, string> = {
-    SECRETS_MANAGER_ENDPOINT: secretsManager.url,
-    GENESYS_ENDPOINT_OVERRIDE: genesys.url,
+    ...localHandlerEnvironment({ secretsManager: secretsManager.url, genesys: genesys.url }),
     PROPAGATION_TIMEOUT_SECONDS: String(options.propagationTimeoutSeconds ?? 60),
     POWERTOOLS_SERVICE_NAME: "genesys-oauth-rotation",
-    AWS_REGION: STACK_REGION,
   };
   const createHandler = (overrides: RotationHandlerOptions = {}) =>
     createRotationHandler({
@@ -310,16 +338,4 @@ export async function startRotationStack(options: RotationStackOptions = {}): Pr
 /** Endpoints of the stack's environment, served by the emulator. */
 export function stackEndpoints(genesysUrl: string) {
   return resolveEndpoints(STACK_ENVIRONMENT, { endpointOverride: genesysUrl, extraEnvironments: [] });
-}
-
-async function createCredentialSecret(
-  client: SecretsManagerClient,
-  name: string,
-  value: CredentialSecret,
-): Promise<string> {
-  const response = await client.send(
-    new CreateSecretCommand({ Name: name, SecretString: serializeCredentialSecret(value) }),
-  );
-  if (response.ARN === undefined) throw new Error(`CreateSecret ${name} returned no ARN`);
-  return response.ARN;
 }

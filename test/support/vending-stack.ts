@@ -5,13 +5,13 @@
  * in-process "containers" (each with its own L1, clock and recorders) or registered in the Lambda
  * emulator with N isolated worker containers (`startFleet`).
  *
- * Tests, the drill and the bench reuse it. Every server binds 127.0.0.1 on a free port; `stop()`
- * closes everything.
+ * Tests reuse it; the local-stack pieces (token table, handler environment, fake AWS credentials) are
+ * those of the drill's stack (local/drill/stack.ts). Every server binds 127.0.0.1 on a free port;
+ * `stop()` closes everything.
  */
 
 import { Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, type DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { type Clock, type Random, systemClock } from "../../lambda/shared/clock.ts";
 import type { Log } from "../../lambda/shared/log.ts";
 import { readVendingConfig } from "../../lambda/vending/config.ts";
@@ -25,30 +25,29 @@ import type { VendMetricName, VendMetrics } from "../../lambda/vending/metrics.t
 import type { TokenRequester } from "../../lambda/vending/mint.ts";
 import { createVendingRuntime, type VendingRuntime } from "../../lambda/vending/runtime.ts";
 import { decodeItem, type TokenItem } from "../../lambda/vending/token-table.ts";
-import { createTokenTable, type LocalDynamoDb, startDynamoDb } from "../../local/aws/dynamodb/index.ts";
+import type { LocalDynamoDb } from "../../local/aws/dynamodb/index.ts";
 import { type LambdaEmulator, startLambdaEmulator } from "../../local/aws/lambda/index.ts";
 import {
+  LOCAL_AWS,
+  localHandlerEnvironment,
+  startTokenTable,
+  VENDING_HANDLER_MODULE,
+  vendingEnvironment,
+} from "../../local/drill/stack.ts";
+import {
+  RecordingLog,
   type RotationStack,
   type RotationStackOptions,
-  STACK_REGION,
   startRotationStack,
 } from "./rotation-stack.ts";
 
-export { STACK_IDS, STACK_SECRET_NAMES } from "./rotation-stack.ts";
+export { LOCAL_AWS, VENDING_HANDLER_MODULE } from "../../local/drill/stack.ts";
+export { RecordingLog, STACK_IDS, STACK_SECRET_NAMES } from "./rotation-stack.ts";
 
 /** Credential names the stack configures (first = default). */
 export const VENDING_CREDENTIALS = { app: "reporting", single: "legacy" } as const;
 /** The token table's name. */
 export const TOKEN_TABLE_NAME = "genesys-oauth-tokens";
-/** The module the Lambda emulator loads (export `handler`). */
-export const VENDING_HANDLER_MODULE = fileURLToPath(
-  new URL("../../lambda/vending/handler.ts", import.meta.url),
-);
-/** Dummy credentials the local AWS stand-ins accept. */
-export const LOCAL_AWS = {
-  region: STACK_REGION,
-  credentials: { accessKeyId: "local", secretAccessKey: "local" },
-} as const;
 
 /** Options of {@link startVendingStack}. */
 export interface VendingStackOptions {
@@ -75,36 +74,6 @@ export class RecordingMetrics implements VendMetrics {
   /** The count of one metric (0 when never counted). */
   get(name: VendMetricName): number {
     return this.counts.get(name) ?? 0;
-  }
-}
-
-/**
- * A {@link Log} that keeps every line as the JSON a logger would print — WITHOUT redaction, so a leak
- * check over `lines` proves the code never passes a secret to the logger in the first place.
- */
-export class RecordingLog implements Log {
-  readonly lines: string[] = [];
-
-  debug(message: string, ...extra: object[]): void {
-    this.#record("DEBUG", message, extra);
-  }
-  info(message: string, ...extra: object[]): void {
-    this.#record("INFO", message, extra);
-  }
-  warn(message: string, ...extra: object[]): void {
-    this.#record("WARN", message, extra);
-  }
-  error(message: string, ...extra: object[]): void {
-    this.#record("ERROR", message, extra);
-  }
-
-  /** Lines whose message contains `text`. */
-  matching(text: string): string[] {
-    return this.lines.filter((line) => line.includes(text));
-  }
-
-  #record(level: string, message: string, extra: object[]): void {
-    this.lines.push(JSON.stringify({ level, message, ...Object.assign({}, ...extra) }));
   }
 }
 
@@ -193,41 +162,37 @@ export async function startVendingStack(options: VendingStackOptions = {}): Prom
     rotation.genesys.faults.tokenLifetimeSeconds = options.tokenLifetimeSeconds;
   }
   let dynamoDb: LocalDynamoDb;
+  let dynamoDbClient: DynamoDBClient;
   try {
-    dynamoDb = await startDynamoDb({ preferDynalite: options.preferDynalite ?? false });
+    ({ dynamoDb, client: dynamoDbClient } = await startTokenTable(TOKEN_TABLE_NAME, {
+      preferDynalite: options.preferDynalite ?? false,
+    }));
   } catch (error) {
     await rotation.stop();
     throw error;
   }
-  const dynamoDbClient = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamoDb.endpoint });
   const fleets = new Set<VendingFleet>();
   const stop = async () => {
     await Promise.allSettled([...fleets].map((fleet) => fleet.stop()));
     dynamoDbClient.destroy();
     await Promise.allSettled([dynamoDb.stop(), rotation.stop()]);
   };
-  try {
-    await createTokenTable(dynamoDbClient, TOKEN_TABLE_NAME);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
   const credentials: Record<string, string> = {
     [VENDING_CREDENTIALS.app]: rotation.secrets.app,
     [VENDING_CREDENTIALS.single]: rotation.secrets.single,
   };
   const environment: Record<string, string> = {
-    CREDENTIALS: JSON.stringify(credentials),
-    TOKEN_TABLE_NAME,
-    DYNAMODB_ENDPOINT: dynamoDb.endpoint,
-    SECRETS_MANAGER_ENDPOINT: rotation.secretsManager.url,
-    GENESYS_ENDPOINT_OVERRIDE: rotation.genesys.url,
-    LEASE_SECONDS: String(options.leaseSeconds ?? 30),
-    AWS_REGION: LOCAL_AWS.region,
-    AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+    ...localHandlerEnvironment({
+      secretsManager: rotation.secretsManager.url,
+      genesys: rotation.genesys.url,
+    }),
+    ...vendingEnvironment({
+      credentials,
+      tableName: TOKEN_TABLE_NAME,
+      dynamoDbEndpoint: dynamoDb.endpoint,
+      leaseSeconds: options.leaseSeconds ?? 30,
+    }),
     POWERTOOLS_SERVICE_NAME: "token-vending",
-    POWERTOOLS_METRICS_DISABLED: "true",
   };
 
   return {
