@@ -7,7 +7,9 @@
  * the secret-value schema and the Secrets Manager client — loads on the container's first mint, so an
  * invocation served from L1 or L2 never pays for it.
  */
+
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { awsClientLimits } from "../shared/aws-client-config.ts";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
 import type { Log } from "../shared/log.ts";
 import type { VendingConfig } from "./config.ts";
@@ -85,6 +87,8 @@ export function createVendingRuntime(
           client: async () => {
             const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
             return new SecretsManagerClient({
+              // A vend has seconds, not minutes: bounded waits so a slow Secrets Manager cannot eat the deadline.
+              ...awsClientLimits({ connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 2 }),
               ...options.awsClientConfig,
               ...(config.secretsManagerEndpoint === undefined
                 ? {}
