@@ -69,12 +69,46 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[]): Pa
     options[name] =
       option.short === undefined ? { type: option.type } : { type: option.type, short: option.short };
   }
+  const valued = new Set(
+    Object.entries(options)
+      .filter(([, option]) => option.type === "string")
+      .map(([name]) => `--${name}`),
+  );
   try {
-    const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+    const { values } = parseArgs({
+      args: attachNegativeNumbers(argv, valued),
+      options,
+      strict: true,
+      allowPositionals: false,
+    });
     return values as ParsedValues;
   } catch (error) {
     throw usageErrorFromParseArgs(error, spec.name);
   }
+}
+
+/** `-3`, `-0.5`, `-.5`, `-1e3`: what a user means as a (negative) number, never a flag. */
+const NEGATIVE_NUMBER = /^-\.?\d/;
+
+/**
+ * Joins `--flag -3` into `--flag=-3` for flags that take a value. parseArgs reads any argument starting
+ * with "-" as another flag, so a negative number would be refused without the rule it breaks; no flag of
+ * this CLI looks like a number, so such an argument can only be the value, and the flag's own validator
+ * then names the allowed range (e.g. `--stuck-after-minutes must be an integer from 1 to 10080`).
+ */
+function attachNegativeNumbers(argv: readonly string[], valued: ReadonlySet<string>): string[] {
+  const args: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index] ?? "";
+    const next = argv[index + 1];
+    if (valued.has(arg) && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      args.push(`${arg}=${next}`);
+      index++;
+    } else {
+      args.push(arg);
+    }
+  }
+  return args;
 }
 
 function usageErrorFromParseArgs(error: unknown, command: string): UsageError {
@@ -89,7 +123,12 @@ function usageErrorFromParseArgs(error: unknown, command: string): UsageError {
   const flag = /'(-{1,2}[A-Za-z0-9-]+)/.exec(message)?.[1] ?? "(arguments)";
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return new UsageError(flag, `is not an option of ${command}`);
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    return new UsageError(flag, message.includes("argument missing") ? "needs a value" : "takes no value");
+    if (message.includes("argument missing")) return new UsageError(flag, "needs a value");
+    // A flag that takes a value followed by another flag (or by a value starting with "-").
+    if (message.includes("ambiguous")) {
+      return new UsageError(flag, `needs a value (write ${flag}=<value> for a value that starts with "-")`);
+    }
+    return new UsageError(flag, "takes no value");
   }
   return new UsageError("(arguments)", "could not be parsed");
 }

@@ -145,9 +145,17 @@ export function describeFailure(error: unknown): { line: string; exitCode: numbe
   if (error instanceof UsageError) {
     return { line: `error: ${error.message} (see --help)`, exitCode: EXIT_USAGE };
   }
-  if (error instanceof RotatorError) return { line: `error: ${error.message}`, exitCode: EXIT_FAILURE };
+  return { line: `error: ${failureReason(error)}`, exitCode: EXIT_FAILURE };
+}
+
+/**
+ * Why an operation failed, as one line (the CLI's own message, else the error's name and message) — for a
+ * failure reported inside a result, such as an optional section a command could not read.
+ */
+export function failureReason(error: unknown): string {
+  if (error instanceof RotatorError) return oneLine(error.message);
   const { errorName, errorMessage } = describeError(error);
-  return { line: `error: ${errorName}: ${oneLine(errorMessage)}`, exitCode: EXIT_FAILURE };
+  return `${errorName}: ${oneLine(errorMessage)}`;
 }
 
 function oneLine(text: string): string {

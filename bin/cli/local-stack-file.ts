@@ -1,7 +1,12 @@
 /**
  * `.local-stack.json`: how `--local` finds the running local stack (`npm run local-stack`). The file
- * holds endpoints and resource names only — never a secret — and is validated on read so a stale or
- * hand-edited file fails with the field at fault instead of a confusing connection error.
+ * holds endpoints, resource names and the stand-ins' dummy AWS settings — never a secret — and is
+ * validated on read so a stale or hand-edited file fails with the field at fault instead of a confusing
+ * connection error.
+ *
+ * The AWS settings (region, dummy credentials) come from the stack rather than from the CLI because
+ * DynamoDB Local keeps one database per access key id and region: the CLI sees the vending function's
+ * token table only when it signs exactly as the stack's handlers do.
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -10,12 +15,20 @@ import { CliError } from "./errors.ts";
 /** The default file name, in the current directory. */
 export const LOCAL_STACK_FILE = ".local-stack.json";
 
+/** Format version of the file this CLI reads and `npm run local-stack` writes. */
+export const LOCAL_STACK_FILE_VERSION = 2;
+
 /** What a running local stack publishes. */
 export interface LocalStackEndpoints {
-  /** Format version of this file. */
-  version: 1;
-  /** Region of the emulated services (and of the ARNs they return). */
+  /** Format version of this file ({@link LOCAL_STACK_FILE_VERSION}; 2 added `awsCredentials`). */
+  version: typeof LOCAL_STACK_FILE_VERSION;
+  /** Region of the emulated services (and of the ARNs they return); the CLI's clients use it. */
   region: string;
+  /**
+   * The dummy credentials the stack's own clients and handlers sign with (not a secret: the stand-ins
+   * accept any, and they are never valid on AWS). The CLI signs with the same, see the module comment.
+   */
+  awsCredentials: { accessKeyId: string; secretAccessKey: string };
   /** Secrets Manager emulator URL. */
   secretsManager: string;
   /** Lambda Invoke emulator URL. */
@@ -39,6 +52,7 @@ export interface LocalStackEndpoints {
 const LOOPBACK_URL = /^http:\/\/127\.0\.0\.1:\d{1,5}$/;
 const URL_FIELDS = ["secretsManager", "lambda", "dynamodb", "genesys"] as const;
 const NAME_FIELDS = ["region", "vendingFunction", "tokenTable"] as const;
+const AWS_CREDENTIAL_FIELDS = ["accessKeyId", "secretAccessKey"] as const;
 
 /**
  * Reads and validates the endpoints file.
@@ -72,8 +86,12 @@ export function validateLocalStackEndpoints(value: unknown, where: string): Loca
   if (typeof value !== "object" || value === null || Array.isArray(value))
     throw fail("(file)", "must be a JSON object");
   const fields = value as Record<string, unknown>;
-  if (fields.version !== 1)
-    throw fail("version", "must be 1 (written by this version of npm run local-stack)");
+  if (fields.version !== LOCAL_STACK_FILE_VERSION) {
+    throw fail(
+      "version",
+      `must be ${LOCAL_STACK_FILE_VERSION}: restart \`npm run local-stack\` to rewrite the file for this version`,
+    );
+  }
   for (const key of URL_FIELDS) {
     const url = fields[key];
     // Only loopback: --local must never send even dummy credentials anywhere else.
@@ -82,6 +100,15 @@ export function validateLocalStackEndpoints(value: unknown, where: string): Loca
   }
   for (const key of NAME_FIELDS) {
     if (typeof fields[key] !== "string" || fields[key] === "") throw fail(key, "must be a non-empty string");
+  }
+  const credentials = fields.awsCredentials as Record<string, unknown> | null | undefined;
+  if (
+    typeof credentials !== "object" ||
+    credentials === null ||
+    Array.isArray(credentials) ||
+    !AWS_CREDENTIAL_FIELDS.every((key) => typeof credentials[key] === "string" && credentials[key] !== "")
+  ) {
+    throw fail("awsCredentials", "must be an object with non-empty accessKeyId and secretAccessKey");
   }
   for (const key of ["credentials", "secrets"] as const) {
     const map = fields[key];

@@ -95,7 +95,11 @@ export interface StageCheck {
 
 /** The change `recover` plans. */
 export type RecoveryPlan =
-  | { action: "none"; reason: string }
+  | {
+      action: "none";
+      /** Why nothing changes, as one statement: "nothing to recover: ...", "could not test ...". */
+      reason: string;
+    }
   | { action: "remove-pending"; pendingVersionId: string }
   | { action: "promote-pending"; pendingVersionId: string; currentVersionId: string }
   | {
@@ -191,11 +195,14 @@ export function planRecovery(
   const current = result(AWSCURRENT);
   const pending = state.pendingRotation;
   if (current === undefined || state.labels.current === undefined) {
-    return { action: "none", reason: "the secret has no AWSCURRENT version: seed it first" };
+    return {
+      action: "none",
+      reason: "nothing to recover before the secret has an AWSCURRENT version: seed it",
+    };
   }
   if (current.result === "works") {
     return pending === undefined
-      ? { action: "none", reason: "no rotation is pending and AWSCURRENT works: nothing to recover" }
+      ? { action: "none", reason: "nothing to recover: AWSCURRENT works and no rotation is pending" }
       : { action: "remove-pending", pendingVersionId: pending.versionId };
   }
   const undecided = checks.find((check) => check.result === "unknown");
@@ -333,7 +340,8 @@ function describePlan(plan: RecoveryPlan): string {
     case "reseed":
       return `${plan.reason}:`;
     case "none":
-      return `Nothing to do: ${plan.reason}.`;
+      // The reason is a whole statement ("nothing to recover: ...", "could not test ..."): no prefix.
+      return `${plan.reason.charAt(0).toUpperCase()}${plan.reason.slice(1)}.`;
   }
 }
 

@@ -60,10 +60,11 @@ export interface CliDependencies {
   confirm: Confirm;
 }
 
-/** Dummy credentials the local stand-ins accept (not a secret). */
-const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
-
-/** The AWS SDK clients for a target. Real AWS: the default credential chain, `--profile`, `--region`. */
+/**
+ * The AWS SDK clients for a target. Real AWS: the default credential chain, `--profile`, `--region`.
+ * Local: the region and dummy credentials the stack published, so the CLI reads the same DynamoDB Local
+ * database as the stack's handlers (see local-stack-file.ts).
+ */
 export function createAwsClients(
   target: Target,
 ): Pick<CliDependencies, "secretsManager" | "lambda" | "dynamodb"> {
@@ -72,7 +73,11 @@ export function createAwsClients(
     const common = {
       ...awsClientLimits({ connectionTimeoutMs: 2_000, requestTimeoutMs: 30_000, maxAttempts: 2 }),
       region: endpoints.region,
-      credentials: LOCAL_CREDENTIALS,
+      // A fresh object with just the two keys (the SDK annotates the one it is given).
+      credentials: {
+        accessKeyId: endpoints.awsCredentials.accessKeyId,
+        secretAccessKey: endpoints.awsCredentials.secretAccessKey,
+      },
     };
     return {
       secretsManager: new SecretsManagerClient({ ...common, endpoint: endpoints.secretsManager }),

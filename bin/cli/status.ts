@@ -2,6 +2,10 @@
  * `genesys-rotator status`: versions and labels, the client each label names, last and next rotation,
  * a stuck rotation flagged with the exact fix, and the vending function's token-cache entry (expiry,
  * client, generation, lease) — never a secret or a token. Read-only.
+ *
+ * The token-cache section is optional: when it cannot be read (no table, no dynamodb:GetItem, DynamoDB
+ * unreachable), the section says so in one line and the command still succeeds — the secret's state is
+ * what an operator runs `status` for. Only a failure to read the secret fails the command.
  */
 import { type AttributeValue, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import {
@@ -12,7 +16,7 @@ import {
   secretIdOption,
   tableNameOption,
 } from "./args.ts";
-import { UsageError } from "./errors.ts";
+import { failureReason, UsageError } from "./errors.ts";
 import { type CliDependencies, callAws } from "./runtime.ts";
 import {
   inspectSecret,
@@ -32,7 +36,8 @@ export const statusSpec: CommandSpec = {
     "the OAuth client it names - never the client secret. A rotation whose AWSPENDING label sits on a version",
     "other than AWSCURRENT's for longer than --stuck-after-minutes is flagged with the command that fixes it.",
     "With --table and --credential (or --local), also shows the vending function's cached-token entry:",
-    "expiry, client, generation and lease (the token itself is never read).",
+    "expiry, client, generation and lease (the token itself is never read). When that entry cannot be read,",
+    "the section says why and status still exits 0; only a failure to read the secret exits 1.",
   ].join("\n"),
   options: {
     "secret-id": ROTATED_SECRET_ID_OPTION,
@@ -105,8 +110,10 @@ export interface TokenCacheView {
 export interface StatusReport {
   secret: SecretState;
   tokenCache?: TokenCacheView;
-  /** Why the token cache is not shown, when it is not. */
+  /** Why the token cache is not shown, when it was not asked for or cannot be located. */
   tokenCacheNote?: string;
+  /** Why reading the token cache failed (one line); everything else in the report is complete. */
+  tokenCacheError?: string;
   /** Commands that fix a stuck rotation. */
   fix?: string[];
 }
@@ -125,7 +132,13 @@ export async function runStatus(input: StatusInput, deps: CliDependencies): Prom
 
   const cache = cacheLocation(input, state, deps);
   if (typeof cache === "string") report.tokenCacheNote = cache;
-  else report.tokenCache = await readTokenCache(deps, cache.table, cache.credential);
+  else {
+    try {
+      report.tokenCache = await readTokenCache(deps, cache.table, cache.credential);
+    } catch (error) {
+      report.tokenCacheError = failureReason(error);
+    }
+  }
   return report;
 }
 
@@ -249,7 +262,8 @@ export function renderStatus(report: StatusReport): string {
   }
   lines.push("", "Token cache:");
   const cache = report.tokenCache;
-  if (cache === undefined) lines.push(`  (${report.tokenCacheNote ?? "not shown"})`);
+  if (report.tokenCacheError !== undefined) lines.push(`  unavailable: ${report.tokenCacheError}`);
+  else if (cache === undefined) lines.push(`  (${report.tokenCacheNote ?? "not shown"})`);
   else if (!cache.present) lines.push(`  ${cache.table}/${cache.credential}: empty (no token vended yet)`);
   else {
     const expiry =

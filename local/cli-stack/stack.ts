@@ -8,19 +8,15 @@
  * - `oauth:client:add` on the admin role, so `seed` can create twin clients (a real admin credential
  *   needs it only while seeding).
  *
- * `endpoints` is what `.local-stack.json` holds: URLs and names, never a secret.
+ * `endpoints` is what `.local-stack.json` holds: URLs, names and the stand-ins' dummy AWS settings, never a
+ * secret.
  */
 import { DescribeSecretCommand, RotateSecretCommand } from "@aws-sdk/client-secrets-manager";
-import type { LocalStackEndpoints } from "../../bin/cli/local-stack-file.ts";
+import { LOCAL_STACK_FILE_VERSION, type LocalStackEndpoints } from "../../bin/cli/local-stack-file.ts";
 import { systemClock } from "../../lambda/shared/clock.ts";
 import { DRILL_IDS } from "../drill/seed.ts";
-import {
-  DRILL_NAMES,
-  type DrillStack,
-  type DrillStackOptions,
-  LOCAL_REGION,
-  startDrillStack,
-} from "../drill/stack.ts";
+import { DRILL_NAMES, type DrillStack, type DrillStackOptions, startDrillStack } from "../drill/stack.ts";
+import { LOCAL_AWS } from "../shared/local-aws.ts";
 
 /** A running CLI stack. */
 export interface CliStack {
@@ -64,8 +60,14 @@ export async function startCliStack(options: CliStackOptions = {}): Promise<CliS
       await configureRotation(drill, secretArn, options.scheduleExpression ?? "rate(90 days)");
     }
     const endpoints: LocalStackEndpoints = {
-      version: 1,
-      region: LOCAL_REGION,
+      version: LOCAL_STACK_FILE_VERSION,
+      // The settings the drill stack's clients and handlers use: DynamoDB Local partitions on them.
+      region: LOCAL_AWS.region,
+      // Field by field: the SDK annotates a credentials object it was given (`$source`), and this one is shared.
+      awsCredentials: {
+        accessKeyId: LOCAL_AWS.credentials.accessKeyId,
+        secretAccessKey: LOCAL_AWS.credentials.secretAccessKey,
+      },
       secretsManager: drill.secretsManager.url,
       lambda: drill.lambda.url,
       dynamodb: drill.dynamoDb.endpoint,

@@ -1,7 +1,7 @@
 /**
  * Every command against the local stack (Genesys emulator, Secrets Manager emulator, dynalite, Lambda
  * emulator running the real rotation and vending handlers), through the CLI's own `main` — plus one run
- * of the real binary. Every captured output is checked against the emulator's issued secrets and tokens.
+ * of the real binary. (DynamoDB Local, which partitions data by credentials: local-dynamodb.test.ts.) Every captured output is checked against the emulator's issued secrets and tokens.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -66,6 +66,42 @@ describe("genesys-rotator against the local stack", () => {
       text.stdout,
       new RegExp(`AWSCURRENT .* client ${DRILL_IDS.appA} \\(twin ${DRILL_IDS.appB}\\)`),
     );
+  });
+
+  it("status still reports the secret, exit 0, when the token cache cannot be read", async () => {
+    const missing = await cli([
+      "status",
+      "--secret-id",
+      appSecret,
+      "--table",
+      "no-such-table",
+      "--credential",
+      "app",
+    ]);
+    assert.equal(missing.code, 0, missing.stderr);
+    assert.match(missing.stdout, /Versions \(newest first\):\n.*\n.* AWSCURRENT /);
+    assert.match(
+      missing.stdout,
+      /\nToken cache:\n {2}unavailable: Table "no-such-table" not found in region eu-west-1 \(GetItem\)\. Check the name and --region\.$/,
+    );
+
+    // DynamoDB down: the JSON report carries the one-line reason and the complete secret state.
+    stack.drill.dynamoDb.outage.begin("refuse");
+    let down: CliRun;
+    try {
+      down = await cli(["status", "--secret-id", appSecret, "--json"]);
+    } finally {
+      stack.drill.dynamoDb.outage.end();
+    }
+    assert.equal(down.code, 0, down.stderr);
+    const report = JSON.parse(down.stdout) as StatusReport;
+    assert.equal(report.tokenCache, undefined);
+    assert.match(
+      report.tokenCacheError ?? "",
+      /^Cannot reach http:\/\/127\.0\.0\.1:\d+ for GetItem on table/,
+    );
+    assert.doesNotMatch(report.tokenCacheError ?? "", /\n/);
+    assert.ok(report.secret.versions.some((version) => version.stages.includes("AWSCURRENT")));
   });
 
   it("vend prints client, environment and expiry, never the token", async () => {

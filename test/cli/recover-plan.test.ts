@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { planRecovery, type StageCheck } from "../../bin/cli/recover.ts";
+import { planRecovery, renderRecover, type StageCheck } from "../../bin/cli/recover.ts";
 import type { Target } from "../../bin/cli/runtime.ts";
 import type { SecretState } from "../../bin/cli/secret-state.ts";
 
@@ -62,14 +62,13 @@ describe("recover plan", () => {
     });
   });
 
-  it("AWSCURRENT works and nothing is pending: nothing to do", () => {
-    const plan = planRecovery(
-      state({ pending: false }),
-      checks("works", "works", "works").filter((c) => c.label !== "AWSPENDING"),
-      input,
-      { target },
-    );
+  it("AWSCURRENT works and nothing is pending: nothing to recover, said once", () => {
+    const stageChecks = checks("works", "works", "works").filter((c) => c.label !== "AWSPENDING");
+    const plan = planRecovery(state({ pending: false }), stageChecks, input, { target });
     assert.equal(plan.action, "none");
+    const text = renderRecover({ secretArn: "arn", checks: stageChecks, plan, applied: false });
+    assert.match(text, /\nPlan: Nothing to recover: AWSCURRENT works and no rotation is pending\.$/);
+    assert.equal(text.match(/nothing to/gi)?.length, 1);
   });
 
   it("AWSCURRENT rejected, AWSPENDING works: promotes AWSPENDING", () => {
@@ -93,6 +92,8 @@ describe("recover plan", () => {
     const plan = planRecovery(state(), checks("rejected", "unknown", "works"), input, { target });
     assert.equal(plan.action, "none");
     assert.match(plan.action === "none" ? plan.reason : "", /nothing is changed on a guess/);
+    const text = renderRecover({ secretArn: "arn", checks: [], plan, applied: false });
+    assert.match(text, /\nPlan: Could not test every value \(unknown error\); nothing is changed on a guess/);
   });
 
   it("nothing works: explains the re-seed through the admin credential", () => {

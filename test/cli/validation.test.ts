@@ -5,8 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { COMMANDS } from "../../bin/cli/main.ts";
@@ -53,7 +56,46 @@ describe("genesys-rotator command line", () => {
     },
     { argv: ["recover", "--secret-id", "x", "--yes"], message: /--yes only applies with --apply/ },
     { argv: ["vend"], message: /--function-name is required \(or use --local\)/ },
-    { argv: ["vend", "--function-name", "f", "--min-ttl-seconds", "-1"], message: /--min-ttl-seconds/ },
+    // A value that looks like a negative number is the flag's value (not another flag): every numeric
+    // flag names its range, whichever way the value is written.
+    {
+      argv: ["status", "--secret-id", "x", "--stuck-after-minutes", "-3"],
+      message: /^error: --stuck-after-minutes must be an integer from 1 to 10080 \(see --help\)$/,
+    },
+    {
+      argv: ["status", "--secret-id", "x", "--stuck-after-minutes=-3"],
+      message: /^error: --stuck-after-minutes must be an integer from 1 to 10080 \(see --help\)$/,
+    },
+    {
+      argv: ["recover", "--stuck-after-minutes", "-0.5", "--secret-id", "x"],
+      message: /^error: --stuck-after-minutes must be an integer from 1 to 10080 \(see --help\)$/,
+    },
+    {
+      argv: ["rotate", "--secret-id", "x", "--wait", "--timeout-seconds", "-5"],
+      message: /^error: --timeout-seconds must be an integer from 1 to 3600 \(see --help\)$/,
+    },
+    {
+      argv: ["vend", "--function-name", "f", "--min-ttl-seconds", "-1"],
+      message: /^error: --min-ttl-seconds must be an integer from 0 to 3600 \(see --help\)$/,
+    },
+    {
+      argv: [
+        ...SEED,
+        "--regenerate-secret",
+        "--admin-secret-id",
+        "a",
+        "--propagation-timeout-seconds",
+        "-10",
+      ],
+      message: /^error: --propagation-timeout-seconds must be an integer from 1 to 600 \(see --help\)$/,
+    },
+    // A flag that needs a value followed by another flag: says so (it does not claim "takes no value").
+    {
+      argv: ["status", "--secret-id", "--json"],
+      message:
+        /^error: --secret-id needs a value \(write --secret-id=<value> for a value that starts with "-"\)/,
+    },
+    { argv: ["recover", "--secret-id", "x", "--apply=yes"], message: /^error: --apply takes no value/ },
     {
       argv: [...SEED, "--admin-secret-id", "a"],
       message: /--client-secret-stdin or --regenerate-secret is required \(exactly one\)/,
@@ -125,6 +167,38 @@ describe("genesys-rotator command line", () => {
     assert.equal(run.code, 2);
     assert.match(run.stderr, /--client-secret-stdin expects the client secret on stdin/);
     assert.doesNotMatch(run.output.all(), /two words/);
+  });
+
+  it("--endpoints from an older local stack (no AWS settings) says to restart it", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "genesys-rotator-"));
+    after(() => rm(directory, { recursive: true, force: true }));
+    const file = join(directory, ".local-stack.json");
+    const { awsCredentials: _, ...withoutCredentials } = {
+      version: 2,
+      region: "eu-west-1",
+      awsCredentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" },
+      secretsManager: "http://127.0.0.1:1",
+      lambda: "http://127.0.0.1:2",
+      dynamodb: "http://127.0.0.1:3",
+      genesys: "http://127.0.0.1:4",
+      vendingFunction: "vendor",
+      tokenTable: "tokens",
+      credentials: {},
+      secrets: {},
+      pid: 1,
+    };
+    await writeFile(file, JSON.stringify({ ...withoutCredentials, version: 1 }));
+    const versionOne = await runCli(["status", "--secret-id", "x", "--endpoints", file]);
+    assert.equal(versionOne.code, 1);
+    assert.match(versionOne.stderr, /field "version" must be 2: restart `npm run local-stack`/);
+
+    await writeFile(file, JSON.stringify(withoutCredentials));
+    const noCredentials = await runCli(["status", "--secret-id", "x", "--endpoints", file]);
+    assert.equal(noCredentials.code, 1);
+    assert.match(
+      noCredentials.stderr,
+      /field "awsCredentials" must be an object with non-empty accessKeyId and secretAccessKey/,
+    );
   });
 
   it("--local without a running stack says how to start it", async () => {
