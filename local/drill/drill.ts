@@ -29,7 +29,10 @@ const SAMPLE_INTERVAL_MS = 250;
 export interface DrillHooks {
   /** Live progress and milestones. @default silent */
   progress?: ProgressReporter;
-  /** Abort (Ctrl-C): the drill stops traffic and rotations, stops the stack and returns `interrupted`. */
+  /**
+   * Abort (Ctrl-C), honoured at any moment: during the stack's start-up (at the next component), while
+   * warming up, and during traffic. The drill stops what runs and returns a result with `interrupted`.
+   */
   signal?: AbortSignal;
   /** Overrides of the stack options (tests: faster Secrets Manager retries, fewer containers, log sink). */
   stack?: Partial<DrillStackOptions>;
@@ -37,7 +40,10 @@ export interface DrillHooks {
   onStack?: (stack: DrillStack) => void;
 }
 
-/** Runs one drill. Never leaves a server running, also when it throws or is aborted. */
+/**
+ * Runs one drill. Never leaves a server running, also when it throws or is aborted. An abort is not an
+ * error: the result says `interrupted`, with whatever was measured until then.
+ */
 export async function runDrill(options: DrillOptions, hooks: DrillHooks = {}): Promise<DrillResult> {
   const progress = hooks.progress ?? silentProgress;
   const signal = hooks.signal ?? new AbortController().signal;
@@ -52,23 +58,78 @@ export async function runDrill(options: DrillOptions, hooks: DrillHooks = {}): P
     rotationStartsMs,
   });
 
-  progress.note(
-    `Starting the local stack (${options.dynalite ? "dynalite" : "DynamoDB Local when Java is found"})…`,
-  );
-  const stack = await startDrillStack({
-    strategy: options.strategy,
-    tokenLifetimeSeconds: options.tokenLifetimeSeconds,
-    verbose: options.verbose,
-    preferDynalite: options.dynalite,
-    vendorContainers: Math.max(2, Math.min(4, Math.ceil(options.consumers / 4))),
-    ...hooks.stack,
-  });
+  // Say at once that Ctrl-C was heard: stopping a stack that is still starting takes a few seconds.
+  const onAbort = () => progress.note("Interrupted: stopping the consumers and the local stack…");
+  signal.addEventListener("abort", onAbort, { once: true });
   try {
-    hooks.onStack?.(stack);
-    return await drive(stack, options, plan, rotationStartsMs, progress, signal);
+    if (signal.aborted) return resultWithoutTraffic(options, plan, "not started");
+    progress.note(
+      `Starting the local stack (${options.dynalite ? "dynalite" : "DynamoDB Local when Java is found"})…`,
+    );
+    let stack: DrillStack;
+    try {
+      stack = await startDrillStack({
+        strategy: options.strategy,
+        tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+        verbose: options.verbose,
+        preferDynalite: options.dynalite,
+        vendorContainers: Math.max(2, Math.min(4, Math.ceil(options.consumers / 4))),
+        ...hooks.stack,
+        signal,
+      });
+    } catch (error) {
+      // An abort may also surface as a component's own failure (Ctrl-C reaches DynamoDB Local's JVM too).
+      if (!signal.aborted) throw error;
+      return resultWithoutTraffic(options, plan, "not started");
+    }
+    try {
+      hooks.onStack?.(stack);
+      return await drive(stack, options, plan, rotationStartsMs, progress, signal);
+    } finally {
+      await stack.stop();
+    }
   } finally {
-    await stack.stop();
+    signal.removeEventListener("abort", onAbort);
+    progress.close();
   }
+}
+
+/** The result of a drill interrupted before traffic started: nothing measured, nothing ran. */
+function resultWithoutTraffic(
+  options: DrillOptions,
+  plan: ScheduledFault[],
+  dynamoDbEngine: string,
+): DrillResult {
+  return {
+    seed: options.seed,
+    strategy: options.strategy,
+    consumers: options.consumers,
+    targetRate: options.rate,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+    dynamoDbEngine,
+    durationSeconds: 0,
+    achievedRate: 0,
+    rotationsRequested: options.rotations,
+    rotations: [],
+    consumerCalls: 0,
+    consumerFailures: 0,
+    failureKinds: {},
+    skippedCalls: 0,
+    tokenMints: 0,
+    applicationTokenMints: 0,
+    applicationSecretRegenerations: 0,
+    vendorInvocations: 0,
+    vendorErrors: 0,
+    genesys: { api429: 0, serverErrors: 0, tokenRateLimited: 0, unauthorized: 0 },
+    p50Ms: 0,
+    p99Ms: 0,
+    maxMs: 0,
+    faults: plan,
+    activeClientHistory: [],
+    steps: [],
+    timeline: [],
+    interrupted: true,
+  };
 }
 
 async function drive(
@@ -101,8 +162,15 @@ async function drive(
   const rotationState = { index: -1, step: undefined as string | undefined };
   instrumentRotations(stack, plan, metrics, rotationState, elapsed);
 
-  await stack.warmVendor();
-  const initial = await stack.readCurrent();
+  let initial: Awaited<ReturnType<DrillStack["readCurrent"]>>;
+  try {
+    signal.throwIfAborted();
+    await abortable(stack.warmVendor(), signal);
+    initial = await abortable(stack.readCurrent(), signal);
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    return resultWithoutTraffic(options, plan, stack.dynamoDb.engine);
+  }
   const history: ActiveClientChange[] = [change(0, initial.value)];
   const baseline = {
     ...totals(),
@@ -112,10 +180,7 @@ async function drive(
     appRegenerations: appRegenerations(),
   };
 
-  progress.note(
-    `Drill: ${options.rotations} rotation(s), ${options.consumers} consumers at ${options.rate} calls/s for ${options.durationSeconds} s, ` +
-      `strategy ${options.strategy}, faults ${options.faults.join(", ") || "none"}, seed ${options.seed} (DynamoDB: ${stack.dynamoDb.engine})`,
-  );
+  progress.note(describeDrill(options, stack.dynamoDb.engine));
   trafficStart = performance.now();
   metrics.sample(0, totals());
   const injector = startFaultInjector(plan, stack);
@@ -151,7 +216,7 @@ async function drive(
   try {
     for (const [index, plannedStart] of rotationStartsMs.entries()) {
       await sleep(Math.max(0, plannedStart - elapsed()), undefined, { signal });
-      const outcome = await rotateOnce(
+      const { outcome, current } = await rotateOnce(
         stack,
         index,
         plan,
@@ -161,12 +226,8 @@ async function drive(
         signal,
       );
       rotations.push(outcome);
-      if (outcome.outcome === "succeeded" && outcome.clientAfter !== history.at(-1)?.label) {
-        history.push({
-          atSeconds: round1(outcome.endMs / 1000),
-          clientId: outcome.clientAfter,
-          label: label(outcome.clientAfter),
-        });
+      if (current.clientId !== history.at(-1)?.clientId) {
+        history.push(change(round1(outcome.endMs / 1000), current));
       }
       progress.note(describeRotation(outcome));
     }
@@ -175,7 +236,6 @@ async function drive(
   } catch (error) {
     if (!signal.aborted) throw error;
     interrupted = true;
-    progress.note("Interrupted: stopping the consumers and the local stack…");
   } finally {
     trafficEndMs = elapsed();
     clearInterval(ticker);
@@ -271,7 +331,10 @@ function instrumentRotations(
   });
 }
 
-/** One RotateSecret and its outcome, including whether a failure is safe and explained. */
+/**
+ * One RotateSecret and its outcome, including whether a failure is safe and explained; `current` is the
+ * AWSCURRENT value after it (the outcome names clients by label only).
+ */
 async function rotateOnce(
   stack: DrillStack,
   index: number,
@@ -280,7 +343,7 @@ async function rotateOnce(
   elapsed: () => number,
   state: { index: number; step: string | undefined },
   signal: AbortSignal,
-): Promise<RotationOutcome> {
+): Promise<{ outcome: RotationOutcome; current: CredentialSecret }> {
   const before = await stack.readCurrent();
   const startMs = elapsed();
   state.index = index;
@@ -345,7 +408,7 @@ async function rotateOnce(
     const mayFail = outcome.faultsActive.some((name: FaultName) => FAULTS[name].mayFailRotation);
     outcome.explained = outcome.awsCurrentIntact && mayFail;
   }
-  return outcome;
+  return { outcome, current: after.value };
 }
 
 /** Whether Genesys issues tokens for this value right now (checked in-process: nothing is printed). */
@@ -354,9 +417,17 @@ function acceptedByGenesys(stack: DrillStack, value: CredentialSecret): boolean 
   return client !== undefined && client.state === "active" && client.secret === value.clientSecret;
 }
 
+/**
+ * `promise`, or a rejection with `signal.reason` as soon as the signal aborts. The abandoned promise's
+ * own rejection (a server stopped under it) is swallowed.
+ */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) {
+      promise.catch(() => {});
+      reject(signal.reason);
+      return;
+    }
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
@@ -372,6 +443,43 @@ function describeRotation(r: RotationOutcome): string {
     `rotation ${r.index + 1} ${r.outcome} after ${seconds} s at ${r.failedStep ?? "?"} (${r.cause ?? "no cause"}); ` +
     `AWSCURRENT ${r.awsCurrentIntact ? "intact" : "NOT intact"}; ${r.explained ? "explained by" : "not explained by"} ${r.faultsActive.join(", ") || "no fault"}`
   );
+}
+
+/**
+ * The header printed when traffic starts, wrapped so that no line reaches 80 columns (a long fault list
+ * continues on indented lines).
+ */
+function describeDrill(options: DrillOptions, dynamoDbEngine: string): string {
+  const [firstFault = "none", ...otherFaults] = options.faults;
+  return wrapParts(
+    [
+      `Drill: ${options.rotations} rotation(s)`,
+      `${options.consumers} consumers at ${options.rate} calls/s for ${options.durationSeconds} s`,
+      `strategy ${options.strategy}`,
+      `seed ${options.seed}`,
+      `DynamoDB: ${dynamoDbEngine}`,
+      `faults: ${firstFault}`,
+      ...otherFaults,
+    ],
+    80,
+  );
+}
+
+/** `parts` joined by ", " into lines shorter than `columns`; continuation lines are indented. */
+function wrapParts(parts: readonly string[], columns: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const part of parts) {
+    const candidate = line === "" ? part : `${line}, ${part}`;
+    if (line !== "" && candidate.length + 1 >= columns) {
+      lines.push(`${line},`);
+      line = `  ${part}`;
+    } else {
+      line = candidate;
+    }
+  }
+  lines.push(line);
+  return lines.join("\n");
 }
 
 function change(atSeconds: number, value: CredentialSecret): ActiveClientChange {

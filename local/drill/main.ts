@@ -1,14 +1,15 @@
 /**
  * `npm start -- [options]`: the offline drill (docs/drill.md). Human output: progress on stderr (a live
  * line on a terminal), then the summary on stdout. `--json`: one JSON object as the last stdout line.
- * Exit codes: 0 pass, 1 the drill found a problem, 2 bad usage, 3 the drill could not run.
- * Ctrl-C stops the traffic and every local server; a second Ctrl-C exits at once.
+ * Exit codes: 0 pass, 1 the drill found a problem, 2 bad usage, 3 the drill could not run, 130 interrupted.
+ * Ctrl-C (also during start-up) stops the traffic and every local server; a second Ctrl-C exits at once.
+ * The handlers' log lines go through the progress reporter, so they never tear the live line.
  */
 import { writeFileSync } from "node:fs";
 import { describeError } from "../../lambda/shared/errors.ts";
 import { runDrill } from "./drill.ts";
 import { DrillUsageError, parseDrillArgs, USAGE } from "./options.ts";
-import { silentProgress, streamProgress } from "./progress.ts";
+import { handlerLogOutput, silentProgress, streamProgress } from "./progress.ts";
 import { renderHtmlReport } from "./report.ts";
 import { drillExitCode, formatSummary, toJsonSummary } from "./result.ts";
 
@@ -33,7 +34,14 @@ async function main(argv: string[]): Promise<number> {
   process.on("SIGTERM", onSignal);
 
   const progress = options.json && !process.stderr.isTTY ? silentProgress : streamProgress(process.stderr);
-  const result = await runDrill(options, { progress, signal: interrupt.signal });
+  // Printed as milestones, above the live line. On a terminal they are shortened (unless --verbose asks
+  // for everything); off a terminal the Powertools JSON stays as is, searchable in CI logs. The stream is
+  // never ended: the Lambda emulator writes whole lines only, and a straggler after end() would throw.
+  const handlerLogs =
+    progress === silentProgress
+      ? process.stderr
+      : handlerLogOutput(progress, { compact: process.stderr.isTTY === true && !options.verbose });
+  const result = await runDrill(options, { progress, signal: interrupt.signal, stack: { handlerLogs } });
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
 
@@ -42,7 +50,6 @@ async function main(argv: string[]): Promise<number> {
     progress.note(`Report written to ${options.reportFile}`);
   }
   process.stdout.write(options.json ? `${JSON.stringify(toJsonSummary(result))}\n` : formatSummary(result));
-  if (result.interrupted) return 130;
   return drillExitCode(result);
 }
 

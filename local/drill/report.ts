@@ -13,6 +13,7 @@ import type { StepRecord, TimelineBucket } from "./metrics.ts";
 import {
   type DrillResult,
   drillProblems,
+  drillVerdict,
   formatSummary,
   type RotationOutcome,
   toJsonSummary,
@@ -54,7 +55,7 @@ const FAULT_COLOURS: Readonly<Record<FaultName, string>> = {
 /** Renders the report page. Pure: the same result always gives the same page. */
 export function renderHtmlReport(result: DrillResult): string {
   const problems = drillProblems(result);
-  const verdict = problems.length === 0 ? "PASS" : "FAIL";
+  const verdict = drillVerdict(result);
   const faultNames = usedFaults(result);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -63,7 +64,7 @@ export function renderHtmlReport(result: DrillResult): string {
 <h1>Rotation drill — <span class="${verdict.toLowerCase()}">${verdict}</span></h1>
 <p class="meta">${escapeHtml(describeRun(result, faultNames))}</p>
 ${figures(result)}
-${problems.length > 0 ? `<div class="problems"><strong>Why it failed</strong><ul>${problems.map((p) => `<li>${escapeHtml(p)}</li>`).join("")}</ul></div>` : ""}
+${problems.length > 0 ? `<div class="problems"><strong>${result.interrupted ? "Found before the interruption" : "Why it failed"}</strong><ul>${problems.map((p) => `<li>${escapeHtml(p)}</li>`).join("")}</ul></div>` : ""}
 <h2>Timeline</h2>
 ${timelineLegend(result)}
 ${timelineSvg(result, faultNames)}
@@ -82,7 +83,7 @@ const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;padding:0 20px;color:#222;max-width:${WIDTH}px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 h2 small{font-weight:normal;color:#666;font-size:13px}
-.pass{color:#1e7d32}.fail{color:#b71c1c}.meta{color:#555;margin:0 0 14px}
+.pass{color:#1e7d32}.fail{color:#b71c1c}.interrupted{color:#b26a00}.meta{color:#555;margin:0 0 14px}
 .figures{display:flex;flex-wrap:wrap;gap:10px;margin:0 0 14px}
 .figure{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:120px}
 .figure b{display:block;font-size:20px}.figure span{color:#555;font-size:12px}
@@ -127,7 +128,7 @@ function figures(result: DrillResult): string {
       label: "rotations succeeded",
       bad:
         (json.rotationFailuresUnexplained as number) > 0 ||
-        result.rotations.length < result.rotationsRequested,
+        (!result.interrupted && result.rotations.length < result.rotationsRequested),
     },
     { value: `${round(result.achievedRate, 1)}/s`, label: `achieved (target ${result.targetRate}/s)` },
     { value: `${round(result.p99Ms, 1)} ms`, label: `p99 latency (p50 ${round(result.p50Ms, 1)} ms)` },

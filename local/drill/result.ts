@@ -89,12 +89,14 @@ export function unexplainedRotationFailures(result: DrillResult): RotationOutcom
  * Why the drill failed, one line per reason; empty when it passed. A drill passes when no consumer call
  * failed, every requested rotation ran, and every rotation that did not succeed is explained (a fault that
  * may fail a rotation was active, and AWSCURRENT stayed intact).
+ *
+ * An interrupted drill lists only what it found before the interruption: rotations it never reached are
+ * not a finding (its verdict, {@link drillVerdict}, is INTERRUPTED whatever this returns).
  */
 export function drillProblems(result: DrillResult): string[] {
   const problems: string[] = [];
-  if (result.interrupted) problems.push("the drill was interrupted");
   if (result.consumerFailures > 0) problems.push(`${result.consumerFailures} consumer call(s) failed`);
-  if (result.rotations.length < result.rotationsRequested) {
+  if (!result.interrupted && result.rotations.length < result.rotationsRequested) {
     problems.push(`only ${result.rotations.length} of ${result.rotationsRequested} rotations ran`);
   }
   for (const rotation of unexplainedRotationFailures(result)) {
@@ -107,9 +109,21 @@ export function drillProblems(result: DrillResult): string[] {
   return problems;
 }
 
-/** 0 when the drill passed, 1 otherwise. */
+/** The drill's verdict. INTERRUPTED wins: the figures of an interrupted run cover only part of a drill. */
+export function drillVerdict(result: DrillResult): "PASS" | "FAIL" | "INTERRUPTED" {
+  if (result.interrupted) return "INTERRUPTED";
+  return drillProblems(result).length === 0 ? "PASS" : "FAIL";
+}
+
+/** The exit code of `npm start`: 0 pass, 1 the drill found a problem, 130 interrupted. */
 export function drillExitCode(result: DrillResult): number {
-  return drillProblems(result).length === 0 ? 0 : 1;
+  const verdict = drillVerdict(result);
+  return verdict === "PASS" ? 0 : verdict === "FAIL" ? 1 : 130;
+}
+
+/** Whether the drill got as far as consumer traffic (an interrupted start did not). */
+export function trafficRan(result: DrillResult): boolean {
+  return result.durationSeconds > 0;
 }
 
 /** The `--json` object: the fields the issue requires plus context. No timeline (see the HTML report). */
@@ -147,25 +161,37 @@ export function toJsonSummary(result: DrillResult): Record<string, unknown> {
     faults: [...new Set(result.faults.map((f) => f.fault))],
     faultSchedule: result.faults,
     activeClientHistory: result.activeClientHistory,
-    rotationDetails: result.rotations,
+    // Sub-millisecond timestamps are measurement noise: whole ms in the JSON.
+    rotationDetails: result.rotations.map((r) => ({
+      ...r,
+      startMs: Math.round(r.startMs),
+      endMs: Math.round(r.endMs),
+    })),
     interrupted: result.interrupted,
   };
 }
 
-/** The human summary: a two-column table, the rotations, and the verdict. */
+/**
+ * The human summary: a two-column table, the rotations, and the verdict. Durations, rates and latencies
+ * all carry one decimal, so a column of figures reads alike. A drill interrupted before traffic started
+ * has nothing to show but that.
+ */
 export function formatSummary(result: DrillResult): string {
+  if (result.interrupted && !trafficRan(result)) {
+    return `\nINTERRUPTED before traffic started (seed ${result.seed}): nothing was measured.\n`;
+  }
   const json = toJsonSummary(result);
   const rows: [string, string][] = [
     ["strategy", `${result.strategy} (seed ${result.seed})`],
     ["faults", (json.faults as string[]).join(", ") || "none"],
-    ["duration", `${round(result.durationSeconds, 1)} s`],
+    ["duration", `${oneDecimal(result.durationSeconds)} s`],
     ["consumers", String(result.consumers)],
-    ["rate (target / achieved)", `${result.targetRate} / ${round(result.achievedRate, 1)} calls/s`],
+    ["rate (target / achieved)", `${result.targetRate} / ${oneDecimal(result.achievedRate)} calls/s`],
     ["consumer calls", String(result.consumerCalls)],
     ["consumer failures", String(result.consumerFailures)],
     [
       "latency p50 / p99 / max",
-      `${round(result.p50Ms, 1)} / ${round(result.p99Ms, 1)} / ${round(result.maxMs, 1)} ms`,
+      `${oneDecimal(result.p50Ms)} / ${oneDecimal(result.p99Ms)} / ${oneDecimal(result.maxMs)} ms`,
     ],
     ["rotations (ok / requested)", `${json.rotationsSucceeded} / ${result.rotationsRequested}`],
     ["rotation failures explained", String(json.rotationFailuresExplained)],
@@ -176,7 +202,10 @@ export function formatSummary(result: DrillResult): string {
       "Genesys 429 / 5xx / token throttles / 401",
       `${result.genesys.api429} / ${result.genesys.serverErrors} / ${result.genesys.tokenRateLimited} / ${result.genesys.unauthorized}`,
     ],
-    ["active client", result.activeClientHistory.map((c) => `${c.label}@${c.atSeconds}s`).join(" → ")],
+    [
+      "active client",
+      result.activeClientHistory.map((c) => `${c.label}@${oneDecimal(c.atSeconds)}s`).join(" → "),
+    ],
     ["DynamoDB", result.dynamoDbEngine],
   ];
   if (result.skippedCalls > 0) rows.push(["skipped calls (overload)", String(result.skippedCalls)]);
@@ -196,15 +225,31 @@ export function formatSummary(result: DrillResult): string {
         ? `${r.clientBefore} → ${r.clientAfter}`
         : `${r.failedStep ?? ""} ${r.cause ?? ""}; AWSCURRENT ${r.awsCurrentIntact ? "intact" : "NOT intact"}; ${r.explained ? "explained by" : "NOT explained by"} [${r.faultsActive.join(", ")}]`;
     lines.push(
-      `  #${r.index + 1} ${r.outcome.padEnd(9)} ${round((r.endMs - r.startMs) / 1000, 1)} s, ${r.attempts} attempt(s)  ${detail}`,
+      `  #${r.index + 1} ${r.outcome.padEnd(9)} ${oneDecimal((r.endMs - r.startMs) / 1000)} s, ${r.attempts} attempt(s)  ${detail}`,
     );
   }
-  const problems = drillProblems(result);
-  lines.push("", problems.length === 0 ? "PASS" : `FAIL\n${problems.map((p) => `  - ${p}`).join("\n")}`, "");
+  const problems = drillProblems(result).map((p) => `  - ${p}`);
+  lines.push("");
+  if (result.interrupted) {
+    lines.push(
+      `INTERRUPTED after ${oneDecimal(result.durationSeconds)} s of traffic, ${result.rotations.length} of ` +
+        `${result.rotationsRequested} rotation(s) run.`,
+      "The figures above cover only that part of the drill.",
+    );
+    if (problems.length > 0) lines.push("Found before the interruption:", ...problems);
+  } else {
+    lines.push(problems.length === 0 ? "PASS" : "FAIL", ...problems);
+  }
+  lines.push("");
   return lines.join("\n");
 }
 
 function round(value: number, digits: number): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
+}
+
+/** `10.0`, not `10`, next to `0.7`. */
+function oneDecimal(value: number): string {
+  return value.toFixed(1);
 }

@@ -31,19 +31,13 @@ import {
   startSecretsManagerEmulator,
 } from "../aws/secrets-manager/index.ts";
 import { type GenesysEmulator, startGenesysEmulator } from "../genesys-cloud/emulator.ts";
+import { LOCAL_AWS, LOCAL_REGION } from "../shared/local-aws.ts";
 import { adminSecretValue, appSecretValue, DRILL_IDS, drillGenesysState } from "./seed.ts";
 
-/** Region and account of the local AWS stand-ins. */
-export const LOCAL_REGION = "eu-west-1";
+/** Region and fake SDK credentials of the local AWS stand-ins: see local/shared/local-aws.ts. */
+export { LOCAL_AWS, LOCAL_REGION };
+/** Account of the local AWS stand-ins. */
 export const LOCAL_ACCOUNT = "111122223333";
-/**
- * Region and fake credentials for an AWS SDK client of the local stand-ins (they accept any; these are
- * not real credentials). Spread into a client config: `new DynamoDBClient({ ...LOCAL_AWS, endpoint })`.
- */
-export const LOCAL_AWS = {
-  region: LOCAL_REGION,
-  credentials: { accessKeyId: "AKIDLOCALDRILL", secretAccessKey: "local-drill-not-a-secret" },
-} as const;
 /** Names of the deployed functions, the secrets, the table and the vended credential. */
 export const DRILL_NAMES = {
   rotationFunction: "genesys-rotation",
@@ -85,6 +79,12 @@ export interface DrillStackOptions {
   propagationTimeoutSeconds?: number;
   /** Vending function's LEASE_SECONDS: shorter than a drill token's life, so a killed minter stalls nobody for long. @default 5 */
   leaseSeconds?: number;
+  /**
+   * Abandons the start (Ctrl-C): checked after each component, so the start stops at the next one,
+   * stops what already runs and rejects with `signal.reason`. A component already starting (DynamoDB
+   * Local's JVM, about 4 s) finishes first, so that it can be stopped. @default never aborted
+   */
+  signal?: AbortSignal;
 }
 
 /** A running stack. */
@@ -126,11 +126,13 @@ export interface DrillStack {
 }
 
 /**
- * Starts the stack. Components start in dependency order; if one fails, the ones already running are
- * stopped before the error is rethrown.
+ * Starts the stack. Components start in dependency order; if one fails, or `signal` aborts, the ones
+ * already running are stopped before the error is rethrown.
  */
 export async function startDrillStack(options: DrillStackOptions = {}): Promise<DrillStack> {
   const strategy = options.strategy ?? "alternating";
+  // Between components: an abort stops the start here, and the catch below stops what runs.
+  const checkpoint = () => options.signal?.throwIfAborted();
   const vendorContainers = options.vendorContainers ?? 2;
   const stoppers: (() => Promise<void>)[] = [];
   const clientsToClose: { destroy(): void }[] = [];
@@ -145,17 +147,20 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
   };
 
   try {
+    checkpoint();
     const genesys = await startGenesysEmulator({
       state: drillGenesysState(),
       tokenLifetimeSeconds: options.tokenLifetimeSeconds,
     });
     stoppers.push(() => genesys.stop());
+    checkpoint();
 
     const { dynamoDb, client: dynamoDbClient } = await startTokenTable(DRILL_NAMES.tokenTable, {
       preferDynalite: options.preferDynalite ?? false,
     });
     stoppers.push(() => dynamoDb.stop());
     clientsToClose.push(dynamoDbClient);
+    checkpoint();
 
     const secretsManager = await startSecretsManagerEmulator({
       region: LOCAL_REGION,
@@ -166,8 +171,10 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
     stoppers.push(() => secretsManager.stop());
     const secretsManagerClient = new SecretsManagerClient({ ...LOCAL_AWS, endpoint: secretsManager.url });
     clientsToClose.push(secretsManagerClient);
+    checkpoint();
 
     const secrets = await seedSecrets(secretsManagerClient, strategy);
+    checkpoint();
 
     const lambda = await startLambdaEmulator({
       region: LOCAL_REGION,
@@ -175,6 +182,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
       logOutput: options.handlerLogs ?? process.stderr,
     });
     stoppers.push(() => lambda.stop());
+    checkpoint();
     const common: Record<string, string> = {
       ...localHandlerEnvironment({ secretsManager: secretsManager.url, genesys: genesys.url }),
       // Handlers must not flood the terminal: WARN and above only.
@@ -197,6 +205,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
       timeoutMs: 15_000,
       environment: vendorEnvironment,
     });
+    checkpoint();
     await lambda.register(DRILL_NAMES.rotationFunction, {
       module: ROTATION_HANDLER_MODULE,
       containers: 1,
@@ -209,6 +218,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
         LAMBDA_ENDPOINT: lambda.url,
       },
     });
+    checkpoint();
 
     const createLambdaClient = () => new LambdaClient({ ...LOCAL_AWS, endpoint: lambda.url, maxAttempts: 1 });
     const invokerClient = createLambdaClient();

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { FAULT_NAMES } from "../../local/drill/faults.ts";
+import { DRILL_IDS } from "../../local/drill/seed.ts";
 import { assertDrillPassed, runShortDrill, shortDrill, succeeded } from "./support.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -42,6 +43,17 @@ describe("drill scenarios", { timeout: 180_000 }, () => {
     assert.ok((summary.vendorInvocations as number) > 0);
     assert.ok((summary.tokenMints as number) > 0);
     assert.equal(summary.seed, 3);
+    // The real client ids, each with its label: app-a was seeded current, the rotation switched to app-b.
+    const history = summary.activeClientHistory as { atSeconds: number; clientId: string; label: string }[];
+    assert.deepEqual(
+      history.map(({ clientId, label }) => ({ clientId, label })),
+      [
+        { clientId: DRILL_IDS.appA, label: "app-a" },
+        { clientId: DRILL_IDS.appB, label: "app-b" },
+      ],
+    );
+    const [rotation] = summary.rotationDetails as { startMs: number; endMs: number }[];
+    assert.ok(rotation && Number.isInteger(rotation.startMs) && Number.isInteger(rotation.endMs));
     const html = readFileSync(report, "utf8");
     assert.match(html, /<svg/);
     assert.doesNotMatch(html, /<script|src=|href=/i);

@@ -302,7 +302,8 @@ describe("drill report", () => {
         activeClientHistory: [{ atSeconds: 0, clientId: "a", label: "app-a" }],
       }),
     );
-    assert.match(html, /FAIL/);
+    assert.match(html, /<span class="interrupted">INTERRUPTED<\/span>/);
+    assert.doesNotMatch(html, /FAIL|Why it failed/);
     assert.match(html, /interrupted \(Ctrl-C\)/);
     assert.match(html, /<p>No rotation ran\.<\/p>/);
     assert.doesNotMatch(html, /NaN|Infinity/);

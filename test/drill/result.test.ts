@@ -8,6 +8,7 @@ import {
   type DrillResult,
   drillExitCode,
   drillProblems,
+  drillVerdict,
   formatSummary,
   type RotationOutcome,
   toJsonSummary,
@@ -99,9 +100,41 @@ describe("drill verdict", () => {
     );
   });
 
-  it("fails when fewer rotations ran than requested, or the drill was interrupted", () => {
-    assert.equal(drillExitCode(result({ rotations: [rotation(0)] })), 1);
-    assert.equal(drillExitCode(result({ interrupted: true })), 1);
+  it("fails when fewer rotations ran than requested", () => {
+    const r = result({ rotations: [rotation(0)] });
+    assert.equal(drillExitCode(r), 1);
+    assert.match(drillProblems(r).join("\n"), /only 1 of 3 rotations ran/);
+  });
+
+  it("an interrupted drill is INTERRUPTED (exit 130), not a failure over rotations it never reached", () => {
+    const r = result({ interrupted: true, rotations: [rotation(0)], durationSeconds: 12.34 });
+    assert.equal(drillVerdict(r), "INTERRUPTED");
+    assert.equal(drillExitCode(r), 130);
+    assert.deepEqual(drillProblems(r), []);
+    const json = toJsonSummary(r);
+    assert.equal(json.ok, false);
+    assert.equal(json.interrupted, true);
+    const text = formatSummary(r);
+    assert.match(
+      text,
+      /\nINTERRUPTED after 12\.3 s of traffic, 1 of 3 rotation\(s\) run\.\nThe figures above cover only/,
+    );
+    assert.doesNotMatch(text, /rotations ran|PASS|FAIL/);
+
+    // What it did find before the interruption is still reported.
+    const failed = formatSummary({ ...r, consumerFailures: 2 });
+    assert.match(
+      failed,
+      /only that part of the drill\.\nFound before the interruption:\n {2}- 2 consumer call\(s\) failed/,
+    );
+    assert.equal(drillExitCode({ ...r, consumerFailures: 2 }), 130);
+
+    const early = { ...r, durationSeconds: 0, rotations: [], consumerCalls: 0 };
+    assert.equal(
+      formatSummary(early),
+      "\nINTERRUPTED before traffic started (seed 5): nothing was measured.\n",
+    );
+    assert.match(renderHtmlReport(r), /<h1>Rotation drill — <span class="interrupted">INTERRUPTED<\/span>/);
   });
 
   it("--json carries the fields the issue requires", () => {
@@ -133,10 +166,25 @@ describe("drill verdict", () => {
     assert.equal(JSON.parse(JSON.stringify(json)).ok, true);
   });
 
-  it("the summary names the verdict and the rotations", () => {
-    const text = formatSummary(result());
+  it("--json: whole milliseconds in the rotation details, client ids and labels in the history", () => {
+    const json = toJsonSummary(
+      result({ rotations: [rotation(0, { startMs: 10_000.4321, endMs: 11_499.5 })] }),
+    );
+    assert.deepEqual(
+      (json.rotationDetails as RotationOutcome[]).map((r) => [r.startMs, r.endMs]),
+      [[10_000, 11_500]],
+    );
+    assert.deepEqual(json.activeClientHistory, result().activeClientHistory);
+  });
+
+  it("the summary names the verdict and the rotations, with one decimal on every figure", () => {
+    const text = formatSummary(result({ p50Ms: 0.74, p99Ms: 10, maxMs: 164.25, achievedRate: 200 }));
     assert.match(text, /PASS/);
-    assert.match(text, /rate \(target \/ achieved\)\s+200 \/ 199\.6 calls\/s/);
+    assert.match(text, /rate \(target \/ achieved\)\s+200 \/ 200\.0 calls\/s/);
+    assert.match(text, /latency p50 \/ p99 \/ max\s+0\.7 \/ 10\.0 \/ 164\.3 ms/);
+    assert.match(text, /duration\s+45\.0 s/);
+    assert.match(text, /active client\s+app-a@0\.0s → app-b@11\.5s/);
+    assert.match(text, /#1 succeeded 1\.5 s, 1 attempt\(s\)/);
     assert.match(text, /#1 succeeded .* app-a → app-b/);
     assert.match(formatSummary(result({ consumerFailures: 2 })), /FAIL\n {2}- 2 consumer call/);
   });

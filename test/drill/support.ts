@@ -8,6 +8,7 @@ import { runDrill } from "../../local/drill/drill.ts";
 import { FAULTS, type FaultName } from "../../local/drill/faults.ts";
 import { DEFAULT_DRILL_OPTIONS, type DrillOptions } from "../../local/drill/options.ts";
 import { type DrillResult, drillProblems } from "../../local/drill/result.ts";
+import { CLIENT_LABELS, DRILL_IDS } from "../../local/drill/seed.ts";
 import { assertNoSecrets } from "../support/log-capture.ts";
 
 /** Options of a short drill; `overrides` win. */
@@ -78,7 +79,26 @@ export function assertDrillPassed(result: DrillResult): void {
       `rotation ${rotation.index + 1} failed without a fault that may fail it: ${context}`,
     );
   }
+  assertActiveClientHistory(result);
   assert.deepEqual(drillProblems(result), []);
+}
+
+/**
+ * The history of AWSCURRENT's client: it starts with the seeded first client at 0 s, every entry names a
+ * seeded client of the strategy by its real id and that client's label, and each entry is a change.
+ */
+export function assertActiveClientHistory(result: DrillResult): void {
+  const history = result.activeClientHistory;
+  const context = JSON.stringify(history);
+  const seeded: string[] =
+    result.strategy === "single" ? [DRILL_IDS.single] : [DRILL_IDS.appA, DRILL_IDS.appB];
+  assert.equal(history[0]?.atSeconds, 0, context);
+  assert.equal(history[0]?.clientId, seeded[0], context);
+  for (const [index, entry] of history.entries()) {
+    assert.ok(seeded.includes(entry.clientId), `entry ${index} is not a seeded client id: ${context}`);
+    assert.equal(entry.label, CLIENT_LABELS[entry.clientId], context);
+    if (index > 0) assert.notEqual(entry.clientId, history[index - 1]?.clientId, context);
+  }
 }
 
 /** How many rotations succeeded. */
