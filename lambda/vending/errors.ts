@@ -77,6 +77,20 @@ export class DynamoDbUnavailableError extends RotatorError {
   }
 }
 
+/**
+ * The caller's deadline had passed before a DynamoDB call could be sent, so none was sent. Internal:
+ * unlike {@link DynamoDbUnavailableError} it says nothing about DynamoDB's health (the container does
+ * not degrade for it); the vending algorithm answers with what it has (a still-valid token or a typed error).
+ */
+export class DeadlinePassedError extends RotatorError {
+  override readonly name = "DeadlinePassedError";
+  readonly retryable = true;
+
+  constructor(operation: string) {
+    super(`DynamoDB ${operation} not sent: the caller's deadline had passed`);
+  }
+}
+
 function describeCause(cause: unknown): string {
   if (cause instanceof Error) return `: ${cause.name}`;
   return "";

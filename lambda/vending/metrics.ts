@@ -21,7 +21,12 @@ export type VendMetricName =
   /** A request was served without DynamoDB (L1 + direct mint) because DynamoDB failed. */
   | "DynamoDbDegraded"
   /** A token was minted from AWSPENDING or AWSPREVIOUS because AWSCURRENT was rejected. */
-  | "FallbackStageUsed";
+  | "FallbackStageUsed"
+  /**
+   * An AWSPENDING/AWSPREVIOUS value was skipped because it does not belong to AWSCURRENT's credential
+   * (other environment, strategy or client): a failed or tampered rotation; an operator should look.
+   */
+  | "FallbackStageRejected";
 
 /** Where the domain code counts. */
 export interface VendMetrics {

@@ -5,6 +5,11 @@
  * finishSecret only AWSPENDING works, and right after finishSecret a cached stage map may still point
  * AWSCURRENT at the old version.
  *
+ * A fallback value is used only when it belongs to AWSCURRENT's credential (same environment and
+ * strategy, and its clientId is AWSCURRENT's clientId or alternateClientId): a failed rotation's
+ * AWSPENDING, or a value staged by someone who can write the secret but not change AWSCURRENT, must not
+ * decide which client or organisation the fleet's tokens come from.
+ *
  * This module (and through it undici and the Secrets Manager SDK) is loaded only when a container
  * first mints: see runtime.ts.
  */
@@ -20,7 +25,7 @@ import type { AccessToken, ClientCredentialsRequest } from "../shared/genesys/oa
 import type { Log } from "../shared/log.ts";
 import { type CredentialSecret, parseCredentialSecret } from "../shared/secret-value.ts";
 import type { CredentialConfig } from "./config.ts";
-import { CredentialRejectedError } from "./errors.ts";
+import { CredentialRejectedError, TokenUnavailableError } from "./errors.ts";
 import type { VendMetrics } from "./metrics.ts";
 import { MINT_STAGES, type MintStage, type StagedSecretReader } from "./secret-stages.ts";
 import { type CachedToken, hashToken } from "./token-cache.ts";
@@ -28,16 +33,26 @@ import { type CachedToken, hashToken } from "./token-cache.ts";
 /** A freshly minted token; the L2 write assigns its generation. */
 export type MintedToken = Omit<CachedToken, "generation">;
 
+/** Options of one {@link Minter} call. */
+export interface MintCallOptions {
+  /**
+   * Aborts the Secrets Manager calls (the caller's deadline). An aborted read fails the mint with
+   * TokenUnavailableError; the token request itself is bounded by `deadline`.
+   */
+  abortSignal?: AbortSignal;
+}
+
 /** What the vending algorithm needs from minting. */
 export interface Minter {
   /**
    * Mints a token for `credential`. One token request per staged version tried, no retries: the
    * caller owns retry policy (it re-checks the cache between attempts).
-   * @throws CredentialRejectedError when no staged version works; Genesys rate-limit/transient errors as thrown.
+   * @throws CredentialRejectedError when no staged version works; TokenUnavailableError when Secrets
+   *   Manager did not answer before the deadline; Genesys rate-limit/transient errors as thrown.
    */
-  mint(credential: CredentialConfig, options: { deadline: number }): Promise<MintedToken>;
+  mint(credential: CredentialConfig, options: MintCallOptions & { deadline: number }): Promise<MintedToken>;
   /** The version AWSCURRENT labels right now (a fresh DescribeSecret), for cache warming after a rotation. */
-  currentVersionId(credential: CredentialConfig): Promise<string | undefined>;
+  currentVersionId(credential: CredentialConfig, options?: MintCallOptions): Promise<string | undefined>;
 }
 
 /** The token request function (injectable so tests can count or fail calls). */
@@ -59,6 +74,11 @@ export interface MinterDependencies {
   genesys: ResolveEndpointsOptions & { extraEnvironments: readonly string[] };
 }
 
+/** One staged version read and validated: usable for a token request, or why not (never the value). */
+type StagedValue =
+  | { usable: true; secret: CredentialSecret; endpoints: GenesysEndpoints }
+  | { usable: false; problem: string };
+
 /** {@link Minter} over Secrets Manager and the Genesys token endpoint. */
 export class SecretsManagerMinter implements Minter {
   readonly #deps: MinterDependencies;
@@ -67,19 +87,35 @@ export class SecretsManagerMinter implements Minter {
     this.#deps = deps;
   }
 
-  async currentVersionId(credential: CredentialConfig): Promise<string | undefined> {
-    const map = await this.#deps.secrets.stages(credential.secretArn, { forceRefresh: true });
+  async currentVersionId(
+    credential: CredentialConfig,
+    options: MintCallOptions = {},
+  ): Promise<string | undefined> {
+    const map = await this.#fromSecretsManager(credential, options, () =>
+      this.#deps.secrets.stages(credential.secretArn, { ...options, forceRefresh: true }),
+    );
     return map.versions.get("AWSCURRENT");
   }
 
-  async mint(credential: CredentialConfig, options: { deadline: number }): Promise<MintedToken> {
+  async mint(
+    credential: CredentialConfig,
+    options: MintCallOptions & { deadline: number },
+  ): Promise<MintedToken> {
     const { secrets, log } = this.#deps;
-    let stageMap = await secrets.stages(credential.secretArn);
+    const call: MintCallOptions =
+      options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal };
+    let stageMap = await this.#fromSecretsManager(credential, call, () =>
+      secrets.stages(credential.secretArn, call),
+    );
     const tried = new Set<string>();
     const outcomes: string[] = [];
     // Pass 1 uses the cached stage map. If every version it names is rejected, the labels may have moved
     // (a rotation finished since): pass 2 re-reads them and tries the versions not tried yet.
     for (let pass = 0; pass < 2; pass++) {
+      // AWSCURRENT's value is what a fallback value is checked against, even once AWSCURRENT was rejected.
+      const currentVersionId = stageMap.versions.get("AWSCURRENT");
+      const current =
+        currentVersionId === undefined ? undefined : await this.#read(credential, currentVersionId, call);
       for (const stage of MINT_STAGES) {
         const versionId = stageMap.versions.get(stage);
         if (versionId === undefined) {
@@ -89,11 +125,35 @@ export class SecretsManagerMinter implements Minter {
         // After finishSecret one version may carry two labels; a rejected version is not retried.
         if (tried.has(versionId)) continue;
         tried.add(versionId);
-        const minted = await this.#tryVersion(credential, stage, versionId, options.deadline, outcomes);
+        const staged =
+          stage === "AWSCURRENT" && current !== undefined
+            ? current
+            : await this.#read(credential, versionId, call);
+        if (!staged.usable) {
+          outcomes.push(`${stage} ${staged.problem}`);
+          continue;
+        }
+        if (stage !== "AWSCURRENT") {
+          const mismatch = fallbackMismatch(staged.secret, current?.usable ? current.secret : undefined);
+          if (mismatch !== undefined) {
+            this.#rejectFallback(credential, stage, versionId, mismatch, outcomes);
+            continue;
+          }
+        }
+        const minted = await this.#requestToken(
+          credential,
+          stage,
+          versionId,
+          staged,
+          options.deadline,
+          outcomes,
+        );
         if (minted !== undefined) return minted;
       }
       if (pass === 1 || !stageMap.fromCache) break;
-      stageMap = await secrets.stages(credential.secretArn, { forceRefresh: true });
+      stageMap = await this.#fromSecretsManager(credential, call, () =>
+        secrets.stages(credential.secretArn, { ...call, forceRefresh: true }),
+      );
     }
     log.error("No staged secret version could mint a token", {
       credential: credential.name,
@@ -102,30 +162,50 @@ export class SecretsManagerMinter implements Minter {
     throw new CredentialRejectedError(credential.name, outcomes.join("; "));
   }
 
-  /** One token request with one version; undefined (and an outcome line) when that version cannot mint. */
-  async #tryVersion(
+  /** Reads and validates one version. */
+  async #read(credential: CredentialConfig, versionId: string, call: MintCallOptions): Promise<StagedValue> {
+    const raw = await this.#fromSecretsManager(credential, call, () =>
+      this.#deps.secrets.value(credential.secretArn, versionId, call),
+    );
+    if (raw === undefined) return { usable: false, problem: "has no value yet" };
+    try {
+      const secret = parseCredentialSecret(raw, { extraEnvironments: this.#deps.genesys.extraEnvironments });
+      return { usable: true, secret, endpoints: resolveEndpoints(secret.environment, this.#deps.genesys) };
+    } catch (error) {
+      // The error names the field and rule, never the value.
+      return { usable: false, problem: `invalid (${describeError(error).errorMessage})` };
+    }
+  }
+
+  /** A fallback value that does not belong to AWSCURRENT's credential: skipped, logged and counted, never used. */
+  #rejectFallback(
     credential: CredentialConfig,
     stage: MintStage,
     versionId: string,
+    mismatch: string,
+    outcomes: string[],
+  ): void {
+    outcomes.push(`${stage} skipped (${mismatch})`);
+    this.#deps.metrics.count("FallbackStageRejected");
+    this.#deps.log.warn("Fallback stage value rejected: it does not belong to AWSCURRENT's credential", {
+      credential: credential.name,
+      stage,
+      secretVersionId: versionId,
+      rule: mismatch,
+    });
+  }
+
+  /** One token request with one validated version; undefined (and an outcome line) when it is rejected. */
+  async #requestToken(
+    credential: CredentialConfig,
+    stage: MintStage,
+    versionId: string,
+    staged: Extract<StagedValue, { usable: true }>,
     deadline: number,
     outcomes: string[],
   ): Promise<MintedToken | undefined> {
-    const { secrets, clock, log, metrics } = this.#deps;
-    const raw = await secrets.value(credential.secretArn, versionId);
-    if (raw === undefined) {
-      outcomes.push(`${stage} has no value yet`);
-      return undefined;
-    }
-    let secret: CredentialSecret;
-    let endpoints: GenesysEndpoints;
-    try {
-      secret = parseCredentialSecret(raw, { extraEnvironments: this.#deps.genesys.extraEnvironments });
-      endpoints = resolveEndpoints(secret.environment, this.#deps.genesys);
-    } catch (error) {
-      // The error names the field and rule, never the value.
-      outcomes.push(`${stage} invalid (${describeError(error).errorMessage})`);
-      return undefined;
-    }
+    const { clock, log, metrics } = this.#deps;
+    const { secret, endpoints } = staged;
     const timeoutMs = Math.max(1, Math.min(this.#deps.requestTimeoutMs ?? 5000, deadline - clock.now()));
     let token: AccessToken;
     try {
@@ -173,4 +253,39 @@ export class SecretsManagerMinter implements Minter {
       environment: secret.environment,
     };
   }
+
+  /** Runs a Secrets Manager read; one cut short by the caller's deadline becomes TokenUnavailableError. */
+  async #fromSecretsManager<T>(
+    credential: CredentialConfig,
+    call: MintCallOptions,
+    read: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      if (call.abortSignal?.aborted !== true) throw error;
+      throw new TokenUnavailableError(credential.name, "Secrets Manager did not answer before the deadline", {
+        cause: error,
+      });
+    }
+  }
+}
+
+/**
+ * Why a fallback (AWSPENDING/AWSPREVIOUS) value may not be used, or undefined when it may: it must be
+ * for the same Genesys environment and strategy as AWSCURRENT's value, and for one of AWSCURRENT's
+ * clients (its clientId, or its alternateClientId: the twin an alternating rotation switches to).
+ * The reasons name fields, never values.
+ */
+function fallbackMismatch(
+  fallback: CredentialSecret,
+  reference: CredentialSecret | undefined,
+): string | undefined {
+  if (reference === undefined) return "AWSCURRENT has no valid value to check it against";
+  if (fallback.environment !== reference.environment) return "its environment differs from AWSCURRENT's";
+  if (fallback.strategy !== reference.strategy) return "its strategy differs from AWSCURRENT's";
+  if (fallback.clientId !== reference.clientId && fallback.clientId !== reference.alternateClientId) {
+    return "its clientId is neither AWSCURRENT's clientId nor its alternateClientId";
+  }
+  return undefined;
 }

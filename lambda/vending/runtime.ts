@@ -16,6 +16,7 @@ import type { VendingConfig } from "./config.ts";
 import { L2Health } from "./l2-health.ts";
 import type { VendMetrics } from "./metrics.ts";
 import type { Minter, TokenRequester } from "./mint.ts";
+import { DirectMintPauses } from "./mint-pauses.ts";
 import { SingleFlight } from "./single-flight.ts";
 import { L1Cache } from "./token-cache.ts";
 import { DynamoDbTokenTable, type TokenTable } from "./token-table.ts";
@@ -111,6 +112,7 @@ export function createVendingRuntime(
       l1: new L1Cache(),
       health: new L2Health(clock, log, options.dynamoDbProbeIntervalMs),
       flights: new SingleFlight(),
+      directMintPauses: new DirectMintPauses(),
       clock,
       random: options.random ?? systemRandom,
       log,
@@ -132,6 +134,6 @@ function lazyMinter(create: () => Promise<Minter>): Minter {
   };
   return {
     mint: async (credential, options) => (await get()).mint(credential, options),
-    currentVersionId: async (credential) => (await get()).currentVersionId(credential),
+    currentVersionId: async (credential, options) => (await get()).currentVersionId(credential, options),
   };
 }

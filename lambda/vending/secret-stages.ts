@@ -24,12 +24,18 @@ export interface StageMap {
   fromCache: boolean;
 }
 
+/** Per-call options of a {@link StagedSecretReader}. */
+export interface SecretReadOptions {
+  /** Aborts the Secrets Manager call (the caller's deadline); the SDK then rejects with `AbortError`. */
+  abortSignal?: AbortSignal;
+}
+
 /** Read access to a secret's staged versions. */
 export interface StagedSecretReader {
   /** The stage → version mapping, from cache unless older than the refresh interval or `forceRefresh`. */
-  stages(secretArn: string, options?: { forceRefresh?: boolean }): Promise<StageMap>;
+  stages(secretArn: string, options?: SecretReadOptions & { forceRefresh?: boolean }): Promise<StageMap>;
   /** The `SecretString` of one version; undefined when the version has none (e.g. the empty AWSPENDING placeholder). */
-  value(secretArn: string, versionId: string): Promise<string | undefined>;
+  value(secretArn: string, versionId: string, options?: SecretReadOptions): Promise<string | undefined>;
 }
 
 /** Options of {@link SecretsManagerStagedSecrets}. */
@@ -56,7 +62,10 @@ export class SecretsManagerStagedSecrets implements StagedSecretReader {
     this.#options = { stageRefreshMs: 60_000, maxCachedValues: 16, ...options };
   }
 
-  async stages(secretArn: string, options: { forceRefresh?: boolean } = {}): Promise<StageMap> {
+  async stages(
+    secretArn: string,
+    options: SecretReadOptions & { forceRefresh?: boolean } = {},
+  ): Promise<StageMap> {
     const cached = this.#stageMaps.get(secretArn);
     const now = this.#options.clock.now();
     if (
@@ -67,7 +76,10 @@ export class SecretsManagerStagedSecrets implements StagedSecretReader {
       return { ...cached, fromCache: true };
     }
     const { DescribeSecretCommand } = await this.#sdk();
-    const output = await (await this.#sdkClient()).send(new DescribeSecretCommand({ SecretId: secretArn }));
+    const output = await (await this.#sdkClient()).send(
+      new DescribeSecretCommand({ SecretId: secretArn }),
+      sdkOptions(options),
+    );
     const versions = new Map<MintStage, string>();
     for (const [versionId, labels] of Object.entries(output.VersionIdsToStages ?? {})) {
       for (const label of labels) {
@@ -79,7 +91,11 @@ export class SecretsManagerStagedSecrets implements StagedSecretReader {
     return map;
   }
 
-  async value(secretArn: string, versionId: string): Promise<string | undefined> {
+  async value(
+    secretArn: string,
+    versionId: string,
+    options: SecretReadOptions = {},
+  ): Promise<string | undefined> {
     const key = `${secretArn}\n${versionId}`;
     if (this.#values.has(key)) {
       const value = this.#values.get(key);
@@ -93,6 +109,7 @@ export class SecretsManagerStagedSecrets implements StagedSecretReader {
     try {
       const output = await (await this.#sdkClient()).send(
         new GetSecretValueCommand({ SecretId: secretArn, VersionId: versionId }),
+        sdkOptions(options),
       );
       value = output.SecretString;
     } catch (error) {
@@ -124,4 +141,9 @@ export class SecretsManagerStagedSecrets implements StagedSecretReader {
     });
     return this.#client;
   }
+}
+
+/** The SDK's per-call options: only the abort signal, and only when there is one. */
+function sdkOptions(options: SecretReadOptions): { abortSignal?: AbortSignal } {
+  return options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal };
 }

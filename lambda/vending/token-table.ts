@@ -1,23 +1,26 @@
 /**
  * L2: one DynamoDB item per credential, shared by every container of the vending function.
  *
- * Item (attribute names as in docs/ARCHITECTURE.md, plus `tokenHash`, `environment`, `secretArn`):
+ * Item (attribute names as in docs/ARCHITECTURE.md, plus `tokenHash`, `environment`, `secretArn` and the
+ * rate-limit record `mintBlockedUntil`/`mintBlockedReason`):
  *
- * | attribute         | type | meaning                                                                |
- * | ----------------- | ---- | ---------------------------------------------------------------------- |
- * | `pk`              | S    | the credential name (key of `CREDENTIALS`)                             |
- * | `accessToken`     | S    | the bearer token (table encrypted with a customer-managed KMS key)     |
- * | `tokenHash`       | S    | SHA-256 hex of `accessToken`, for compare-and-swap on a rejected token |
- * | `issuedAt`        | N    | epoch ms                                                               |
- * | `expiresAt`       | N    | epoch ms — always compared on read: TTL deletion lags by days          |
- * | `clientId`        | S    | the OAuth client that minted the token                                 |
- * | `secretVersionId` | S    | the Secrets Manager version whose secret minted it                     |
- * | `environment`     | S    | the Genesys domain of that secret value                                |
- * | `secretArn`       | S    | the secret it came from; a mismatch with the configuration = no token  |
- * | `generation`      | N    | +1 per written token; writes are conditional on the generation read    |
- * | `leaseOwner`      | S    | random id of the one caller currently allowed to mint                  |
- * | `leaseUntil`      | N    | epoch ms; a lease is free when absent or `leaseUntil <= now`           |
- * | `ttl`             | N    | epoch s, one hour after expiry (housekeeping only)                     |
+ * | attribute           | type | meaning                                                                |
+ * | ------------------- | ---- | ---------------------------------------------------------------------- |
+ * | `pk`                | S    | the credential name (key of `CREDENTIALS`)                             |
+ * | `accessToken`       | S    | the bearer token (table encrypted with a customer-managed KMS key)     |
+ * | `tokenHash`         | S    | SHA-256 hex of `accessToken`, for compare-and-swap on a rejected token |
+ * | `issuedAt`          | N    | epoch ms                                                               |
+ * | `expiresAt`         | N    | epoch ms — always compared on read: TTL deletion lags by days          |
+ * | `clientId`          | S    | the OAuth client that minted the token                                 |
+ * | `secretVersionId`   | S    | the Secrets Manager version whose secret minted it                     |
+ * | `environment`       | S    | the Genesys domain of that secret value                                |
+ * | `secretArn`         | S    | the secret it came from; a mismatch with the configuration = no token  |
+ * | `generation`        | N    | +1 per written token; writes are conditional on the generation read    |
+ * | `leaseOwner`        | S    | random id of the one caller currently allowed to mint                  |
+ * | `leaseUntil`        | N    | epoch ms; a lease is free when absent or `leaseUntil <= now`           |
+ * | `mintBlockedUntil`  | N    | epoch ms: Genesys rate limited the last mint and asked to wait until   |
+ * | `mintBlockedReason` | S    | why: `rate-limited` (the only reason so far)                           |
+ * | `ttl`               | N    | epoch s, one hour after expiry (housekeeping only)                     |
  *
  * Conditions follow the Powertools idempotency lock: acquire with a conditional UpdateItem and
  * `ReturnValuesOnConditionCheckFailure: ALL_OLD`, so a loser learns the current item without a second
@@ -30,7 +33,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { DynamoDbUnavailableError } from "./errors.ts";
+import { DeadlinePassedError, DynamoDbUnavailableError } from "./errors.ts";
 import type { CachedToken } from "./token-cache.ts";
 
 /** Which item, and which secret its token must come from. */
@@ -39,6 +42,17 @@ export interface TokenKey {
   credential: string;
   /** The configured secret ARN; a cached token minted from another secret is ignored. */
   secretArn: string;
+}
+
+/**
+ * Why the last mint stopped and until when nobody should expect a new token: a lease holder that was
+ * rate limited records it, so that callers whose deadline ends before then fail at once with the
+ * right error instead of polling until their deadline.
+ */
+export interface MintBlock {
+  reason: "rate-limited";
+  /** Epoch ms: the end of the Retry-After (or of the default pause when Genesys sent none). */
+  until: number;
 }
 
 /** The L2 item as the algorithm sees it. */
@@ -50,6 +64,17 @@ export interface TokenItem {
   leaseOwner?: string;
   /** Epoch ms. */
   leaseUntil?: number;
+  /** Set by a lease holder whose mint was rate limited; cleared by the next lease or token. */
+  mintBlocked?: MintBlock;
+}
+
+/** Per-call options of every {@link TokenTable} method. */
+export interface TableCallOptions {
+  /**
+   * Aborts the call (the caller's deadline). A call whose signal has already aborted is not sent and
+   * throws DeadlinePassedError instead of DynamoDbUnavailableError.
+   */
+  abortSignal?: AbortSignal;
 }
 
 /** Outcome of {@link TokenTable.acquireLease}. */
@@ -60,17 +85,22 @@ export type WriteOutcome =
   | { written: true; token: CachedToken }
   | { written: false; item: TokenItem | undefined };
 
-/** The L2 operations the vending algorithm needs. Every method throws DynamoDbUnavailableError on any failure but a lost condition. */
+/**
+ * The L2 operations the vending algorithm needs. Every method throws DynamoDbUnavailableError on any
+ * failure but a lost condition, and DeadlinePassedError when `abortSignal` had aborted before the call.
+ */
 export interface TokenTable {
   /** Strongly consistent read of the item; undefined when it does not exist. */
-  read(key: TokenKey): Promise<TokenItem | undefined>;
+  read(key: TokenKey, options?: TableCallOptions): Promise<TokenItem | undefined>;
   /**
    * Takes the mint lease when it is free (or already ours) AND the item still holds `observedGeneration`
    * (0 = no token yet): a caller that saw an old token cannot take a lease after someone replaced it.
+   * Clears a recorded {@link MintBlock}: the new holder is the one probing whether it still holds.
    */
   acquireLease(
     key: TokenKey,
     lease: { owner: string; observedGeneration: number; now: number; leaseUntil: number },
+    options?: TableCallOptions,
   ): Promise<LeaseOutcome>;
   /**
    * Stores `token` as generation `observedGeneration + 1` and frees the lease, only if the item still
@@ -80,9 +110,18 @@ export interface TokenTable {
     key: TokenKey,
     token: Omit<CachedToken, "generation">,
     observedGeneration: number,
+    options?: TableCallOptions,
   ): Promise<WriteOutcome>;
-  /** Ends (or shortens) our lease: sets `leaseUntil` if `owner` still holds it. Lost conditions are ignored. */
-  releaseLease(key: TokenKey, owner: string, leaseUntil: number): Promise<void>;
+  /**
+   * Ends (or shortens, or extends into a hold) our lease: sets `leaseUntil`, and `mintBlocked` when
+   * given, if `owner` still holds the lease. Lost conditions are ignored.
+   */
+  releaseLease(
+    key: TokenKey,
+    owner: string,
+    leaseUntil: number,
+    options?: TableCallOptions & { mintBlocked?: MintBlock },
+  ): Promise<void>;
 }
 
 /** Housekeeping delay after expiry before DynamoDB TTL may delete an item. */
@@ -99,10 +138,11 @@ export class DynamoDbTokenTable implements TokenTable {
     this.#tableName = tableName;
   }
 
-  async read(key: TokenKey): Promise<TokenItem | undefined> {
-    const output = await this.#send("GetItem", () =>
+  async read(key: TokenKey, options: TableCallOptions = {}): Promise<TokenItem | undefined> {
+    const output = await this.#send("GetItem", options, (call) =>
       this.#client.send(
         new GetItemCommand({ TableName: this.#tableName, Key: keyOf(key), ConsistentRead: true }),
+        call,
       ),
     );
     return output.Item === undefined ? undefined : decodeItem(output.Item, key.secretArn);
@@ -111,15 +151,16 @@ export class DynamoDbTokenTable implements TokenTable {
   async acquireLease(
     key: TokenKey,
     lease: { owner: string; observedGeneration: number; now: number; leaseUntil: number },
+    options: TableCallOptions = {},
   ): Promise<LeaseOutcome> {
     try {
-      await this.#send("UpdateItem (lease)", () =>
+      await this.#send("UpdateItem (lease)", options, (call) =>
         this.#client.send(
           new UpdateItemCommand({
             TableName: this.#tableName,
             Key: keyOf(key),
             UpdateExpression:
-              "SET leaseOwner = :owner, leaseUntil = :until, #ttl = if_not_exists(#ttl, :ttl)",
+              "SET leaseOwner = :owner, leaseUntil = :until, #ttl = if_not_exists(#ttl, :ttl) REMOVE mintBlockedUntil, mintBlockedReason",
             ConditionExpression: `(attribute_not_exists(leaseUntil) OR leaseUntil <= :now OR leaseOwner = :owner) AND ${generationCondition(lease.observedGeneration)}`,
             ExpressionAttributeNames: { "#ttl": "ttl" },
             ExpressionAttributeValues: {
@@ -131,6 +172,7 @@ export class DynamoDbTokenTable implements TokenTable {
             },
             ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }),
+          call,
         ),
       );
       return { acquired: true };
@@ -144,10 +186,11 @@ export class DynamoDbTokenTable implements TokenTable {
     key: TokenKey,
     token: Omit<CachedToken, "generation">,
     observedGeneration: number,
+    options: TableCallOptions = {},
   ): Promise<WriteOutcome> {
     const written: CachedToken = { ...token, generation: observedGeneration + 1 };
     try {
-      await this.#send("PutItem (token)", () =>
+      await this.#send("PutItem (token)", options, (call) =>
         this.#client.send(
           new PutItemCommand({
             TableName: this.#tableName,
@@ -157,6 +200,7 @@ export class DynamoDbTokenTable implements TokenTable {
               observedGeneration === 0 ? undefined : generationValues(observedGeneration),
             ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }),
+          call,
         ),
       );
       return { written: true, token: written };
@@ -166,17 +210,36 @@ export class DynamoDbTokenTable implements TokenTable {
     }
   }
 
-  async releaseLease(key: TokenKey, owner: string, leaseUntil: number): Promise<void> {
+  async releaseLease(
+    key: TokenKey,
+    owner: string,
+    leaseUntil: number,
+    options: TableCallOptions & { mintBlocked?: MintBlock } = {},
+  ): Promise<void> {
+    const block = options.mintBlocked;
     try {
-      await this.#send("UpdateItem (release)", () =>
+      await this.#send("UpdateItem (release)", options, (call) =>
         this.#client.send(
           new UpdateItemCommand({
             TableName: this.#tableName,
             Key: keyOf(key),
-            UpdateExpression: "SET leaseUntil = :until",
+            UpdateExpression:
+              block === undefined
+                ? "SET leaseUntil = :until"
+                : "SET leaseUntil = :until, mintBlockedUntil = :blockedUntil, mintBlockedReason = :blockedReason",
             ConditionExpression: "leaseOwner = :owner",
-            ExpressionAttributeValues: { ":owner": { S: owner }, ":until": { N: String(leaseUntil) } },
+            ExpressionAttributeValues: {
+              ":owner": { S: owner },
+              ":until": { N: String(leaseUntil) },
+              ...(block === undefined
+                ? {}
+                : {
+                    ":blockedUntil": { N: String(block.until) },
+                    ":blockedReason": { S: block.reason },
+                  }),
+            },
           }),
+          call,
         ),
       );
     } catch (error) {
@@ -191,10 +254,20 @@ export class DynamoDbTokenTable implements TokenTable {
     return this.read(key);
   }
 
-  /** Runs one DynamoDB call; a failed condition becomes ConditionLost, anything else DynamoDbUnavailableError. */
-  async #send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one DynamoDB call; a failed condition becomes ConditionLost, anything else
+   * DynamoDbUnavailableError (a call cut short by the caller's deadline too: DynamoDB did not answer in
+   * time). A call whose deadline had already passed is not sent (DeadlinePassedError).
+   */
+  async #send<T>(
+    operation: string,
+    options: TableCallOptions,
+    call: (sdkOptions: { abortSignal?: AbortSignal }) => Promise<T>,
+  ): Promise<T> {
+    const { abortSignal } = options;
+    if (abortSignal?.aborted) throw new DeadlinePassedError(operation);
     try {
-      return await call();
+      return await call(abortSignal === undefined ? {} : { abortSignal });
     } catch (error) {
       if (error instanceof Error && error.name === "ConditionalCheckFailedException") {
         throw new ConditionLost((error as { Item?: Record<string, AttributeValue> }).Item);
@@ -253,8 +326,13 @@ export function decodeItem(item: Record<string, AttributeValue>, secretArn: stri
   const decoded: TokenItem = { generation: numberOf(item.generation) ?? 0 };
   const leaseOwner = item.leaseOwner?.S;
   const leaseUntil = numberOf(item.leaseUntil);
+  const mintBlockedUntil = numberOf(item.mintBlockedUntil);
   if (leaseOwner !== undefined) decoded.leaseOwner = leaseOwner;
   if (leaseUntil !== undefined) decoded.leaseUntil = leaseUntil;
+  // An unknown reason (another version of this code) is ignored rather than guessed at.
+  if (mintBlockedUntil !== undefined && item.mintBlockedReason?.S === "rate-limited") {
+    decoded.mintBlocked = { reason: "rate-limited", until: mintBlockedUntil };
+  }
   const accessToken = item.accessToken?.S;
   const tokenHash = item.tokenHash?.S;
   const issuedAt = numberOf(item.issuedAt);

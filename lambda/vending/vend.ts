@@ -12,21 +12,32 @@
  *      (holder died), then take over.
  * 3. Every token write is conditional on the generation read, so a slow writer never overwrites a
  *    newer token; the loser serves the newer one.
- * 4. DynamoDB failing (anything but a lost condition) → L1 + direct minting with in-process
- *    single-flight, counted as `DynamoDbDegraded`, until DynamoDB answers again (l2-health.ts).
+ * 4. A failed mint pauses minting: the holder keeps the lease for the pause (Retry-After, a backoff),
+ *    capped at one lease length, and records a rate limit on the item (`mintBlocked`), so that callers
+ *    whose deadline ends before it fail at once with GenesysRateLimitedError instead of polling.
+ * 5. DynamoDB failing (anything but a lost condition) → L1 + direct minting with in-process
+ *    single-flight, counted as `DynamoDbDegraded`, until DynamoDB answers again (l2-health.ts). The
+ *    same pauses apply per container (mint-pauses.ts).
  *
- * Two rules hold everywhere: a mint failure never hides a still-valid token (it is served instead of
- * an error), and no wait or backoff runs past the caller's deadline.
+ * Three rules hold everywhere: a mint failure never hides a still-valid token (it is served instead of
+ * an error), no wait or backoff runs past the caller's deadline, and every AWS call is aborted at it.
  */
 import { randomUUID } from "node:crypto";
+import { awsErrorFields } from "../shared/aws-errors.ts";
 import type { Clock, Random } from "../shared/clock.ts";
 import { describeError, RotatorError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
 import type { CredentialConfig } from "./config.ts";
-import { DynamoDbUnavailableError, GenesysRateLimitedError, TokenUnavailableError } from "./errors.ts";
+import {
+  DeadlinePassedError,
+  DynamoDbUnavailableError,
+  GenesysRateLimitedError,
+  TokenUnavailableError,
+} from "./errors.ts";
 import type { L2Health } from "./l2-health.ts";
 import type { VendMetrics } from "./metrics.ts";
 import type { MintedToken, Minter } from "./mint.ts";
+import type { DirectMintPauses } from "./mint-pauses.ts";
 import type { SingleFlight } from "./single-flight.ts";
 import {
   type CachedToken,
@@ -36,7 +47,7 @@ import {
   satisfies,
   tokenState,
 } from "./token-cache.ts";
-import type { TokenItem, TokenKey, TokenTable } from "./token-table.ts";
+import type { MintBlock, TokenItem, TokenKey, TokenTable } from "./token-table.ts";
 
 /** Everything the algorithm depends on; one instance per container (runtime.ts). */
 export interface VendDependencies {
@@ -45,11 +56,16 @@ export interface VendDependencies {
   minter: Minter;
   health: L2Health;
   flights: SingleFlight;
+  /** Pauses after failed direct mints while DynamoDB is unavailable. */
+  directMintPauses: DirectMintPauses;
   clock: Clock;
   random: Random;
   log: Log;
   metrics: VendMetrics;
-  /** Longest lease a mint holds (`LEASE_SECONDS`); never longer than the holder's own deadline. */
+  /**
+   * Longest lease a mint holds (`LEASE_SECONDS`); never longer than the holder's own deadline. Also the
+   * longest pause one failed mint imposes on the others, whatever Retry-After said.
+   */
   leaseMs: number;
   /** Lease owner ids. @default crypto.randomUUID */
   newOwnerId?: () => string;
@@ -72,6 +88,8 @@ interface Want {
   minTtlMs: number;
   rejectedHash: string | undefined;
   deadline: number;
+  /** Aborts every AWS call of this resolution at the deadline (see {@link deadlineSignal}). */
+  signal: AbortSignal;
 }
 
 /** First poll delay while another caller mints; doubles up to {@link MAX_POLL_MS}. */
@@ -92,26 +110,29 @@ const FATAL_PAUSE_MS = 1000;
  * CredentialRejectedError (from the minter) — never a DynamoDB error.
  */
 export async function vendToken(request: VendRequest, deps: VendDependencies): Promise<CachedToken> {
-  const want: Want = {
+  const demand: Omit<Want, "signal"> = {
     credential: request.credential,
     minTtlMs: request.minTtlSeconds * 1000,
     rejectedHash: request.rejectedToken === undefined ? undefined : hashToken(request.rejectedToken),
     deadline: request.deadline,
   };
-  const name = want.credential.name;
-  if (want.rejectedHash !== undefined) deps.l1.forget(name, want.rejectedHash);
+  const name = demand.credential.name;
+  if (demand.rejectedHash !== undefined) deps.l1.forget(name, demand.rejectedHash);
   // Identical concurrent requests in one container share one resolution. The key holds every input
   // that changes the answer (not the deadline: joiners accept the leader's).
-  const key = `resolve\n${name}\n${want.minTtlMs}\n${want.rejectedHash ?? ""}`;
+  const key = `resolve\n${name}\n${demand.minTtlMs}\n${demand.rejectedHash ?? ""}`;
   const local = deps.l1.get(name);
-  if (local !== undefined && acceptable(local, want, deps)) {
+  if (local !== undefined && acceptable(local, demand, deps)) {
     // Fresh, or being refreshed by another request of this container right now: nobody waits.
     if (tokenState(local, deps.clock.now()) === "fresh" || deps.flights.has(key)) {
       deps.metrics.count("L1Hits");
       return local;
     }
   }
-  return deps.flights.run(key, () => resolve(want, deps));
+  // The signal (a timer) is made only here, past the L1 hit path.
+  return deps.flights.run(key, () =>
+    resolve({ ...demand, signal: deadlineSignal(demand.deadline, deps.clock) }, deps),
+  );
 }
 
 async function resolve(want: Want, deps: VendDependencies): Promise<CachedToken> {
@@ -119,6 +140,10 @@ async function resolve(want: Want, deps: VendDependencies): Promise<CachedToken>
     try {
       return await resolveShared(want, deps);
     } catch (error) {
+      if (error instanceof DeadlinePassedError) {
+        const local = bestToken(deps.l1.get(want.credential.name), undefined, want);
+        return giveUp(want, local, "the deadline passed before DynamoDB could be asked", deps);
+      }
       if (!(error instanceof DynamoDbUnavailableError)) throw error;
       deps.health.failed(error);
     }
@@ -131,8 +156,9 @@ async function resolveShared(want: Want, deps: VendDependencies): Promise<Cached
   const { table, l1, clock, metrics } = deps;
   const name = want.credential.name;
   const key: TokenKey = { credential: name, secretArn: want.credential.secretArn };
+  const call = { abortSignal: want.signal };
   const owner = (deps.newOwnerId ?? randomUUID)();
-  let item = await table.read(key);
+  let item = await table.read(key, call);
   deps.health.succeeded();
   let polls = 0;
   let retries = 0;
@@ -153,6 +179,11 @@ async function resolveShared(want: Want, deps: VendDependencies): Promise<Cached
 
     // A newer token is needed than any the cache holds.
     if (leaseHeldElsewhere) {
+      // The holder was rate limited until after this caller's deadline: waiting cannot help.
+      const blocked = item?.mintBlocked;
+      if (blocked !== undefined && blocked.until >= want.deadline) {
+        return giveUp(want, best, rateLimitedUntil(name, blocked, now), deps);
+      }
       if (polls === 0) metrics.count("LeaseWaits");
       const slept = await sleepWithin(
         jittered(backoff(FIRST_POLL_MS, MAX_POLL_MS, polls++), deps),
@@ -166,12 +197,16 @@ async function resolveShared(want: Want, deps: VendDependencies): Promise<Cached
           lastFailure ?? "another caller held the mint lease until the deadline",
           deps,
         );
-      item = await table.read(key);
+      item = await table.read(key, call);
       continue;
     }
-    if (now >= want.deadline) return giveUp(want, best, lastFailure ?? "the deadline passed", deps);
+    if (deadlinePassed(want, deps)) return giveUp(want, best, lastFailure ?? "the deadline passed", deps);
     const leaseUntil = leaseEnd(now, want, deps);
-    const lease = await table.acquireLease(key, { owner, observedGeneration: generation, now, leaseUntil });
+    const lease = await table.acquireLease(
+      key,
+      { owner, observedGeneration: generation, now, leaseUntil },
+      call,
+    );
     if (!lease.acquired) {
       // Somebody else leads, or already wrote a newer token: the loop looks at the item they left.
       item = lease.item;
@@ -181,25 +216,17 @@ async function resolveShared(want: Want, deps: VendDependencies): Promise<Cached
       return await mintAndStore(want, key, generation, Math.min(want.deadline, leaseUntil), deps);
     } catch (error) {
       lastFailure = error;
-      const failure = classifyMintFailure(error);
       recordMintFailure(want, error, deps);
-      const pause =
-        failure.kind === "rate-limited"
-          ? failure.pauseMs
-          : jittered(backoff(FIRST_RETRY_MS, MAX_RETRY_MS, retries++), deps);
-      // Holding the lease through the pause keeps the rest of the fleet from hammering Genesys meanwhile.
-      await releaseQuietly(
-        table,
-        key,
-        owner,
-        clock.now() + (failure.kind === "fatal" ? FATAL_PAUSE_MS : pause),
-        deps,
+      const failure = classifyMintFailure(error);
+      const pause = pauseAfter(failure, () =>
+        jittered(backoff(FIRST_RETRY_MS, MAX_RETRY_MS, retries++), deps),
       );
+      await holdAfterFailure(key, owner, failure, pause, want, deps);
       if (isStillValid(best, deps)) return serve(best, undefined, deps);
       if (failure.kind === "fatal") throw error;
-      if (clock.now() + pause >= want.deadline) return giveUp(want, best, error, deps);
+      if (clock.now() + pause >= want.deadline || want.signal.aborted) return giveUp(want, best, error, deps);
       await clock.sleep(pause);
-      item = await table.read(key);
+      item = await table.read(key, call);
     }
   }
 }
@@ -219,12 +246,11 @@ async function refreshAhead(
 ): Promise<CachedToken> {
   const now = deps.clock.now();
   const leaseUntil = leaseEnd(now, want, deps);
-  const lease = await deps.table.acquireLease(key, {
-    owner,
-    observedGeneration: generation,
-    now,
-    leaseUntil,
-  });
+  const lease = await deps.table.acquireLease(
+    key,
+    { owner, observedGeneration: generation, now, leaseUntil },
+    { abortSignal: want.signal },
+  );
   if (!lease.acquired) {
     const current = lease.item?.token;
     if (current !== undefined && acceptable(current, want, deps) && newerToken(current, best) === current) {
@@ -238,14 +264,8 @@ async function refreshAhead(
   } catch (error) {
     recordMintFailure(want, error, deps);
     const failure = classifyMintFailure(error);
-    // Keep the lease for a pause: one refresh attempt per pause fleet-wide, not one per invocation.
-    const pause =
-      failure.kind === "rate-limited"
-        ? failure.pauseMs
-        : failure.kind === "fatal"
-          ? FATAL_PAUSE_MS
-          : REFRESH_RETRY_PAUSE_MS;
-    await releaseQuietly(deps.table, key, owner, deps.clock.now() + pause, deps);
+    // One refresh attempt per pause fleet-wide, not one per invocation.
+    await holdAfterFailure(key, owner, failure, pauseAfter(failure, refreshPause), want, deps);
     return best;
   }
 }
@@ -262,13 +282,15 @@ async function mintAndStore(
   mintDeadline: number,
   deps: VendDependencies,
 ): Promise<CachedToken> {
-  const minted = await deps.minter.mint(want.credential, { deadline: mintDeadline });
+  const minted = await deps.minter.mint(want.credential, {
+    deadline: mintDeadline,
+    abortSignal: want.signal,
+  });
   let outcome: Awaited<ReturnType<TokenTable["writeToken"]>>;
   try {
-    outcome = await deps.table.writeToken(key, minted, observedGeneration);
+    outcome = await deps.table.writeToken(key, minted, observedGeneration, { abortSignal: want.signal });
   } catch (error) {
-    if (!(error instanceof DynamoDbUnavailableError)) throw error;
-    deps.health.failed(error);
+    noteTableFailure(error, deps);
     return keepLocally(key.credential, minted, deps);
   }
   if (outcome.written) {
@@ -288,48 +310,106 @@ async function mintAndStore(
   return keepLocally(key.credential, minted, deps);
 }
 
-/** Without DynamoDB: L1, and direct minting shared by every request of this container. */
+/**
+ * Without DynamoDB: L1, and direct minting shared by every request of this container
+ * (single-flight), paced like the shared path: after a failure no direct mint starts before the
+ * container's pause ends (mint-pauses.ts). While a valid token exists only the one caller that starts
+ * a refresh waits for it; everybody else — and everybody during a pause — is served that token.
+ */
 async function resolveDegraded(want: Want, deps: VendDependencies): Promise<CachedToken> {
   const { l1, clock, metrics, flights } = deps;
   const name = want.credential.name;
-  const flightKey = `degraded-mint\n${name}`;
-  const mintDirectly = () =>
-    flights.run(flightKey, async () =>
-      keepLocally(name, await deps.minter.mint(want.credential, { deadline: want.deadline }), deps),
-    );
   metrics.count("DynamoDbDegraded");
-  let retries = 0;
+  let lastFailure: unknown;
   for (;;) {
     const now = clock.now();
     const local = bestToken(l1.get(name), undefined, want);
+    const minting = flights.has(directMintKey(name));
+    const pause = deps.directMintPauses.get(name);
+    const paused = !minting && pause !== undefined && now < pause.nextAttemptAt;
     if (local !== undefined && satisfies(local, now, want.minTtlMs)) {
-      if (tokenState(local, now) === "fresh" || flights.has(flightKey)) return serve(local, undefined, deps);
+      if (tokenState(local, now) === "fresh" || minting || paused || deadlinePassed(want, deps)) {
+        return serve(local, undefined, deps);
+      }
       try {
-        return await mintDirectly();
-      } catch (error) {
-        recordMintFailure(want, error, deps);
+        return await mintDirectly(want, "refresh", deps);
+      } catch {
+        // Recorded (and paused) by mintDirectly.
         return serve(local, undefined, deps);
       }
     }
-    if (now >= want.deadline)
-      return giveUp(want, local, "DynamoDB is unavailable and no token was minted in time", deps);
+    if (deadlinePassed(want, deps)) {
+      return giveUp(
+        want,
+        local,
+        lastFailure ?? pause?.lastFailure ?? "DynamoDB is unavailable and no token was minted in time",
+        deps,
+      );
+    }
+    if (paused) {
+      const blocked = pause.mintBlocked;
+      if (blocked !== undefined && blocked.until >= want.deadline) {
+        return giveUp(want, local, rateLimitedUntil(name, blocked, now), deps);
+      }
+      if (pause.nextAttemptAt >= want.deadline) return giveUp(want, local, pause.lastFailure, deps);
+      await clock.sleep(pause.nextAttemptAt - now);
+      continue;
+    }
     try {
-      const minted = await mintDirectly();
+      const minted = await mintDirectly(want, "replace", deps);
       // A joined flight may have started before this caller's report; a reported token is never served.
       if (minted.tokenHash !== want.rejectedHash) return minted;
     } catch (error) {
-      recordMintFailure(want, error, deps);
+      lastFailure = error;
       if (isStillValid(local, deps)) return serve(local, undefined, deps);
-      const failure = classifyMintFailure(error);
-      if (failure.kind === "fatal") throw error;
-      const pause =
-        failure.kind === "rate-limited"
-          ? failure.pauseMs
-          : jittered(backoff(FIRST_RETRY_MS, MAX_RETRY_MS, retries++), deps);
-      if (clock.now() + pause >= want.deadline) return giveUp(want, local, error, deps);
-      await clock.sleep(pause);
+      if (classifyMintFailure(error).kind === "fatal") throw error;
+      // The loop waits out the pause mintDirectly recorded.
     }
   }
+}
+
+/**
+ * One direct mint per credential and container at a time. A failure is recorded once (not once per
+ * joined caller) with the pause that the shared path would hold the lease for.
+ */
+function mintDirectly(
+  want: Want,
+  purpose: "refresh" | "replace",
+  deps: VendDependencies,
+): Promise<CachedToken> {
+  const name = want.credential.name;
+  return deps.flights.run(directMintKey(name), async () => {
+    const started = deps.clock.now();
+    try {
+      const minted = await deps.minter.mint(want.credential, {
+        deadline: Math.min(want.deadline, started + deps.leaseMs),
+        abortSignal: want.signal,
+      });
+      deps.directMintPauses.succeeded(name);
+      return keepLocally(name, minted, deps);
+    } catch (error) {
+      recordMintFailure(want, error, deps);
+      const failure = classifyMintFailure(error);
+      const failures = deps.directMintPauses.get(name)?.failures ?? 0;
+      const pause = pauseAfter(failure, () =>
+        purpose === "refresh"
+          ? REFRESH_RETRY_PAUSE_MS
+          : jittered(backoff(FIRST_RETRY_MS, MAX_RETRY_MS, failures), deps),
+      );
+      const now = deps.clock.now();
+      const mintBlocked = mintBlockAfter(failure, now);
+      deps.directMintPauses.failed(name, {
+        nextAttemptAt: now + Math.min(pause, deps.leaseMs),
+        ...(mintBlocked === undefined ? {} : { mintBlocked }),
+        lastFailure: error,
+      });
+      throw error;
+    }
+  });
+}
+
+function directMintKey(credential: string): string {
+  return `degraded-mint\n${credential}`;
 }
 
 /** Outcome of {@link warmCache}. */
@@ -350,11 +430,18 @@ export async function warmCache(
   deadline: number,
   deps: VendDependencies,
 ): Promise<WarmResult> {
-  const want: Want = { credential, minTtlMs: 0, rejectedHash: undefined, deadline };
+  const want: Want = {
+    credential,
+    minTtlMs: 0,
+    rejectedHash: undefined,
+    deadline,
+    signal: deadlineSignal(deadline, deps.clock),
+  };
+  const call = { abortSignal: want.signal };
   const key: TokenKey = { credential: credential.name, secretArn: credential.secretArn };
-  const currentVersionId = await deps.minter.currentVersionId(credential);
+  const currentVersionId = await deps.minter.currentVersionId(credential, call);
   try {
-    const item = await deps.table.read(key);
+    const item = await deps.table.read(key, call);
     deps.health.succeeded();
     const now = deps.clock.now();
     const cached = item?.token;
@@ -367,12 +454,11 @@ export async function warmCache(
     }
     const owner = (deps.newOwnerId ?? randomUUID)();
     const leaseUntil = leaseEnd(now, want, deps);
-    const lease = await deps.table.acquireLease(key, {
-      owner,
-      observedGeneration: item?.generation ?? 0,
-      now,
-      leaseUntil,
-    });
+    const lease = await deps.table.acquireLease(
+      key,
+      { owner, observedGeneration: item?.generation ?? 0, now, leaseUntil },
+      call,
+    );
     if (lease.acquired) {
       try {
         const token = await mintAndStore(
@@ -385,11 +471,15 @@ export async function warmCache(
         return { warmed: token.secretVersionId === currentVersionId, token };
       } catch (error) {
         recordMintFailure(want, error, deps);
-        await releaseQuietly(deps.table, key, owner, deps.clock.now(), deps);
+        const failure = classifyMintFailure(error);
+        await holdAfterFailure(key, owner, failure, pauseAfter(failure, refreshPause), want, deps);
         throw error;
       }
     }
   } catch (error) {
+    if (error instanceof DeadlinePassedError) {
+      throw new TokenUnavailableError(credential.name, "the deadline passed before DynamoDB answered");
+    }
     if (!(error instanceof DynamoDbUnavailableError)) throw error;
     deps.health.failed(error);
     throw new TokenUnavailableError(
@@ -405,7 +495,11 @@ export async function warmCache(
 // ---------------------------------------------------------------------------------------------------
 
 /** A token may go to this caller: not the one it reported, and valid long enough. */
-function acceptable(token: CachedToken, want: Want, deps: VendDependencies): boolean {
+function acceptable(
+  token: CachedToken,
+  want: Pick<Want, "rejectedHash" | "minTtlMs">,
+  deps: VendDependencies,
+): boolean {
   return token.tokenHash !== want.rejectedHash && satisfies(token, deps.clock.now(), want.minTtlMs);
 }
 
@@ -432,6 +526,15 @@ function isLeaseHeld(item: TokenItem | undefined, now: number): boolean {
 /** A lease never outlives its holder's invocation: a holder that dies frees it by its deadline at the latest. */
 function leaseEnd(now: number, want: Want, deps: VendDependencies): number {
   return now + Math.max(1, Math.min(deps.leaseMs, want.deadline - now));
+}
+
+/**
+ * Aborts the AWS SDK calls of one resolution at the caller's deadline, so a hanging Secrets Manager or
+ * DynamoDB yields an answer (a still-valid token or a typed error) before Lambda's timeout. The
+ * deadline is on `clock`; the signal runs in real time because what it guards, Lambda's timeout, does.
+ */
+function deadlineSignal(deadline: number, clock: Clock): AbortSignal {
+  return AbortSignal.timeout(Math.max(0, Math.ceil(deadline - clock.now())));
 }
 
 function keepLocally(credential: string, minted: MintedToken, deps: VendDependencies): CachedToken {
@@ -461,10 +564,75 @@ function classifyMintFailure(error: unknown): MintFailure {
   }
   if (error instanceof RotatorError) return error.retryable ? { kind: "transient" } : { kind: "fatal" };
   // AWS SDK errors (reading the secret): throttling and server faults are transient, client faults are not.
-  const sdk = error as { $retryable?: unknown; $fault?: unknown } | undefined;
-  if (sdk?.$retryable !== undefined || sdk?.$fault === "server") return { kind: "transient" };
-  if (sdk?.$fault === "client") return { kind: "fatal" };
+  const aws = awsErrorFields(error);
+  if (aws.sdkRetryable || aws.fault === "server") return { kind: "transient" };
+  if (aws.fault === "client") return { kind: "fatal" };
   return { kind: "transient" };
+}
+
+/**
+ * How long minting pauses after `failure`, on the shared and the degraded path alike: Retry-After
+ * for a rate limit (1 s without one), {@link FATAL_PAUSE_MS} for a fatal failure, `transientMs()`
+ * otherwise (a backoff, or the refresh pause while a valid token exists).
+ */
+function pauseAfter(failure: MintFailure, transientMs: () => number): number {
+  if (failure.kind === "rate-limited") return failure.pauseMs;
+  if (failure.kind === "fatal") return FATAL_PAUSE_MS;
+  return transientMs();
+}
+
+function refreshPause(): number {
+  return REFRESH_RETRY_PAUSE_MS;
+}
+
+/** What a rate limit at `now` blocks: nobody can expect a new token before its pause ends. */
+function mintBlockAfter(failure: MintFailure, now: number): MintBlock | undefined {
+  return failure.kind === "rate-limited"
+    ? { reason: "rate-limited", until: now + failure.pauseMs }
+    : undefined;
+}
+
+/**
+ * After a failed mint the holder keeps the lease through the pause, so the fleet makes one attempt per
+ * pause instead of one per invocation — but never longer than one lease: a Retry-After of an hour must
+ * not lock the fleet out for an hour (a later caller probes once per lease length). A rate limit is also
+ * recorded with its full length, so waiting callers whose deadline ends before it give up at once with
+ * GenesysRateLimitedError.
+ */
+async function holdAfterFailure(
+  key: TokenKey,
+  owner: string,
+  failure: MintFailure,
+  pauseMs: number,
+  want: Want,
+  deps: VendDependencies,
+): Promise<void> {
+  const now = deps.clock.now();
+  const mintBlocked = mintBlockAfter(failure, now);
+  try {
+    await deps.table.releaseLease(key, owner, now + Math.min(pauseMs, deps.leaseMs), {
+      abortSignal: want.signal,
+      ...(mintBlocked === undefined ? {} : { mintBlocked }),
+    });
+  } catch (error) {
+    // The lease then lapses by itself; the caller's answer does not depend on this write.
+    noteTableFailure(error, deps);
+  }
+}
+
+/** The error for a caller that cannot get a token before a recorded rate limit ends. */
+function rateLimitedUntil(credential: string, blocked: MintBlock, now: number): GenesysRateLimitedError {
+  return new GenesysRateLimitedError(credential, Math.max(0, Math.ceil(blocked.until - now)));
+}
+
+/**
+ * After a failed DynamoDB call whose failure does not change the caller's answer: a real failure
+ * degrades the container; a call not sent because the deadline had passed says nothing about DynamoDB.
+ */
+function noteTableFailure(error: unknown, deps: VendDependencies): void {
+  if (error instanceof DeadlinePassedError) return;
+  if (!(error instanceof DynamoDbUnavailableError)) throw error;
+  deps.health.failed(error);
 }
 
 function recordMintFailure(want: Want, error: unknown, deps: VendDependencies): void {
@@ -490,6 +658,8 @@ function giveUp(
     );
     return serve(best, undefined, deps);
   }
+  // Already the answer for the caller (a recorded rate limit, Secrets Manager past the deadline).
+  if (reason instanceof GenesysRateLimitedError || reason instanceof TokenUnavailableError) throw reason;
   const name = want.credential.name;
   const failure = reason instanceof Error ? classifyMintFailure(reason) : undefined;
   if (failure?.kind === "rate-limited")
@@ -504,28 +674,23 @@ function isStillValid(best: CachedToken | undefined, deps: VendDependencies): be
   return best !== undefined && tokenState(best, deps.clock.now()) !== "expired";
 }
 
-async function releaseQuietly(
-  table: TokenTable,
-  key: TokenKey,
-  owner: string,
-  until: number,
-  deps: VendDependencies,
-): Promise<void> {
-  try {
-    await table.releaseLease(key, owner, until);
-  } catch (error) {
-    // The lease then lapses by itself; the caller's answer does not depend on this write.
-    if (!(error instanceof DynamoDbUnavailableError)) throw error;
-    deps.health.failed(error);
-  }
-}
-
-/** Sleeps `ms` unless that would pass the caller's deadline; false when there was no time left. */
+/**
+ * Sleeps `ms`, or until the deadline if that comes first. False when the deadline has come: there is
+ * no time left to act on what another read would show (and its call would be aborted anyway).
+ */
 async function sleepWithin(ms: number, want: Want, deps: VendDependencies): Promise<boolean> {
   const left = want.deadline - deps.clock.now();
   if (left <= 0) return false;
   await deps.clock.sleep(Math.min(ms, left));
-  return true;
+  return !deadlinePassed(want, deps);
+}
+
+/**
+ * The deadline on `clock`, or the real-time signal derived from it: they agree in production; with a
+ * test clock only the signal knows that real time ran out (e.g. while an AWS call hung).
+ */
+function deadlinePassed(want: Want, deps: VendDependencies): boolean {
+  return deps.clock.now() >= want.deadline || want.signal.aborted;
 }
 
 function backoff(firstMs: number, maxMs: number, attempt: number): number {

@@ -4,17 +4,19 @@
  * runtimes with their own L1 (fleet behaviour with isolated workers is in fleet.test.ts).
  */
 import assert from "node:assert/strict";
+import { createServer, type Socket } from "node:net";
 import { after, afterEach, before, describe, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
 import { ManualClock } from "../../lambda/shared/clock.ts";
 import { GenesysApiRateLimitError } from "../../lambda/shared/genesys/errors.ts";
 import { requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
-import { serializeCredentialSecret } from "../../lambda/shared/secret-value.ts";
+import { type CredentialSecret, serializeCredentialSecret } from "../../lambda/shared/secret-value.ts";
 import type { VendingResponse } from "../../lambda/vending/handler.ts";
 import type { TokenRequester } from "../../lambda/vending/mint.ts";
 import { refreshAheadWindowMs } from "../../lambda/vending/token-cache.ts";
 import { assertNoSecrets, captureOutput } from "../support/log-capture.ts";
+import { SteppingClock } from "../support/stepping-clock.ts";
 import {
   RecordingLog,
   STACK_IDS,
@@ -292,6 +294,136 @@ describe("staged secret fallback", () => {
   });
 });
 
+describe("staged secret fallback: only values of AWSCURRENT's credential", () => {
+  test("alternating: AWSPENDING naming the twin (ids swapped) is used when AWSCURRENT is rejected", async () => {
+    const client = stack.rotation.client;
+    const arn = stack.credentials[APP]!;
+    const current = (await stack.rotation.readStaged(arn, "AWSCURRENT"))!;
+    const working = await stack.rotation.stages(arn);
+    const workingVersion = Object.entries(working).find(([, labels]) => labels.includes("AWSCURRENT"))![0];
+    const twin = current.alternateClientId!;
+    // What an alternating createSecret stages: the twin's new secret, ids swapped.
+    const twinSecret = stack.rotation.genesys.state.regenerateSecret(twin).secret;
+    const broken = await client.send(
+      new PutSecretValueCommand({
+        SecretId: arn,
+        SecretString: serializeCredentialSecret({
+          ...current,
+          clientSecret: "not-the-right-secret-0123456789",
+        }),
+      }),
+    );
+    const pending = await client.send(
+      new PutSecretValueCommand({
+        SecretId: arn,
+        SecretString: serializeCredentialSecret({
+          ...current,
+          clientId: twin,
+          alternateClientId: current.clientId,
+          clientSecret: twinSecret,
+        }),
+        VersionStages: ["AWSPENDING"],
+      }),
+    );
+    try {
+      const vendor = container();
+      await vendor.token({ credential: APP });
+      const item = await stack.readItem(APP);
+      assert.equal(item?.token?.secretVersionId, pending.VersionId);
+      assert.equal(item?.token?.clientId, twin);
+      assert.equal(vendor.metrics.get("FallbackStageUsed"), 1);
+      assert.equal(vendor.metrics.get("FallbackStageRejected"), 0);
+    } finally {
+      await client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: arn,
+          VersionStage: "AWSCURRENT",
+          MoveToVersionId: workingVersion,
+          RemoveFromVersionId: broken.VersionId,
+        }),
+      );
+      await removeLabel(arn, "AWSPENDING", pending.VersionId!);
+    }
+  });
+
+  const forgeries: [
+    string,
+    (
+      current: CredentialSecret,
+      secrets: { regenerated: string; admin: CredentialSecret },
+    ) => CredentialSecret,
+    RegExp,
+  ][] = [
+    [
+      "another client (the admin's, with its working secret)",
+      (current, { admin }) => ({ ...current, clientId: admin.clientId, clientSecret: admin.clientSecret }),
+      /clientId is neither AWSCURRENT's clientId nor its alternateClientId/,
+    ],
+    [
+      "another environment",
+      (current, { regenerated }) => ({
+        ...current,
+        environment: "mypurecloud.com",
+        clientSecret: regenerated,
+      }),
+      /environment differs from AWSCURRENT's/,
+    ],
+    [
+      "another strategy",
+      (current, { regenerated }) => ({
+        ...current,
+        strategy: "alternating",
+        alternateClientId: STACK_IDS.appB,
+        clientSecret: regenerated,
+      }),
+      /strategy differs from AWSCURRENT's/,
+    ],
+  ];
+  for (const [what, forge, rule] of forgeries) {
+    test(`AWSPENDING for ${what} is skipped (logged and counted), never minted with`, async () => {
+      const client = stack.rotation.client;
+      const arn = stack.credentials[LEGACY]!;
+      const current = (await stack.rotation.readStaged(arn, "AWSCURRENT"))!;
+      const admin = (await stack.rotation.readStaged(stack.rotation.secrets.admin, "AWSCURRENT"))!;
+      // AWSCURRENT stops working (a single rotation's regeneration), and AWSPENDING holds a value that
+      // WOULD mint — for the wrong client, organisation or strategy.
+      const regenerated = stack.rotation.genesys.state.regenerateSecret(STACK_IDS.single).secret;
+      const forged = await client.send(
+        new PutSecretValueCommand({
+          SecretId: arn,
+          SecretString: serializeCredentialSecret(forge(current, { regenerated, admin })),
+          VersionStages: ["AWSPENDING"],
+        }),
+      );
+      const log = new RecordingLog();
+      logs.push(log);
+      const vendor = container({ log });
+      try {
+        await assert.rejects(vendor.token({ credential: LEGACY }), (error: Error) => {
+          assert.equal(error.name, "CredentialRejectedError");
+          assert.match(error.message, /AWSPENDING skipped/);
+          assert.match(error.message, rule);
+          return true;
+        });
+        assert.equal(stack.rotation.genesys.counters.mints(), 0, "no token was minted with any value");
+        assert.equal(vendor.metrics.get("FallbackStageRejected"), 1);
+        assert.equal(vendor.metrics.get("FallbackStageUsed"), 0);
+        const warning = log.matching("Fallback stage value rejected");
+        assert.equal(warning.length, 1);
+        assert.match(warning[0]!, rule);
+      } finally {
+        await removeLabel(arn, "AWSPENDING", forged.VersionId!);
+        await client.send(
+          new PutSecretValueCommand({
+            SecretId: arn,
+            SecretString: serializeCredentialSecret({ ...current, clientSecret: regenerated }),
+          }),
+        );
+      }
+    });
+  }
+});
+
 describe("generations", () => {
   test("a slow writer never overwrites a newer token with an older one", async () => {
     const slowRequest: TokenRequester = async (request, options) => {
@@ -344,6 +476,70 @@ describe("rate limiting", () => {
     const answer = await container().token({}, { remainingMs: 5000 });
     assert.ok(answer.accessToken);
     assert.equal(tokenRequests(), 2);
+  });
+
+  test("a long Retry-After holds the lease one lease length; callers whose deadline ends first fail at once with GenesysRateLimitedError", async () => {
+    const genesys = stack.rotation.genesys;
+    genesys.faults.tokenRateLimit.enabled = true;
+    genesys.faults.tokenRateLimit.retryAfterSeconds = 3600;
+    const clock = new SteppingClock(Date.now());
+    const rateLimited = (atMostMs: number) => (error: Error & { retryAfterMs?: number }) => {
+      assert.equal(error.name, "GenesysRateLimitedError");
+      assert.ok(
+        error.retryAfterMs !== undefined &&
+          error.retryAfterMs <= atMostMs &&
+          error.retryAfterMs > atMostMs - 120_000,
+        `retryAfterMs ${error.retryAfterMs}`,
+      );
+      return true;
+    };
+    const started = clock.now();
+    await assert.rejects(container({ clock }).token(), rateLimited(3600_000));
+    const item = await stack.readItem(APP);
+    assert.ok(
+      item?.leaseUntil !== undefined && item.leaseUntil <= started + 30_000,
+      "hold capped at LEASE_SECONDS",
+    );
+    assert.equal(item?.mintBlocked?.reason, "rate-limited");
+    assert.ok(item?.mintBlocked !== undefined && item.mintBlocked.until >= started + 3600_000);
+
+    // Other containers during the hold: an answer at once, the right error, no call to Genesys.
+    const requests = tokenRequests();
+    for (let minute = 0; minute < 3; minute++) {
+      clock.advance(5_000);
+      const sleeps = clock.sleeps.length;
+      await assert.rejects(container({ clock }).token(), rateLimited(3600_000 - (minute + 1) * 5_000));
+      assert.equal(clock.sleeps.length, sleeps, "no polling until the deadline");
+    }
+    assert.equal(tokenRequests(), requests);
+
+    // Once the hold (one lease length) is over, one caller probes Genesys again — once.
+    clock.advance(30_000);
+    await Promise.all(
+      [container({ clock }), container({ clock })].map((vendor) =>
+        assert.rejects(vendor.token(), { name: "GenesysRateLimitedError" }),
+      ),
+    );
+    assert.equal(tokenRequests(), requests + 1);
+  });
+
+  test("during a recorded rate limit a still-valid token is served at once to callers wanting more", async () => {
+    const clock = new SteppingClock(Date.now());
+    const first = container({ clock });
+    const valid = await first.token();
+    // 200 s left: a caller wanting 300 s needs a new token.
+    clock.advance(3400_000);
+    stack.rotation.genesys.faults.tokenRateLimit.enabled = true;
+    stack.rotation.genesys.faults.tokenRateLimit.retryAfterSeconds = 3600;
+    assert.equal((await first.token({ minTtlSeconds: 300 })).accessToken, valid.accessToken);
+    assert.equal((await stack.readItem(APP))?.mintBlocked?.reason, "rate-limited");
+    const requests = tokenRequests();
+    const sleeps = clock.sleeps.length;
+    const answer = await container({ clock }).token({ minTtlSeconds: 300 });
+    assert.equal(answer.accessToken, valid.accessToken);
+    assert.equal(answer.expiresInSeconds, 200);
+    assert.equal(clock.sleeps.length, sleeps, "served without waiting for the lease");
+    assert.equal(tokenRequests(), requests);
   });
 
   test("an API-style 429 while a valid token exists → that token is served", async () => {
@@ -400,6 +596,57 @@ describe("DynamoDB outage", () => {
     assert.equal(coldLog.matching("DynamoDB available again").length, 1);
   });
 
+  test("degraded and rate limited: one refresh attempt per pause, not per request; the valid token is served meanwhile", async () => {
+    const clock = new ManualClock(Date.now());
+    const vendor = container({ clock });
+    const valid = await vendor.token();
+    // Inside the refresh-ahead window, far from expiry.
+    clock.advance(3600_000 - refreshAheadWindowMs(3600_000) + 1000);
+    stack.dynamoDb.outage.begin("refuse");
+    stack.rotation.genesys.faults.tokenRateLimit.enabled = true; // no Retry-After: 1 s pauses
+    const before = tokenRequests();
+    for (let request = 0; request < 100; request++) {
+      clock.advance(100);
+      assert.equal((await vendor.token()).accessToken, valid.accessToken);
+    }
+    const attempts = tokenRequests() - before;
+    assert.ok(attempts >= 9 && attempts <= 11, `one attempt per 1 s pause over 10 s, not 100 (${attempts})`);
+    assert.ok(vendor.metrics.get("DynamoDbDegraded") >= 1);
+
+    // A Retry-After longer than a lease: one attempt per lease length (30 s), as on the shared path.
+    stack.rotation.genesys.faults.tokenRateLimit.retryAfterSeconds = 3600;
+    clock.advance(2000);
+    const during = tokenRequests();
+    for (let request = 0; request < 100; request++) {
+      clock.advance(1000);
+      assert.equal((await vendor.token()).accessToken, valid.accessToken);
+    }
+    const slowAttempts = tokenRequests() - during;
+    assert.ok(
+      slowAttempts >= 3 && slowAttempts <= 4,
+      `one attempt per lease length over 100 s (${slowAttempts})`,
+    );
+  });
+
+  test("degraded with no valid token: a recorded rate limit fails later callers at once, without another token request", async () => {
+    stack.dynamoDb.outage.begin("refuse");
+    stack.rotation.genesys.faults.tokenRateLimit.enabled = true;
+    stack.rotation.genesys.faults.tokenRateLimit.retryAfterSeconds = 3600;
+    const clock = new SteppingClock(Date.now());
+    const vendor = container({ clock });
+    await assert.rejects(vendor.token(), { name: "GenesysRateLimitedError" });
+    const requests = tokenRequests();
+    clock.advance(10_000);
+    const sleeps = clock.sleeps.length;
+    await assert.rejects(vendor.token(), (error: Error & { retryAfterMs?: number }) => {
+      assert.equal(error.name, "GenesysRateLimitedError");
+      assert.ok(error.retryAfterMs !== undefined && error.retryAfterMs > 3500_000, `${error.retryAfterMs}`);
+      return true;
+    });
+    assert.equal(tokenRequests(), requests);
+    assert.equal(clock.sleeps.length, sleeps);
+  });
+
   test("a hanging DynamoDB degrades after the client timeout instead of eating the deadline", async () => {
     stack.dynamoDb.outage.begin("hang");
     const vendor = container();
@@ -408,6 +655,56 @@ describe("DynamoDB outage", () => {
     assert.ok(answer.accessToken);
     assert.ok(Date.now() - started < 12_000);
     assert.ok(vendor.metrics.get("DynamoDbDegraded") >= 1);
+  });
+});
+
+describe("the caller's deadline reaches the AWS calls", () => {
+  // The handler's deadline is 90 % of the remaining time; the SDK clients' own limits (DynamoDB 2 × 2 s,
+  // Secrets Manager 2 × 3 s) are longer than these invocations, so only the deadline can end the calls.
+  const LAMBDA_REMAINING_MS = 3000;
+
+  test("DynamoDB hangs, no token anywhere → TokenUnavailableError before the Lambda timeout", async () => {
+    stack.dynamoDb.outage.begin("hang");
+    const started = performance.now();
+    await assert.rejects(container().token({}, { remainingMs: LAMBDA_REMAINING_MS }), {
+      name: "TokenUnavailableError",
+    });
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < LAMBDA_REMAINING_MS, `answered after ${Math.round(elapsed)} ms`);
+    assert.equal(tokenRequests(), 0, "no mint started after the deadline");
+  });
+
+  test("DynamoDB hangs while a still-valid token is in L1 → that token, before the Lambda timeout", async () => {
+    const clock = new ManualClock(Date.now());
+    const vendor = container({ clock });
+    const valid = await vendor.token();
+    clock.advance(3600_000 - refreshAheadWindowMs(3600_000) + 1000);
+    stack.dynamoDb.outage.begin("hang");
+    const requests = tokenRequests();
+    const started = performance.now();
+    const answer = await vendor.token({}, { remainingMs: LAMBDA_REMAINING_MS });
+    const elapsed = performance.now() - started;
+    assert.equal(answer.accessToken, valid.accessToken);
+    assert.ok(elapsed < LAMBDA_REMAINING_MS, `answered after ${Math.round(elapsed)} ms`);
+    assert.equal(tokenRequests(), requests, "no refresh started after the deadline");
+  });
+
+  test("Secrets Manager accepts connections but never answers → TokenUnavailableError before the Lambda timeout", async () => {
+    const silent = await startSilentServer();
+    try {
+      const vendor = container({ environment: { SECRETS_MANAGER_ENDPOINT: silent.url } });
+      const started = performance.now();
+      await assert.rejects(vendor.token({}, { remainingMs: LAMBDA_REMAINING_MS }), (error: Error) => {
+        assert.equal(error.name, "TokenUnavailableError");
+        assert.match(error.message, /Secrets Manager did not answer before the deadline/);
+        return true;
+      });
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed < LAMBDA_REMAINING_MS, `answered after ${Math.round(elapsed)} ms`);
+      assert.ok(silent.connections() >= 1, "the request did reach the silent endpoint");
+    } finally {
+      await silent.stop();
+    }
   });
 });
 
@@ -515,6 +812,45 @@ describe("logs", () => {
     });
   });
 });
+
+/** Takes `label` off `versionId` (test clean-up). */
+async function removeLabel(arn: string, label: string, versionId: string): Promise<void> {
+  await stack.rotation.client.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: arn,
+      VersionStage: label,
+      RemoveFromVersionId: versionId,
+    }),
+  );
+}
+
+/** A TCP server on 127.0.0.1 that accepts connections and never answers: a hung AWS endpoint. */
+async function startSilentServer(): Promise<{
+  url: string;
+  connections(): number;
+  stop(): Promise<void>;
+}> {
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server = createServer((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+    socket.on("close", () => sockets.delete(socket));
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("silent server: no TCP address");
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    connections: () => accepted,
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
 
 /** Completes a manual single rotation: AWSCURRENT → `versionId`. */
 async function finishRotation(arn: string, versionId: string): Promise<void> {
