@@ -156,6 +156,8 @@ export class GenesysCredential extends Construct {
     }
 
     props.rotationFunction.grantRotation(this.secret, this.encryptionKey, { strategy: props.strategy });
+    // The value's adminSecretArn is written by whoever can write the secret: pin it to the configuration.
+    props.rotationFunction.pinAdminSecret(this.secretName, props.admin?.secret);
     if (props.integrationCredentialIds !== undefined) {
       props.rotationFunction.addIntegrationCredentials(this.secretName, props.integrationCredentialIds);
     }

@@ -50,6 +50,8 @@ export class GenesysRotationFunction extends Construct {
   readonly #versionDates: GrowingStatement;
   readonly #keyAccess: SecretKeyAccess;
   readonly #integrationCredentials = new Map<string, readonly string[]>();
+  /** Secret name → admin secret ARN ("" = self-managed); becomes ADMIN_SECRET_ARNS. */
+  readonly #adminPins = new Map<string, string>();
   readonly #handler: HandlerFunction;
 
   constructor(scope: Construct, id: string, props: GenesysRotationFunctionProps = {}) {
@@ -149,6 +151,33 @@ export class GenesysRotationFunction extends Construct {
         resources: [vendor.function.functionArn],
       }),
     );
+  }
+
+  /**
+   * Pins the admin secret that the value of the secret named `secretName` may name in `adminSecretArn`
+   * (`undefined`: none, the secret is a self-managed pair). The function then refuses, before reading any
+   * admin secret, a value whose `adminSecretArn` differs — so whoever can write a rotated secret cannot
+   * choose which admin acts on it. Sets `ADMIN_SECRET_ARNS` on the first call; from then on every secret
+   * the function rotates must be pinned (an unlisted secret is refused). {@link GenesysCredential} pins
+   * each credential it creates or imports.
+   */
+  pinAdminSecret(secretName: string, adminSecret: secretsmanager.ISecret | undefined): void {
+    const pinned = adminSecret?.secretArn ?? "";
+    const existing = this.#adminPins.get(secretName);
+    if (existing !== undefined && existing !== pinned) {
+      throw new ConfigurationError(
+        `${this.node.path}: admin secret of ${secretName}`,
+        "is already pinned to another admin secret; a secret has exactly one admin",
+      );
+    }
+    if (this.#adminPins.size === 0) {
+      this.#handler.function.addEnvironment(
+        "ADMIN_SECRET_ARNS",
+        // toJsonString: the ARN of a secret created in this stack is a token (Ref).
+        Lazy.string({ produce: () => Stack.of(this).toJsonString(Object.fromEntries(this.#adminPins)) }),
+      );
+    }
+    this.#adminPins.set(secretName, pinned);
   }
 
   /**

@@ -22,6 +22,12 @@ export interface RotationConfig {
   lambdaEndpoint: string | undefined;
   /** `INTEGRATION_CREDENTIALS`: secret name or ARN → Genesys integration credential ids to update. @default {} */
   integrationCredentials: Record<string, string[]>;
+  /**
+   * `ADMIN_SECRET_ARNS`: secret name or ARN → the only admin secret ARN its value may name (`""`: a
+   * self-managed pair, no `adminSecretArn` allowed). When set, every rotated secret must be listed.
+   * @default undefined (not pinned: the value's `adminSecretArn` is trusted, within the role's permissions)
+   */
+  adminSecretArns: Readonly<Record<string, string>> | undefined;
 }
 
 /** Longest propagation wait accepted: the steps must fit in a Lambda's 15-minute maximum with room to spare. */
@@ -39,6 +45,7 @@ export function readRotationConfig(env: Readonly<Record<string, string | undefin
     tokenVendorFunctionName: optionalString(env, "TOKEN_VENDOR_FUNCTION_NAME"),
     lambdaEndpoint: optionalUrl(env, "LAMBDA_ENDPOINT"),
     integrationCredentials: integrationCredentials(env),
+    adminSecretArns: adminSecretArns(env),
   };
 }
 
@@ -101,4 +108,33 @@ function integrationCredentials(env: Readonly<Record<string, string | undefined>
     mapping[secret] = ids as string[];
   }
   return mapping;
+}
+
+const ADMIN_SECRET_ARNS_RULE =
+  'must be a JSON object mapping a secret name or ARN to its admin secret ARN, or to "" for a self-managed pair, e.g. {"team/app":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys/admin-AbCdEf","genesys/admin":""}';
+/** Loose on purpose: the pin is compared for equality with the value's `adminSecretArn`, which the schema validates. */
+const SECRET_ARN_SHAPE = /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/;
+
+function adminSecretArns(
+  env: Readonly<Record<string, string | undefined>>,
+): Readonly<Record<string, string>> | undefined {
+  const raw = optionalString(env, "ADMIN_SECRET_ARNS");
+  if (raw === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigurationError("ADMIN_SECRET_ARNS", ADMIN_SECRET_ARNS_RULE);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigurationError("ADMIN_SECRET_ARNS", ADMIN_SECRET_ARNS_RULE);
+  }
+  const pins: Record<string, string> = {};
+  for (const [secret, admin] of Object.entries(parsed)) {
+    if (secret === "" || typeof admin !== "string" || (admin !== "" && !SECRET_ARN_SHAPE.test(admin))) {
+      throw new ConfigurationError("ADMIN_SECRET_ARNS", ADMIN_SECRET_ARNS_RULE);
+    }
+    pins[secret] = admin;
+  }
+  return pins;
 }

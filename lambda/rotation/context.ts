@@ -48,6 +48,11 @@ export interface RotationDependencies {
   extraEnvironments: readonly string[];
   /** Best-effort actions after finishSecret (cache warming, integration credentials). @default none */
   finishHooks?: readonly FinishHook[];
+  /**
+   * Deploy-time pins (`ADMIN_SECRET_ARNS`): secret name or ARN → the admin secret ARN its value must name
+   * (`""`: none, a self-managed pair). @default undefined: not pinned
+   */
+  adminSecretPins?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Which credential a token is minted for; decides how a rejection is reported. */
@@ -100,6 +105,7 @@ export class StepContext {
         this.version,
         current.value,
         this.deps.extraEnvironments,
+        this.deps.adminSecretPins,
       ),
     );
     return this.#admin;
@@ -134,7 +140,10 @@ export class StepContext {
       if (!(error instanceof GenesysInvalidClientError)) throw error;
       if (role === "admin") {
         throw new AdminCredentialError(
-          `${staged.where}: Genesys rejected admin client ${credential.clientId} (invalid_client); nothing was changed`,
+          // True in every step: only createSecret regenerates, and it mints the admin token first.
+          `${staged.where}: Genesys rejected admin client ${credential.clientId} (invalid_client); this step regenerated ` +
+            "no secret (for a single-client secret an earlier createSecret may have: see docs/rotation.md, runbook). " +
+            "Fix or rotate the admin secret",
           { cause: error },
         );
       }

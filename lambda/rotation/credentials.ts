@@ -8,7 +8,12 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ValidationError } from "../shared/errors.ts";
 import { type CredentialSecret, parseCredentialSecret } from "../shared/secret-value.ts";
 import { AWSCURRENT, AWSPENDING } from "../shared/staging-labels.ts";
-import { AdminCredentialError, InvalidSecretValueError } from "./errors.ts";
+import {
+  AdminCredentialError,
+  AdminSecretPinError,
+  InvalidSecretValueError,
+  TargetIsAdminClientError,
+} from "./errors.ts";
 import { getStagedValue, type RotationVersion } from "./secrets.ts";
 
 /** A parsed staged value and where it came from (for messages). */
@@ -79,6 +84,8 @@ export async function readPendingCredential(
  * (a self-managed alternating pair, e.g. the admin pair itself) the current credentials ARE the admin:
  * the active client regenerates its twin.
  *
+ * @param pins deploy-time pins (`ADMIN_SECRET_ARNS`), checked before the admin secret is read.
+ * @throws AdminSecretPinError when `adminSecretArn` is not the pinned admin secret.
  * @throws AdminCredentialError when the admin secret is unusable for this secret.
  */
 export async function resolveAdminCredential(
@@ -86,7 +93,9 @@ export async function resolveAdminCredential(
   version: RotationVersion,
   current: CredentialSecret,
   extraEnvironments: readonly string[],
+  pins?: Readonly<Record<string, string>>,
 ): Promise<StagedCredential> {
+  if (pins !== undefined) assertAdminSecretPinned(version, current, pins);
   const adminArn = current.adminSecretArn;
   if (adminArn === undefined) return { value: current, where: `${AWSCURRENT} of ${version.secretArn}` };
   if (adminArn === version.secretArn) {
@@ -151,4 +160,85 @@ export function assertPendingContinuesCurrent(current: StagedCredential, pending
 /** True when two values carry the same client and secret (a test-only rotation may stage a copy of AWSCURRENT). */
 export function sameCredential(a: CredentialSecret, b: CredentialSecret): boolean {
   return a.clientId === b.clientId && a.clientSecret === b.clientSecret;
+}
+
+/**
+ * The deploy-time pin (`ADMIN_SECRET_ARNS`): whoever can write the secret value must not be able to
+ * choose which admin acts on it. The pin is looked up by the secret's ARN, then its name (like
+ * `INTEGRATION_CREDENTIALS`); `""` pins a self-managed pair (no `adminSecretArn`).
+ *
+ * @throws AdminSecretPinError when the secret is not listed, or its `adminSecretArn` differs from the pin.
+ */
+export function assertAdminSecretPinned(
+  version: Pick<RotationVersion, "secretArn" | "secretName">,
+  current: CredentialSecret,
+  pins: Readonly<Record<string, string>>,
+): void {
+  const where = `${AWSCURRENT} of ${version.secretArn}`;
+  const pinned = pins[version.secretArn] ?? pins[version.secretName];
+  if (pinned === undefined) {
+    throw new AdminSecretPinError(
+      `${where}: ADMIN_SECRET_ARNS is set but has no entry for this secret (by ARN or name ${version.secretName}); ` +
+        "add it to the deployment (the CDK constructs do) before rotating it",
+    );
+  }
+  const named = current.adminSecretArn;
+  if (pinned === "") {
+    if (named !== undefined) {
+      throw new AdminSecretPinError(
+        `${where}: field "adminSecretArn" must be absent: the secret is pinned as a self-managed pair (ADMIN_SECRET_ARNS)`,
+      );
+    }
+    return;
+  }
+  if (named === undefined) {
+    throw new AdminSecretPinError(
+      `${where}: field "adminSecretArn" is absent, but ADMIN_SECRET_ARNS pins admin secret ${pinned}`,
+    );
+  }
+  if (!sameSecretArn(named, pinned)) {
+    throw new AdminSecretPinError(
+      `${where}: field "adminSecretArn" names ${named}, but ADMIN_SECRET_ARNS pins admin secret ${pinned}`,
+    );
+  }
+}
+
+/** Secrets Manager's `-XXXXXX` suffix of a complete ARN. */
+const ARN_SUFFIX = /^-[A-Za-z0-9]{6}$/;
+
+/**
+ * True when two secret ARNs name the same secret: equal, or one is the complete ARN (with Secrets
+ * Manager's random `-XXXXXX` suffix) of the other, partial one (an imported secret's ARN often is).
+ */
+export function sameSecretArn(a: string, b: string): boolean {
+  if (a === b) return true;
+  const [longer, shorter] = a.length > b.length ? [a, b] : [b, a];
+  return longer.startsWith(shorter) && ARN_SUFFIX.test(longer.slice(shorter.length));
+}
+
+/**
+ * The client a rotation regenerates: the inactive twin of an alternating pair, or the single client.
+ */
+export function targetClientId(current: CredentialSecret): string {
+  return current.strategy === "alternating" ? (current.alternateClientId as string) : current.clientId;
+}
+
+/**
+ * With an external admin (`adminSecretArn`), the client to regenerate must not be one of the admin's
+ * own clients: otherwise a writer of this secret could set `alternateClientId` to the admin's active
+ * client and receive a working admin secret in AWSPENDING. (A self-managed pair is its own admin: its
+ * target is, correctly, the admin's twin.)
+ *
+ * @throws TargetIsAdminClientError naming the field and the admin secret.
+ */
+export function assertTargetIsNotAdminClient(current: StagedCredential, admin: StagedCredential): void {
+  if (current.value.adminSecretArn === undefined) return;
+  const target = targetClientId(current.value);
+  const adminClients = [admin.value.clientId, admin.value.alternateClientId];
+  if (!adminClients.includes(target)) return;
+  const field = current.value.strategy === "alternating" ? "alternateClientId" : "clientId";
+  throw new TargetIsAdminClientError(
+    `${current.where}: field "${field}" names client ${target}, a client of the admin credential (${admin.where}); ` +
+      "a rotation must never regenerate its own admin's secret. Nothing was regenerated; treat an unexpected value as a security event",
+  );
 }

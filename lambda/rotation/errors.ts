@@ -53,7 +53,51 @@ export class AdminCredentialError extends RotatorError {
   readonly retryable = false;
 }
 
-/** The pending client does not exist or is not `active` in Genesys (setSecret). Fatal. */
+/**
+ * The value names, as the client to regenerate, a client of the admin credential itself (its
+ * `clientId` or `alternateClientId`). Regenerating it would hand the secret's writer a working admin
+ * secret (in AWSPENDING) and kill the admin's own AWSCURRENT. Checked before any regeneration. Fatal.
+ */
+export class TargetIsAdminClientError extends RotatorError {
+  override readonly name = "TargetIsAdminClientError";
+  readonly retryable = false;
+}
+
+/**
+ * The organisation of the AWSCURRENT credentials (`GET /api/v2/tokens/me`) is not the admin token's
+ * organisation: `adminSecretArn` names the admin of another organisation. Checked before any
+ * regeneration. Fatal.
+ */
+export class OrganizationMismatchError extends RotatorError {
+  override readonly name = "OrganizationMismatchError";
+  readonly retryable = false;
+}
+
+/**
+ * `adminSecretArn` of the value is not the admin secret pinned for this secret at deploy time
+ * (`ADMIN_SECRET_ARNS`), or the secret has no pin although pins are configured. Checked before the admin
+ * secret is read. Fatal.
+ */
+export class AdminSecretPinError extends RotatorError {
+  override readonly name = "AdminSecretPinError";
+  readonly retryable = false;
+}
+
+/**
+ * Two createSecret invocations of the same rotation regenerated the secret concurrently and the version
+ * holds the earlier (dead) secret. Alternating: AWSCURRENT is intact; abandon the rotation (remove
+ * AWSPENDING) and rotate again. Single: the live secret was written as a new AWSCURRENT version (which
+ * abandons the rotation), or — if even that failed — it is lost. Fatal.
+ */
+export class ConcurrentRegenerationError extends RotatorError {
+  override readonly name = "ConcurrentRegenerationError";
+  readonly retryable = false;
+}
+
+/**
+ * The client a rotation regenerates (before the regeneration) or the pending client (setSecret,
+ * testSecret) does not exist, is not `active`, or is not a client-credentials client. Fatal.
+ */
 export class PendingClientStateError extends RotatorError {
   override readonly name = "PendingClientStateError";
   readonly retryable = false;

@@ -71,7 +71,13 @@ export async function runFinishHooks(context: StepContext): Promise<void> {
     credential: readCredential,
     adminApi: async () => {
       const value = await readCredential();
-      const admin = await resolveAdminCredential(secretsManager, context.version, value, extraEnvironments);
+      const admin = await resolveAdminCredential(
+        secretsManager,
+        context.version,
+        value,
+        extraEnvironments,
+        context.deps.adminSecretPins,
+      );
       const endpoints = genesys.endpoints(admin.value.environment);
       const adminToken = await genesys.requestToken(
         endpoints,

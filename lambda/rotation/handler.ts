@@ -138,6 +138,7 @@ function buildDependencies(
     propagationTimeoutMs: config.propagationTimeoutSeconds * 1000,
     extraEnvironments: config.extraEnvironments,
     finishHooks,
+    adminSecretPins: config.adminSecretArns,
   };
 }
 

@@ -117,6 +117,29 @@ export async function putPendingValue(
   );
 }
 
+/**
+ * Stores `value` as a NEW version labelled AWSCURRENT (version id `token`, which must be fresh). While a
+ * rotation is pending this abandons it (Secrets Manager removes AWSPENDING, event RotationAbandoned):
+ * used only to rescue a live single-client secret that the rotation can no longer stage.
+ */
+export async function putCurrentValue(
+  client: SecretsManagerClient,
+  secretId: string,
+  token: string,
+  value: string,
+): Promise<void> {
+  await call("PutSecretValue", () =>
+    client.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        ClientRequestToken: token,
+        SecretString: value,
+        VersionStages: [AWSCURRENT],
+      }),
+    ),
+  );
+}
+
 /** Moves AWSCURRENT to the token's version; Secrets Manager moves AWSPREVIOUS to the old one itself. */
 export async function promoteToCurrent(
   client: SecretsManagerClient,
@@ -136,22 +159,34 @@ export async function promoteToCurrent(
   );
 }
 
-/** When the version was created (RotateSecret creates the AWSPENDING placeholder at the start of a rotation). */
-export async function versionCreatedAt(
+/**
+ * When each of `versionIds` was created (RotateSecret creates the AWSPENDING placeholder at the start of a
+ * rotation), in epoch ms; a version not found (or without a date) is absent from the result.
+ */
+export async function versionCreationDates(
   client: SecretsManagerClient,
   secretId: string,
-  versionId: string,
-): Promise<number | undefined> {
+  versionIds: readonly string[],
+): Promise<Map<string, number>> {
+  const dates = new Map<string, number>();
   let nextToken: string | undefined;
   do {
     const page = await call("ListSecretVersionIds", () =>
       client.send(new ListSecretVersionIdsCommand({ SecretId: secretId, NextToken: nextToken })),
     );
-    const entry = page.Versions?.find((version) => version.VersionId === versionId);
-    if (entry !== undefined) return entry.CreatedDate?.getTime();
-    nextToken = page.NextToken;
+    for (const version of page.Versions ?? []) {
+      const created = version.CreatedDate?.getTime();
+      if (
+        version.VersionId !== undefined &&
+        versionIds.includes(version.VersionId) &&
+        created !== undefined
+      ) {
+        dates.set(version.VersionId, created);
+      }
+    }
+    nextToken = dates.size === versionIds.length ? undefined : page.NextToken;
   } while (nextToken !== undefined);
-  return undefined;
+  return dates;
 }
 
 /** Runs one SDK call and maps its failure to a {@link SecretsManagerCallError}. */

@@ -6,24 +6,37 @@
  * (reads, PutSecretValue with the same token, moving a label) or made harmless on repeat (regenerating
  * the inactive client of an alternating pair, which nobody uses).
  */
+import { randomUUID } from "node:crypto";
 import { describeError, RotatorError } from "../shared/errors.ts";
 import type { OAuthClient } from "../shared/genesys/api.ts";
 import { GenesysError, GenesysInvalidClientError, GenesysNotFoundError } from "../shared/genesys/errors.ts";
 import type { AccessToken } from "../shared/genesys/oauth.ts";
-import { nextCredentialSecret, serializeCredentialSecret } from "../shared/secret-value.ts";
+import {
+  type CredentialSecret,
+  nextCredentialSecret,
+  serializeCredentialSecret,
+} from "../shared/secret-value.ts";
 import type { CredentialRole, StepContext } from "./context.ts";
-import { assertPendingContinuesCurrent, type StagedCredential, sameCredential } from "./credentials.ts";
+import {
+  assertPendingContinuesCurrent,
+  assertTargetIsNotAdminClient,
+  type StagedCredential,
+  sameCredential,
+  targetClientId,
+} from "./credentials.ts";
 import { describeTwinDrift } from "./drift.ts";
 import {
+  ConcurrentRegenerationError,
   CurrentCredentialRejectedError,
   IdentityMismatchError,
+  OrganizationMismatchError,
   PendingClientStateError,
   PendingValueMissingError,
   PropagationTimeoutError,
   RoleDriftError,
 } from "./errors.ts";
 import { runFinishHooks } from "./finish-hooks.ts";
-import { promoteToCurrent, putPendingValue, versionCreatedAt } from "./secrets.ts";
+import { promoteToCurrent, putCurrentValue, putPendingValue, versionCreationDates } from "./secrets.ts";
 
 /** The steps of the rotation protocol, in the order Secrets Manager calls them. */
 export const ROTATION_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
@@ -46,12 +59,13 @@ export type StepFunction = (context: StepContext) => Promise<StepResult>;
 /**
  * createSecret: store the new credentials under AWSPENDING.
  *
- * Reads and validates AWSCURRENT and the admin credential, proves the current credentials still work
- * (confused-deputy guard), regenerates the secret of the inactive client (alternating: the twin; single:
- * the client itself) with the admin token, and puts the result at once. If the put fails after the
- * regeneration, the next attempt regenerates again: harmless for alternating (the twin has no users);
- * for single the client's live secret is then lost until the retry stores a new one (see
- * {@link guardCurrentCredential}).
+ * Reads and validates AWSCURRENT and the admin credential, then — before anything is regenerated —
+ * runs the confused-deputy guards ({@link guardBeforeRegeneration}); regenerates the secret of the
+ * inactive client (alternating: the twin; single: the client itself) with the admin token, and puts
+ * the result at once. If the put fails after the regeneration, the next attempt regenerates again:
+ * harmless for alternating (the twin has no users); for single the client's live secret is then lost
+ * until the retry stores a new one (see {@link guardCurrentCredential}). If the put fails because a
+ * concurrent invocation of this step stored ITS regeneration first, see {@link resolvePutConflict}.
  */
 export async function createSecret(context: StepContext): Promise<StepResult> {
   if (context.version.isCurrent) return "already-current";
@@ -64,18 +78,10 @@ export async function createSecret(context: StepContext): Promise<StepResult> {
     });
     return "already-created";
   }
-  // Validate everything that can be validated before the first request to Genesys.
-  context.endpoints(current.value);
-  const admin = await context.admin();
-  context.endpoints(admin.value);
-
-  await guardCurrentCredential(context, current);
-  const targetClientId =
-    current.value.strategy === "alternating"
-      ? (current.value.alternateClientId as string)
-      : current.value.clientId;
+  await guardBeforeRegeneration(context, current);
+  const target = targetClientId(current.value);
   const adminApi = await context.adminApi();
-  const regenerated = await adminApi.regenerateClientSecret(targetClientId);
+  const regenerated = await adminApi.regenerateClientSecret(target);
   context.metrics.count("SecretRegenerated");
   const pending = nextCredentialSecret(current.value, regenerated.secret);
   try {
@@ -86,32 +92,85 @@ export async function createSecret(context: StepContext): Promise<StepResult> {
       serializeCredentialSecret(pending, { extraEnvironments: context.deps.extraEnvironments }),
     );
   } catch (error) {
-    context.metrics.count("PendingPutFailedAfterRegeneration");
-    context.log.error("the regenerated secret could not be stored; the next attempt regenerates it again", {
-      clientId: targetClientId,
-      ...describeError(error),
-    });
-    throw error;
+    return resolvePutConflict(context, current, pending, error);
   }
-  context.log.info("regenerated the secret and stored it as AWSPENDING", { clientId: targetClientId });
+  context.log.info("regenerated the secret and stored it as AWSPENDING", { clientId: target });
   return "completed";
+}
+
+/**
+ * Everything that must hold before the admin regenerates a secret, cheapest first. A writer of the
+ * rotated secret (who may not read the admin secret) must not be able to obtain, or destroy, any secret
+ * beyond the one of the client the value already proves to hold:
+ *
+ * 1. every value valid and its environment allowed; `adminSecretArn` the pinned one (`ADMIN_SECRET_ARNS`,
+ *    checked before the admin secret is read);
+ * 2. the target is not a client of an external admin ({@link assertTargetIsNotAdminClient});
+ * 3. AWSCURRENT mints a token ({@link guardCurrentCredential});
+ * 4. with an external admin, AWSCURRENT's organisation is the admin token's ({@link assertSameOrganization});
+ * 5. alternating: the twins exist, are client-credentials clients, the target is active, and both grant
+ *    exactly the same roles and token lifetime ({@link assertTwinsFitToRotate}) — so a target with other
+ *    roles is never regenerated.
+ *
+ * What remains possible is documented in docs/rotation.md ("What the guards do not prevent").
+ */
+async function guardBeforeRegeneration(context: StepContext, current: StagedCredential): Promise<void> {
+  context.endpoints(current.value);
+  const admin = await context.admin();
+  context.endpoints(admin.value);
+  assertTargetIsNotAdminClient(current, admin);
+  const currentMinted = await guardCurrentCredential(context, current);
+  // Without a working AWSCURRENT (the single-strategy exception) there is no token to ask; the admin
+  // still sees the client, which proves it is in the admin's organisation.
+  if (currentMinted) await assertSameOrganization(context, current, admin);
+  if (current.value.strategy === "alternating") await assertTwinsFitToRotate(context, current);
+}
+
+/**
+ * `GET /api/v2/tokens/me` with the AWSCURRENT token and with the admin token must name the same
+ * organisation; otherwise `adminSecretArn` points at the admin of another organisation, whose clients
+ * the value could then name. Nothing to compare for a self-managed pair (it is its own admin).
+ *
+ * @throws OrganizationMismatchError naming both organisation ids.
+ */
+async function assertSameOrganization(
+  context: StepContext,
+  current: StagedCredential,
+  admin: StagedCredential,
+): Promise<void> {
+  if (current.value.adminSecretArn === undefined) return;
+  const currentToken = await context.mint(current, "current");
+  const currentApi = context.deps.genesys.api(context.endpoints(current.value), currentToken.accessToken);
+  // Both API clients first: a request must not fail unobserved while another is still being set up.
+  const adminApi = await context.adminApi();
+  const [currentInfo, adminInfo] = await Promise.all([currentApi.getTokenInfo(), adminApi.getTokenInfo()]);
+  if (currentInfo.organization.id !== adminInfo.organization.id) {
+    throw new OrganizationMismatchError(
+      `${current.where}: client ${current.value.clientId} belongs to organisation ${currentInfo.organization.id}, ` +
+        `but the admin credential (${admin.where}) to organisation ${adminInfo.organization.id}; ` +
+        'field "adminSecretArn" must name the admin of the same organisation. Nothing was regenerated',
+    );
+  }
 }
 
 /**
  * The confused-deputy guard: before the admin regenerates anything, the AWSCURRENT credentials must
  * mint a token. Otherwise whoever can write the secret value could name a client whose secret they do
- * not hold and have the rotator hand them a fresh one.
+ * not hold and have the rotator hand them a fresh one. Returns `true` when AWSCURRENT minted.
  *
  * One exception keeps `single` rotations convergent: when an earlier attempt of THIS rotation
  * regenerated the client and then failed to store the result, the current secret is dead by our own
  * hand. That case is recognised by evidence the secret's writer cannot forge: the client was modified
- * in Genesys (as seen by the admin) no earlier than this rotation's AWSPENDING version was created.
- * Residual risk (documented in docs/rotation.md): a legitimate edit of the named client during the
- * rotation window, combined with a forged AWSCURRENT value, would pass this check.
+ * in Genesys (as seen by the admin) after this rotation's AWSPENDING version was created, and within
+ * {@link SINGLE_REGENERATION_EVIDENCE_WINDOW_MS} of it; and AWSCURRENT is a version older than the
+ * rotation (a lost put never changes it). Residual risk (documented in docs/rotation.md): a legitimate
+ * edit of the named client in that window, combined with AWSCURRENT moved to a forged value written
+ * BEFORE the rotation started, passes.
  */
-async function guardCurrentCredential(context: StepContext, current: StagedCredential): Promise<void> {
+async function guardCurrentCredential(context: StepContext, current: StagedCredential): Promise<boolean> {
   try {
     await context.mint(current, "current");
+    return true;
   } catch (error) {
     if (!(error instanceof CurrentCredentialRejectedError) || current.value.strategy !== "single")
       throw error;
@@ -121,17 +180,24 @@ async function guardCurrentCredential(context: StepContext, current: StagedCrede
       "AWSCURRENT is rejected because an earlier attempt of this rotation regenerated the client and lost the result; regenerating again",
       { clientId: current.value.clientId },
     );
+    return false;
   }
 }
 
+/**
+ * How long after a rotation starts (its AWSPENDING version is created) a modification of the single
+ * client still counts as this rotation's own regeneration. It covers Secrets Manager's automatic
+ * retries of the rotation (undocumented count and spacing, so generously: a day, the longest rotation
+ * window). A stuck rotation reattempted later stops with CurrentCredentialRejectedError instead: the
+ * safe direction (runbook "Single strategy: AWSCURRENT is dead").
+ */
+export const SINGLE_REGENERATION_EVIDENCE_WINDOW_MS = 24 * 60 * 60 * 1000;
+
 async function regeneratedDuringThisRotation(context: StepContext, clientId: string): Promise<boolean> {
-  let rotationStartedAt: number | undefined;
+  const { token, currentVersionId, secretArn } = context.version;
+  let dates: Map<string, number>;
   try {
-    rotationStartedAt = await versionCreatedAt(
-      context.deps.secretsManager,
-      context.version.secretArn,
-      context.version.token,
-    );
+    dates = await versionCreationDates(context.deps.secretsManager, secretArn, [token, currentVersionId]);
   } catch (error) {
     // Without secretsmanager:ListSecretVersionIds there is no evidence: stay on the safe side.
     context.log.warn(
@@ -140,13 +206,168 @@ async function regeneratedDuringThisRotation(context: StepContext, clientId: str
     );
     return false;
   }
-  if (rotationStartedAt === undefined) return false;
+  const rotationStartedAt = dates.get(token);
+  const currentCreatedAt = dates.get(currentVersionId);
+  if (rotationStartedAt === undefined || currentCreatedAt === undefined) return false;
+  // Our own lost put never touches AWSCURRENT: it is the version the rotation started from. A newer
+  // AWSCURRENT was written during the rotation, by someone else: no evidence then.
+  if (currentCreatedAt > rotationStartedAt) return false;
   const client = await (await context.adminApi()).getOAuthClient(clientId);
   const modifiedAt = client.dateModified === undefined ? Number.NaN : Date.parse(client.dateModified);
-  // No tolerance: our own regeneration follows the version's creation by at least the createSecret
-  // round trips before it. Clock skew can only make this fail, which is the safe direction (the rotation
-  // stops with CurrentCredentialRejectedError and the runbook applies).
-  return client.state === "active" && modifiedAt >= rotationStartedAt;
+  // No tolerance at the start: our own regeneration follows the version's creation by at least the
+  // createSecret round trips before it. Clock skew can only make this fail, which is the safe direction
+  // (the rotation stops with CurrentCredentialRejectedError and the runbook applies). If Genesys did not
+  // update dateModified on regeneration (unconfirmed either way), this is never true: also safe.
+  return (
+    client.state === "active" &&
+    modifiedAt >= rotationStartedAt &&
+    modifiedAt <= rotationStartedAt + SINGLE_REGENERATION_EVIDENCE_WINDOW_MS
+  );
+}
+
+/**
+ * createSecret's PutSecretValue failed after the regeneration. Three cases, told apart by reading the
+ * version back:
+ *
+ * - it holds our value (the put landed, its response was lost): done;
+ * - it is still empty: rethrow; the next attempt regenerates again;
+ * - it holds ANOTHER value that continues AWSCURRENT: Secrets Manager re-invoked createSecret while this
+ *   invocation ran, and both regenerated the same client. Only the later regeneration is live, so the
+ *   token endpoint decides ({@link whichSecretIsLive}): if the stored one is live, ours is the earlier,
+ *   dead one → `already-created`. If ours is live, the stored AWSPENDING can never work:
+ *   alternating → {@link ConcurrentRegenerationError} (AWSCURRENT is intact; runbook: abandon and rotate);
+ *   single → the live secret exists nowhere else, so it is written as a new AWSCURRENT version (this
+ *   abandons the rotation: service restored, RotationAbandoned alarms) and the step still fails.
+ */
+async function resolvePutConflict(
+  context: StepContext,
+  current: StagedCredential,
+  ours: CredentialSecret,
+  putError: unknown,
+): Promise<StepResult> {
+  const clientId = ours.clientId;
+  let stored: StagedCredential | undefined;
+  try {
+    stored = await context.pending();
+  } catch (readError) {
+    context.log.warn("cannot read the pending version back after a failed put", describeError(readError));
+  }
+  if (stored !== undefined && sameCredential(stored.value, ours)) {
+    context.log.info("the pending value was stored although PutSecretValue reported a failure", { clientId });
+    return "completed";
+  }
+  if (stored === undefined) {
+    context.metrics.count("PendingPutFailedAfterRegeneration");
+    context.log.error("the regenerated secret could not be stored; the next attempt regenerates it again", {
+      clientId,
+      ...describeError(putError),
+    });
+    throw putError;
+  }
+  assertPendingContinuesCurrent(current, stored);
+  context.metrics.count("ConcurrentRegeneration");
+  context.log.warn("another invocation of createSecret stored its own regeneration of the same client", {
+    clientId,
+  });
+  const live = await whichSecretIsLive(context, stored, {
+    value: ours,
+    where: `the secret this invocation regenerated for client ${clientId}`,
+  });
+  if (live === "stored") {
+    context.log.info(
+      "the stored pending secret is the live one; this invocation's regeneration is superseded",
+      {
+        clientId,
+      },
+    );
+    return "already-created";
+  }
+  const runbook = "docs/rotation.md, runbook";
+  if (live === "unknown") {
+    throw new ConcurrentRegenerationError(
+      `${stored.where}: a concurrent createSecret stored another regeneration of client ${clientId}, and neither ` +
+        `secret was accepted by the token endpoint within ${Math.round(context.deps.propagationTimeoutMs / 1000)} s. ` +
+        `Find which version works (${runbook}, "Find which version works")`,
+      { cause: putError },
+    );
+  }
+  if (current.value.strategy === "alternating") {
+    throw new ConcurrentRegenerationError(
+      `${stored.where}: a concurrent createSecret regenerated client ${clientId} again after the stored value was ` +
+        "generated, so AWSPENDING holds a dead secret. AWSCURRENT is intact and every consumer keeps working. " +
+        `Remove AWSPENDING from version ${context.version.token} and rotate again (${runbook}, "Stuck AWSPENDING")`,
+      { cause: putError },
+    );
+  }
+  return rescueSingleSecret(context, ours, stored, putError);
+}
+
+/**
+ * Single strategy, the stored AWSPENDING is dead and ours is the client's only live secret: store it as a
+ * new AWSCURRENT version at once (abandoning the rotation), then fail the step so the rotation is rerun.
+ */
+async function rescueSingleSecret(
+  context: StepContext,
+  ours: CredentialSecret,
+  stored: StagedCredential,
+  putError: unknown,
+): Promise<never> {
+  const rescueVersion = randomUUID();
+  try {
+    await putCurrentValue(
+      context.deps.secretsManager,
+      context.version.secretArn,
+      rescueVersion,
+      serializeCredentialSecret(ours, { extraEnvironments: context.deps.extraEnvironments }),
+    );
+  } catch (rescueError) {
+    context.log.error("could not store the live secret of the single client; it is lost", {
+      clientId: ours.clientId,
+      ...describeError(rescueError),
+    });
+    throw new ConcurrentRegenerationError(
+      `${stored.where}: a concurrent createSecret left a dead secret in AWSPENDING, and storing the live secret of ` +
+        `client ${ours.clientId} as AWSCURRENT failed too; no staged version works. Regenerate the secret by hand ` +
+        '(docs/rotation.md, runbook "Single strategy: AWSCURRENT is dead", step 2)',
+      { cause: rescueError },
+    );
+  }
+  context.metrics.count("SingleSecretRescued");
+  context.log.warn("stored the live secret as a new AWSCURRENT version; the rotation is abandoned", {
+    clientId: ours.clientId,
+    rescueVersionId: rescueVersion,
+  });
+  throw new ConcurrentRegenerationError(
+    `${stored.where}: a concurrent createSecret left a dead secret in AWSPENDING; the live secret of client ` +
+      `${ours.clientId} was stored as new AWSCURRENT version ${rescueVersion}, which abandons this rotation ` +
+      "(RotationAbandoned). Service is restored; rotate again",
+    { cause: putError },
+  );
+}
+
+/**
+ * Of two secrets of the same client, which one the token endpoint accepts. Polls both (propagation lag
+ * can reject the live one for a while) until exactly one is accepted or the propagation deadline passes;
+ * then `stored` if the stored one is accepted at all, else `unknown`.
+ */
+async function whichSecretIsLive(
+  context: StepContext,
+  stored: StagedCredential,
+  ours: StagedCredential,
+): Promise<"stored" | "ours" | "unknown"> {
+  const { clock, propagationTimeoutMs } = context.deps;
+  const deadline = clock.now() + propagationTimeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    const [storedProbe, ourProbe] = await Promise.all([
+      probeToken(context, stored, deadline),
+      probeToken(context, ours, deadline),
+    ]);
+    if (storedProbe.kind === "accepted" && ourProbe.kind === "rejected") return "stored";
+    if (ourProbe.kind === "accepted" && storedProbe.kind === "rejected") return "ours";
+    const remainingMs = deadline - clock.now();
+    if (remainingMs <= 0) return storedProbe.kind === "accepted" ? "stored" : "unknown";
+    await clock.sleep(retryDelay(context, attempt, remainingMs, storedProbe, ourProbe));
+  }
 }
 
 /**
@@ -223,7 +444,7 @@ export async function testSecret(context: StepContext): Promise<StepResult> {
       );
     }
   }
-  if (current.value.strategy === "alternating") await assertTwinsConsistent(context, current);
+  if (current.value.strategy === "alternating") await assertTwinsFitToRotate(context, current);
   context.log.info(
     testOnly ? "tested the AWSCURRENT credentials (no pending value)" : "tested the pending credentials",
     {
@@ -253,22 +474,12 @@ async function waitForAcceptedCredential(
   context: StepContext,
   pending: StagedCredential,
 ): Promise<AccessToken> {
-  const { clock, random, genesys, propagationTimeoutMs } = context.deps;
-  const endpoints = context.endpoints(pending.value);
+  const { clock, propagationTimeoutMs } = context.deps;
   const startedAt = clock.now();
   const deadline = startedAt + propagationTimeoutMs;
   for (let attempt = 0; ; attempt++) {
-    try {
-      // One attempt per call: this loop owns retries, backoff and the deadline.
-      const token = await genesys.requestToken(
-        endpoints,
-        pending.value.clientId,
-        pending.value.clientSecret,
-        {
-          deadline,
-          maxAttempts: 1,
-        },
-      );
+    const probe = await probeToken(context, pending, deadline);
+    if (probe.kind === "accepted") {
       const waitedMs = clock.now() - startedAt;
       context.metrics.milliseconds("PropagationWait", waitedMs);
       context.log.info("the token endpoint accepted the pending credentials", {
@@ -276,31 +487,80 @@ async function waitForAcceptedCredential(
         attempts: attempt + 1,
         waitedMs,
       });
-      return token;
-    } catch (error) {
-      // invalid_client right after a regeneration is propagation lag, not a wrong secret (yet).
-      const propagationLag = error instanceof GenesysInvalidClientError;
-      if (!propagationLag && !(error instanceof RotatorError && error.retryable)) throw error;
-      const remainingMs = deadline - clock.now();
-      if (remainingMs <= 0) {
-        throw new PropagationTimeoutError(
-          `${pending.where}: client ${pending.value.clientId} was not accepted by the token endpoint within ` +
-            `${Math.round(propagationTimeoutMs / 1000)} s (last failure: ${(error as Error).name}); Genesys normally ` +
-            "accepts a new secret within ~10 s. The next rotation attempt polls again; if it keeps failing see docs/rotation.md",
-          { cause: error },
-        );
-      }
-      const retryAfterMs = error instanceof GenesysError ? error.retryAfterMs : undefined;
-      const waitMs = Math.min(remainingMs, retryAfterMs ?? backoffDelay(attempt, random));
-      context.log.debug("pending credentials not accepted yet; retrying", {
-        clientId: pending.value.clientId,
-        attempt: attempt + 1,
-        waitMs,
-        errorName: (error as Error).name,
-      });
-      await clock.sleep(waitMs);
+      return probe.token;
     }
+    const remainingMs = deadline - clock.now();
+    if (remainingMs <= 0) {
+      throw new PropagationTimeoutError(
+        `${pending.where}: client ${pending.value.clientId} was not accepted by the token endpoint within ` +
+          `${Math.round(propagationTimeoutMs / 1000)} s (last failure: ${probe.error.name}); Genesys normally ` +
+          "accepts a new secret within ~10 s. The next rotation attempt polls again; if it keeps failing see docs/rotation.md",
+        { cause: probe.error },
+      );
+    }
+    const waitMs = retryDelay(context, attempt, remainingMs, probe);
+    context.log.debug("pending credentials not accepted yet; retrying", {
+      clientId: pending.value.clientId,
+      attempt: attempt + 1,
+      waitMs,
+      errorName: probe.error.name,
+    });
+    await clock.sleep(waitMs);
   }
+}
+
+/** One token request's verdict on a credential; anything but these three is thrown. */
+type TokenProbe =
+  | { kind: "accepted"; token: AccessToken }
+  /** `invalid_client`: a wrong secret, or a new one not propagated yet. */
+  | { kind: "rejected"; error: Error }
+  /** A retryable failure (throttling, 5xx, timeout): no verdict. */
+  | { kind: "unavailable"; error: Error; retryAfterMs: number | undefined };
+
+/** One token request (no retries: the caller's loop owns retries, backoff and the deadline). */
+async function probeToken(
+  context: StepContext,
+  staged: StagedCredential,
+  deadline: number,
+): Promise<TokenProbe> {
+  const { clientId, clientSecret } = staged.value;
+  try {
+    const token = await context.deps.genesys.requestToken(
+      context.endpoints(staged.value),
+      clientId,
+      clientSecret,
+      {
+        deadline,
+        maxAttempts: 1,
+      },
+    );
+    return { kind: "accepted", token };
+  } catch (error) {
+    if (error instanceof GenesysInvalidClientError) return { kind: "rejected", error };
+    if (error instanceof RotatorError && error.retryable) {
+      return {
+        kind: "unavailable",
+        error,
+        retryAfterMs: error instanceof GenesysError ? error.retryAfterMs : undefined,
+      };
+    }
+    throw error;
+  }
+}
+
+/** The pause before the next probe round: the longest Retry-After asked for, else jittered backoff; never past the deadline. */
+function retryDelay(
+  context: StepContext,
+  attempt: number,
+  remainingMs: number,
+  ...probes: TokenProbe[]
+): number {
+  const retryAfters = probes.flatMap((probe) =>
+    probe.kind === "unavailable" && probe.retryAfterMs !== undefined ? [probe.retryAfterMs] : [],
+  );
+  const delay =
+    retryAfters.length > 0 ? Math.max(...retryAfters) : backoffDelay(attempt, context.deps.random);
+  return Math.min(remainingMs, delay);
 }
 
 /** Exponential backoff with "equal jitter": half fixed, half random, capped. */
@@ -309,16 +569,52 @@ export function backoffDelay(attempt: number, random: () => number, baseMs = 250
   return ceiling / 2 + random() * (ceiling / 2);
 }
 
-/** Compares the two clients of an alternating pair; throws a RoleDriftError naming every difference. */
-async function assertTwinsConsistent(context: StepContext, current: StagedCredential): Promise<void> {
+/**
+ * An alternating pair is fit to rotate when both clients exist in the admin's organisation, both are
+ * client-credentials clients, the target (`alternateClientId`) is active, and they grant exactly the same
+ * roleDivisions and token lifetime. Run before the regeneration (so a target with other roles is never
+ * regenerated) and again in testSecret (drift may appear meanwhile, and a dry run must prove it).
+ *
+ * @throws PendingClientStateError when a client is missing, not client-credentials, or the target inactive.
+ * @throws RoleDriftError naming every difference.
+ */
+async function assertTwinsFitToRotate(context: StepContext, current: StagedCredential): Promise<void> {
   const api = await context.adminApi();
+  const read = async (id: string): Promise<OAuthClient> => {
+    try {
+      return await api.getOAuthClient(id);
+    } catch (error) {
+      if (error instanceof GenesysNotFoundError) {
+        throw new PendingClientStateError(
+          `${current.where}: client ${id} does not exist (or is not in the admin's organisation)`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  };
   const [active, twin] = await Promise.all([
-    api.getOAuthClient(current.value.clientId),
-    api.getOAuthClient(current.value.alternateClientId as string),
+    read(current.value.clientId),
+    read(current.value.alternateClientId as string),
   ]);
+  for (const client of [active, twin]) {
+    if (client.authorizedGrantType !== CLIENT_CREDENTIALS_GRANT) {
+      throw new PendingClientStateError(
+        `${current.where}: client ${client.id} has grant type ${client.authorizedGrantType}; both twins must be ${CLIENT_CREDENTIALS_GRANT} clients`,
+      );
+    }
+  }
+  if (twin.state !== "active") {
+    throw new PendingClientStateError(
+      `${current.where}: client ${twin.id} (alternateClientId) is ${twin.state}; it must be active to take over`,
+    );
+  }
   const drift = describeTwinDrift(active, twin);
   if (drift !== undefined) throw new RoleDriftError(`${current.where}: ${drift}`);
 }
+
+/** `authorizedGrantType` of a client-credentials client, as the Platform API spells it. */
+const CLIENT_CREDENTIALS_GRANT = "CLIENT-CREDENTIALS";
 
 /** The validated pending value; its absence means createSecret has not stored it (yet). */
 async function requirePending(context: StepContext, current: StagedCredential): Promise<StagedCredential> {

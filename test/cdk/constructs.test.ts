@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { App, Duration, Stack } from "aws-cdk-lib";
 import * as kms from "aws-cdk-lib/aws-kms";
+import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { GenesysCredential } from "../../lib/genesys-credential.ts";
 import { GenesysRotationFunction } from "../../lib/rotation-function.ts";
@@ -136,5 +137,30 @@ describe("GenesysRotationFunction", () => {
           /Test\/Rotation: propagationTimeout: must be at least 30 seconds shorter than timeout \(120 s\), got 100 s/,
       },
     );
+  });
+
+  test("ADMIN_SECRET_ARNS is set only once something is pinned; a secret has exactly one admin", () => {
+    const { stack, rotationFunction } = scope();
+    const variables = () =>
+      (
+        stack.resolve((rotationFunction.function.node.defaultChild as CfnFunction).environment) as {
+          variables: Record<string, unknown>;
+        }
+      ).variables;
+    assert.equal(variables().ADMIN_SECRET_ARNS, undefined, "not pinned: the function trusts adminSecretArn");
+    const arn = (name: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}-AbCdEf`;
+    const admin = secretsmanager.Secret.fromSecretCompleteArn(stack, "Admin", arn("genesys/admin"));
+    const other = secretsmanager.Secret.fromSecretCompleteArn(stack, "Other", arn("genesys/other-admin"));
+    rotationFunction.pinAdminSecret("genesys/admin", undefined);
+    rotationFunction.pinAdminSecret("genesys/app", admin);
+    rotationFunction.pinAdminSecret("genesys/app", admin);
+    assert.deepEqual(JSON.parse(variables().ADMIN_SECRET_ARNS as string), {
+      "genesys/admin": "",
+      "genesys/app": arn("genesys/admin"),
+    });
+    assert.throws(() => rotationFunction.pinAdminSecret("genesys/app", other), {
+      name: "ConfigurationError",
+      message: /^Test\/Rotation: admin secret of genesys\/app: is already pinned to another admin secret/,
+    });
   });
 });

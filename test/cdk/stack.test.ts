@@ -329,6 +329,19 @@ describe("functions", () => {
       NODE_OPTIONS: "--enable-source-maps",
       PROPAGATION_TIMEOUT_SECONDS: "60",
       INTEGRATION_CREDENTIALS: JSON.stringify({ "team/reporting": ["1f6e3f0a-aaaa-bbbb-cccc-0123456789ab"] }),
+      // Every rotated secret pinned to the admin its configuration names; "" = self-managed pair.
+      ADMIN_SECRET_ARNS: {
+        "Fn::Join": [
+          "",
+          [
+            '{"GenesysOAuthRotator/genesys/admin":"","GenesysOAuthRotator/genesys/default":"',
+            ref(admin.secret),
+            '","team/legacy":"',
+            ref(admin.secret),
+            '","team/reporting":""}',
+          ],
+        ],
+      },
       TOKEN_VENDOR_FUNCTION_NAME: ref(stack.tokenVendor.function),
     });
   });

@@ -197,3 +197,14 @@ export class CallInstrument {
 function awsError(message: string): Error {
   return Object.assign(new Error(message), { name: "InternalServiceError", $fault: "server" });
 }
+
+/** Polls (real time, short) until `probe` returns a value. */
+export async function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("waitFor: timed out");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

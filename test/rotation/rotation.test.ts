@@ -20,7 +20,7 @@ import {
   startRotationStack,
 } from "../support/rotation-stack.ts";
 import { SteppingClock } from "../support/stepping-clock.ts";
-import { probeAfterEachStep, recordingLog } from "./helpers.ts";
+import { probeAfterEachStep, recordingLog, waitFor } from "./helpers.ts";
 
 async function current(stack: RotationStack, secretId: string): Promise<CredentialSecret> {
   const value = await stack.readStaged(secretId, "AWSCURRENT");
@@ -128,10 +128,11 @@ describe("confused-deputy guard", () => {
   after(() => stack?.stop());
 
   test("a value naming a client whose secret it does not hold regenerates nothing", async () => {
-    // Someone who can write the secret (but not the admin secret) points it at the admin's twin.
+    // Someone who can write the secret points it at another client of the organisation (the admin's own
+    // clients are refused earlier still: test/rotation/guards.test.ts).
     const forged = {
       ...(await current(stack, stack.secrets.single)),
-      clientId: STACK_IDS.adminB,
+      clientId: STACK_IDS.appB,
       clientSecret: "fake-guessed-secret-value-xxxxxxxxxxxxxxxxx",
     };
     await stack.client.send(
@@ -266,11 +267,12 @@ describe("role drift and stuck rotations", () => {
   });
   after(() => stack?.stop());
 
-  test("drift fails testSecret with a message naming it, AWSCURRENT unchanged", async () => {
+  test("drift fails createSecret before any regeneration, with a message naming it, AWSCURRENT unchanged", async () => {
     const before = await current(stack, stack.secrets.app);
     const outcome = await stack.rotate(stack.secrets.app);
     assert.equal(outcome.eventName, "RotationFailed");
-    assert.equal(outcome.step, "testSecret");
+    assert.equal(outcome.step, "createSecret");
+    assert.equal(stack.genesys.counters.regenerations(), 0, "a twin with other roles is never regenerated");
     assert.match(outcome.cause ?? "", /^RoleDriftError: /);
     assert.ok(
       (outcome.cause ?? "").includes(
@@ -445,14 +447,3 @@ describe("finish hooks", () => {
     }
   });
 });
-
-/** Polls (real time, short) until `probe` returns a value. */
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("waitFor: timed out");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -5,13 +5,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { readRotationConfig } from "../../lambda/rotation/config.ts";
+import { assertAdminSecretPinned, sameSecretArn } from "../../lambda/rotation/credentials.ts";
 import { describeTwinDrift } from "../../lambda/rotation/drift.ts";
-import { RotationEventError } from "../../lambda/rotation/errors.ts";
+import { AdminSecretPinError, RotationEventError } from "../../lambda/rotation/errors.ts";
 import { parseRotationEvent } from "../../lambda/rotation/event.ts";
 import { backoffDelay } from "../../lambda/rotation/steps.ts";
 import { ConfigurationError, ValidationError } from "../../lambda/shared/errors.ts";
 
 const TOKEN = "2f7c8d4e-1b3a-4c5d-9e8f-0a1b2c3d4e5f";
+const ADMIN_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:genesys/admin-AbCdEf";
 const VALID = {
   Step: "createSecret",
   SecretId: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x",
@@ -71,6 +73,7 @@ describe("readRotationConfig", () => {
     assert.deepEqual(config.integrationCredentials, {});
     assert.equal(config.tokenVendorFunctionName, undefined);
     assert.deepEqual(config.extraEnvironments, []);
+    assert.equal(config.adminSecretArns, undefined, "not pinned unless configured");
   });
 
   test("reads every variable", () => {
@@ -82,7 +85,9 @@ describe("readRotationConfig", () => {
       TOKEN_VENDOR_FUNCTION_NAME: "vendor",
       LAMBDA_ENDPOINT: "http://127.0.0.1:9001",
       INTEGRATION_CREDENTIALS: '{"genesys/app":["c-1","c-2"]}',
+      ADMIN_SECRET_ARNS: `{"genesys/app":"${ADMIN_ARN}","genesys/admin":""}`,
     });
+    assert.deepEqual(config.adminSecretArns, { "genesys/app": ADMIN_ARN, "genesys/admin": "" });
     assert.equal(config.propagationTimeoutSeconds, 90);
     assert.deepEqual(config.extraEnvironments, ["xyz1.pure.cloud", "abc2.pure.cloud"]);
     assert.deepEqual(config.integrationCredentials, { "genesys/app": ["c-1", "c-2"] });
@@ -97,6 +102,11 @@ describe("readRotationConfig", () => {
     ["INTEGRATION_CREDENTIALS", { INTEGRATION_CREDENTIALS: '{"s":"c-1"}' }],
     ["INTEGRATION_CREDENTIALS", { INTEGRATION_CREDENTIALS: '{"s":["has space"]}' }],
     ["SECRETS_MANAGER_ENDPOINT", { SECRETS_MANAGER_ENDPOINT: "not a url" }],
+    ["ADMIN_SECRET_ARNS", { ADMIN_SECRET_ARNS: "not json" }],
+    ["ADMIN_SECRET_ARNS", { ADMIN_SECRET_ARNS: '["genesys/app"]' }],
+    ["ADMIN_SECRET_ARNS", { ADMIN_SECRET_ARNS: '{"genesys/app":"genesys/admin"}' }],
+    ["ADMIN_SECRET_ARNS", { ADMIN_SECRET_ARNS: '{"genesys/app":null}' }],
+    ["ADMIN_SECRET_ARNS", { ADMIN_SECRET_ARNS: `{"":"${ADMIN_ARN}"}` }],
   ];
   for (const [key, env] of invalid) {
     test(`rejects ${key}=${Object.values(env)[0]}`, () => {
@@ -166,4 +176,64 @@ test("backoffDelay grows, is jittered within [half, full] of its ceiling, and is
     2000,
   );
   assert.ok(backoffDelay(20, () => 0.999999) <= 4000);
+});
+
+describe("admin secret pins", () => {
+  const partial = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:genesys/admin";
+
+  test("sameSecretArn: equal, or a complete ARN and its partial form; nothing else", () => {
+    assert.equal(sameSecretArn(ADMIN_ARN, ADMIN_ARN), true);
+    assert.equal(sameSecretArn(ADMIN_ARN, partial), true);
+    assert.equal(sameSecretArn(partial, ADMIN_ARN), true);
+    assert.equal(
+      sameSecretArn(`${partial}-2`, partial),
+      false,
+      "another secret whose name extends the pinned one",
+    );
+    assert.equal(sameSecretArn(`${partial}-AbCdEf-x`, partial), false);
+    assert.equal(sameSecretArn(`${partial}x-AbCdEf`, partial), false);
+  });
+
+  const version = {
+    secretArn: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:genesys/app-QwErTy",
+    secretName: "genesys/app",
+  };
+  const value = {
+    environment: "mypurecloud.ie",
+    clientId: "a",
+    clientSecret: "s",
+    strategy: "alternating" as const,
+    alternateClientId: "b",
+  };
+
+  test("looked up by ARN, then by name; a pinned partial ARN accepts the complete one", () => {
+    assertAdminSecretPinned(version, { ...value, adminSecretArn: ADMIN_ARN }, { "genesys/app": partial });
+    assertAdminSecretPinned(
+      version,
+      { ...value, adminSecretArn: ADMIN_ARN },
+      { [version.secretArn]: ADMIN_ARN },
+    );
+    assertAdminSecretPinned(version, value, { "genesys/app": "" });
+  });
+
+  test("refusals name the rule", () => {
+    const refused = (pins: Record<string, string>, adminSecretArn: string | undefined, rule: RegExp) =>
+      assert.throws(
+        () =>
+          assertAdminSecretPinned(
+            version,
+            adminSecretArn === undefined ? value : { ...value, adminSecretArn },
+            pins,
+          ),
+        (error: unknown) => error instanceof AdminSecretPinError && rule.test(error.message),
+      );
+    refused({ "genesys/other": "" }, undefined, /has no entry for this secret/);
+    refused({ "genesys/app": ADMIN_ARN }, undefined, /"adminSecretArn" is absent/);
+    refused({ "genesys/app": "" }, ADMIN_ARN, /must be absent: the secret is pinned as a self-managed pair/);
+    refused(
+      { "genesys/app": ADMIN_ARN },
+      `${partial}2-AbCdEf`,
+      /names .* but ADMIN_SECRET_ARNS pins admin secret/,
+    );
+  });
 });

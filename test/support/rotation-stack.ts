@@ -122,6 +122,11 @@ export interface RotationStackOptions {
   log?: Log;
   /** Mutates the seeded Genesys state before the emulator starts (e.g. to add role drift). */
   editState?: (state: GenesysState) => void;
+  /**
+   * Sets ADMIN_SECRET_ARNS as the CDK does: app and single pinned to the admin secret (by name), the
+   * admin secret pinned as self-managed (""). @default false (not pinned)
+   */
+  pinAdminSecrets?: boolean;
 }
 
 /** A running stack (see the module comment). */
@@ -328,6 +333,14 @@ export async function startRotationStack(options: RotationStackOptions = {}): Pr
       adminSecretArn: admin,
     });
     stack.secrets = { admin, app, single };
+    if (options.pinAdminSecrets === true) {
+      // Read by the handlers on their first invocation, so setting it after the secrets exist is in time.
+      handlerEnvironment.ADMIN_SECRET_ARNS = JSON.stringify({
+        [STACK_SECRET_NAMES.admin]: "",
+        [STACK_SECRET_NAMES.app]: admin,
+        [STACK_SECRET_NAMES.single]: admin,
+      });
+    }
   } catch (error) {
     await stack.stop();
     throw error;
