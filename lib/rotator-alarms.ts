@@ -96,6 +96,11 @@ export class RotatorAlarms extends Construct {
       description:
         "The token vendor could not mint tokens at the Genesys token endpoint (bad credentials, rate limiting, outage). Cached tokens are served until they expire (docs/deploy.md, Alarms).",
     });
+    this.#alarm("FallbackStageRejected", vendor.metricFallbackStageRejected(), {
+      threshold: 1,
+      description:
+        "The token vendor refused a staged secret (AWSPENDING/AWSPREVIOUS) that does not continue AWSCURRENT's client pair: a failed or tampered rotation left it. Check who wrote the secret (CloudTrail) and run genesys-rotator recover (docs/deploy.md, Alarms).",
+    });
 
     if (props.secretAgeMonitor !== undefined) {
       if (props.maxSecretAge === undefined) {

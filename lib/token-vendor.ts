@@ -38,6 +38,8 @@ export interface TokenVendorProps extends GenesysFunctionProps {
 export class TokenVendor extends Construct {
   /** The metric the vending function emits for every failed mint (Powertools, dimension `service`). */
   static readonly MINT_FAILURES_METRIC = "TokenMintFailures";
+  /** The metric the vending function emits when it refuses a staged secret value as a fallback. */
+  static readonly FALLBACK_REJECTED_METRIC = "FallbackStageRejected";
   /** The vending function's POWERTOOLS_SERVICE_NAME, which is also its metrics' `service` dimension. */
   static readonly SERVICE_NAME = "token-vending";
 
@@ -161,9 +163,21 @@ export class TokenVendor extends Construct {
 
   /** Mint attempts that failed at the Genesys token endpoint (custom metric of the vending function). */
   metricTokenMintFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#customMetric(TokenVendor.MINT_FAILURES_METRIC, props);
+  }
+
+  /**
+   * AWSPENDING/AWSPREVIOUS values the vendor refused as a fallback because they do not continue AWSCURRENT's
+   * client pair (other client, environment or strategy): a failed or tampered rotation left them behind.
+   */
+  metricFallbackStageRejected(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#customMetric(TokenVendor.FALLBACK_REJECTED_METRIC, props);
+  }
+
+  #customMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
-      metricName: TokenVendor.MINT_FAILURES_METRIC,
+      metricName,
       dimensionsMap: { service: TokenVendor.SERVICE_NAME },
       period: Duration.minutes(5),
       statistic: "Sum",

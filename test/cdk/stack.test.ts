@@ -427,10 +427,15 @@ describe("alarms", () => {
     );
   });
 
-  test("token mint failures of the vendor (custom metric)", () => {
-    const [alarm] = byName("TokenMintFailures");
-    assert.equal(alarm?.Namespace, "GenesysOAuthRotator");
-    assert.deepEqual(alarm?.Dimensions, [{ Name: "service", Value: "token-vending" }]);
+  test("token mint failures and refused fallback stages of the vendor (custom metrics)", () => {
+    for (const metric of ["TokenMintFailures", "FallbackStageRejected"]) {
+      const [alarm, ...others] = byName(metric);
+      assert.equal(others.length, 0, metric);
+      assert.equal(alarm?.Namespace, "GenesysOAuthRotator", metric);
+      assert.deepEqual(alarm?.Dimensions, [{ Name: "service", Value: "token-vending" }], metric);
+      assert.equal(alarm?.Statistic, "Sum", metric);
+    }
+    assert.equal(byName("FallbackStageRejected")[0]?.Threshold, 1);
   });
 
   test("one secret-age alarm per secret at interval + margin (99 days for 90), plus failed checks", () => {
@@ -454,7 +459,7 @@ describe("alarms", () => {
   });
 
   test("every alarm notifies the topic on ALARM and OK, and treats missing data as fine", () => {
-    assert.equal(alarms.length, 4 + 1 + 4 + 1);
+    assert.equal(alarms.length, 4 + 2 + 4 + 1);
     for (const alarm of alarms) {
       assert.deepEqual(alarm.AlarmActions, [ref(stack.alarms.topic)]);
       assert.deepEqual(alarm.OKActions, [ref(stack.alarms.topic)]);
