@@ -105,16 +105,7 @@ export async function putPendingValue(
   token: string,
   value: string,
 ): Promise<void> {
-  await call("PutSecretValue", () =>
-    client.send(
-      new PutSecretValueCommand({
-        SecretId: secretId,
-        ClientRequestToken: token,
-        SecretString: value,
-        VersionStages: [AWSPENDING],
-      }),
-    ),
-  );
+  await putVersion(client, secretId, token, value, AWSPENDING);
 }
 
 /**
@@ -128,16 +119,7 @@ export async function putCurrentValue(
   token: string,
   value: string,
 ): Promise<void> {
-  await call("PutSecretValue", () =>
-    client.send(
-      new PutSecretValueCommand({
-        SecretId: secretId,
-        ClientRequestToken: token,
-        SecretString: value,
-        VersionStages: [AWSCURRENT],
-      }),
-    ),
-  );
+  await putVersion(client, secretId, token, value, AWSCURRENT);
 }
 
 /** Moves AWSCURRENT to the token's version; Secrets Manager moves AWSPREVIOUS to the old one itself. */
@@ -224,4 +206,24 @@ export function toSecretsManagerError(operation: string, error: unknown): Secret
   // AWS error messages name ARNs and version ids, never secret values; keep them short for log lines.
   const detail = error instanceof Error ? error.message.slice(0, 300) : typeof error;
   return new SecretsManagerCallError(operation, name, detail, retryable, error);
+}
+
+/** PutSecretValue of `value` as version `token` carrying `stage`. */
+async function putVersion(
+  client: SecretsManagerClient,
+  secretId: string,
+  token: string,
+  value: string,
+  stage: typeof AWSPENDING | typeof AWSCURRENT,
+): Promise<void> {
+  await call("PutSecretValue", () =>
+    client.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        ClientRequestToken: token,
+        SecretString: value,
+        VersionStages: [stage],
+      }),
+    ),
+  );
 }
