@@ -13,7 +13,7 @@
  * Dry run by default; `--apply` asks for confirmation on a terminal, `--yes` skips the question. A test
  * that could not decide (throttling, network) never leads to a change.
  */
-import { DescribeSecretCommand, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
+import { UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
 import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from "../../lambda/shared/staging-labels.ts";
 import {
@@ -152,7 +152,7 @@ export async function runRecover(input: RecoverInput, deps: CliDependencies): Pr
       return report;
     }
   }
-  await assertLabelsUnchanged(deps, input.secretId, state);
+  await assertUnchangedSincePlanning(deps, input, inspected, checks);
   await applyPlan(deps, input.secretId, plan);
   report.applied = true;
   return report;
@@ -272,26 +272,48 @@ function reseedPlan(
   };
 }
 
-async function assertLabelsUnchanged(
+/**
+ * Refuses to apply a plan made on a secret that has changed since it was tested. The prompt can sit for
+ * minutes, and a retried createSecret may meanwhile fill the empty AWSPENDING placeholder (labels
+ * unchanged) and, for `single`, regenerate the client so AWSCURRENT stops working: removing AWSPENDING
+ * then would drop the only live value. So the labels, each labelled version's content and creation date,
+ * and AWSCURRENT's test result must all be as planned.
+ */
+async function assertUnchangedSincePlanning(
   deps: CliDependencies,
-  secretId: string,
-  state: SecretState,
+  input: RecoverInput,
+  planned: InspectedSecret,
+  checks: readonly StageCheck[],
 ): Promise<void> {
-  const described = await callAws(
-    deps,
-    () => deps.secretsManager.send(new DescribeSecretCommand({ SecretId: secretId })),
-    { service: "secretsmanager", operation: "DescribeSecret", resource: secretId },
-  );
-  const stages = described.VersionIdsToStages ?? {};
-  const holder = (label: string) => Object.keys(stages).find((id) => stages[id]?.includes(label));
-  if (
-    holder(AWSCURRENT) !== state.labels.current ||
-    holder(AWSPENDING) !== state.labels.pending ||
-    holder(AWSPREVIOUS) !== state.labels.previous
-  ) {
+  const now = await inspectSecret(deps, input.secretId, { stuckAfterMs: input.stuckAfterMs });
+  const refuse = (what: string): never => {
     throw new CliError(
-      `The labels of ${secretId} changed while recover was testing (a rotation ran?): run recover again.`,
+      `${input.secretId} changed while recover was waiting (${what}; a rotation ran?): nothing was changed - run recover again.`,
     );
+  };
+  const before = planned.state;
+  for (const label of ["current", "pending", "previous"] as const) {
+    if (now.state.labels[label] !== before.labels[label]) refuse(`the ${label.toUpperCase()} label moved`);
+  }
+  for (const versionId of new Set(Object.values(before.labels))) {
+    const was = before.versions.find((version) => version.versionId === versionId);
+    const is = now.state.versions.find((version) => version.versionId === versionId);
+    if (
+      was?.createdAt !== is?.createdAt ||
+      JSON.stringify(was?.content) !== JSON.stringify(is?.content) ||
+      planned.credentials.get(versionId)?.clientSecret !== now.credentials.get(versionId)?.clientSecret
+    ) {
+      refuse(`version ${versionId} now holds a different value`);
+    }
+  }
+  const current = now.state.labels.current;
+  const credential = current === undefined ? undefined : now.credentials.get(current);
+  const plannedResult = checks.find((check) => check.label === AWSCURRENT)?.result;
+  if (credential !== undefined) {
+    const retest = await checkMints(deps, credential);
+    if (retest.outcome !== plannedResult) {
+      refuse(`AWSCURRENT was ${plannedResult ?? "untested"} and is now ${retest.outcome}`);
+    }
   }
 }
 

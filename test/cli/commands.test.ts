@@ -11,10 +11,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { GetSecretValueCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import type { RecoverReport } from "../../bin/cli/recover.ts";
 import type { SeedReport } from "../../bin/cli/seed.ts";
 import type { StatusReport } from "../../bin/cli/status.ts";
 import type { VendReport } from "../../bin/cli/vend.ts";
+import { serializeCredentialSecret } from "../../lambda/shared/secret-value.ts";
 import { type CliStack, startCliStack } from "../../local/cli-stack/stack.ts";
 import { DRILL_IDS } from "../../local/drill/seed.ts";
 import { aheadClock, type CliRun, leaks, runLocal } from "./support.ts";
@@ -214,6 +216,35 @@ describe("genesys-rotator against the local stack", () => {
     });
     assert.match(declined.stdout, /declined at the prompt/);
 
+    // While the prompt waits, a retried createSecret fills the empty placeholder (labels unchanged):
+    // the plan was made on another secret, so recover refuses rather than drop the new value.
+    const current = await stack.drill.readCurrent();
+    const raced = await cli(["recover", "--secret-id", appSecret, "--apply"], {
+      clock: aheadClock(HOUR_MS),
+      confirm: async () => {
+        await stack.drill.secretsManagerClient.send(
+          new PutSecretValueCommand({
+            SecretId: appSecret,
+            ClientRequestToken: pendingVersion,
+            SecretString: serializeCredentialSecret(current.value),
+            VersionStages: ["AWSPENDING"],
+          }),
+        );
+        return true;
+      },
+    });
+    assert.equal(raced.code, 1, raced.stdout);
+    assert.match(
+      raced.stderr,
+      new RegExp(
+        `changed while recover was waiting \\(version ${pendingVersion} now holds a different value`,
+      ),
+    );
+    const stillPending = JSON.parse(
+      (await cli(["status", "--secret-id", appSecret, "--json"])).stdout,
+    ) as StatusReport;
+    assert.equal(stillPending.secret.pendingRotation?.versionId, pendingVersion, "AWSPENDING was kept");
+
     const applied = await cli(["recover", "--secret-id", appSecret, "--apply"], {
       clock: aheadClock(HOUR_MS),
       confirm: async () => true,
@@ -325,6 +356,68 @@ describe("genesys-rotator against the local stack", () => {
       "the original client keeps its secret",
     );
     assert.equal(genesys.clients().filter((client) => client.name.startsWith("payroll")).length, 2);
+  });
+
+  it("seed checks the target before regenerating and never loses a regenerated secret", async () => {
+    const genesys = stack.drill.genesys;
+    const client = genesys.state.addClient({
+      name: "ledger",
+      roleDivisions: [{ roleId: DRILL_IDS.appRole, divisionId: "*" }],
+    });
+    const args = (secretId: string) => [
+      "seed",
+      "--secret-id",
+      secretId,
+      "--environment",
+      "mypurecloud.ie",
+      "--client-id",
+      client.id,
+      "--admin-secret-id",
+      adminSecret,
+      "--strategy",
+      "single",
+      "--regenerate-secret",
+      "--propagation-timeout-seconds",
+      "1",
+    ];
+    const stored = async (secretId: string) =>
+      (await stack.drill.secretsManagerClient.send(new GetSecretValueCommand({ SecretId: secretId })))
+        .SecretString ?? "";
+
+    // An ARN that names no secret cannot be created: refused before Genesys is touched.
+    const unknownArn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:genesys/ledger-AbCdEf";
+    const byArn = await cli(args(unknownArn));
+    assert.equal(byArn.code, 1);
+    assert.match(byArn.stderr, /does not exist; to create it, pass its name \(not an ARN\)/);
+    assert.equal(genesys.counters.regenerations(client.id), 0);
+
+    // CreateSecret fails after the regeneration: the error says so and how to recover.
+    stack.drill.secretsManager.faults.failNext("CreateSecret", "AccessDeniedException");
+    const failedWrite = await cli(args("genesys/ledger"));
+    assert.equal(failedWrite.code, 1);
+    assert.equal(genesys.counters.regenerations(client.id), 1);
+    assert.match(
+      failedWrite.stderr,
+      /Genesys generated a new secret for client \S+ \(regenerated or created\) but storing it in genesys\/ledger failed .*run the same seed command again/,
+    );
+    assert.equal(failedWrite.stderr.split("\n").filter((line) => line.trim() !== "").length, 1);
+
+    // The new secret propagates slower than the wait: it is stored first, so nothing is lost.
+    genesys.faults.propagationDelayMs = 600_000;
+    try {
+      const slow = await cli(args("genesys/ledger"));
+      assert.equal(slow.code, 1);
+      assert.match(
+        slow.stderr,
+        /is stored in \S+ \(version \S+\), but it could not be verified: .*nothing is lost/,
+      );
+      const secret = genesys.state.getClient(client.id)?.secret;
+      assert.ok(secret !== undefined);
+      assert.equal(JSON.parse(await stored("genesys/ledger")).clientSecret, secret);
+    } finally {
+      genesys.faults.propagationDelayMs = 0;
+    }
+    assert.equal(genesys.counters.regenerations(client.id), 2);
   });
 
   it("seeds the admin pair itself from stdin", async () => {
