@@ -4,7 +4,7 @@
  * `{ errorType, errorMessage }`, and {@link vendorErrorFromPayload} turns that payload into an instance
  * of the class with the same `name`, so consumers can `catch` by class or switch on `error.name`.
  */
-import { RotatorError } from "../shared/errors.ts";
+import { ValidationError as InputValidationError, RotatorError } from "../shared/errors.ts";
 
 /**
  * Any failure reported by the vending function itself. Subclasses carry the vendor's error names; an
@@ -105,6 +105,29 @@ export class VendorResponseError extends RotatorError {
   constructor(field: string, rule: string) {
     super(`token vendor response: field "${field}" ${rule}`);
     this.field = field;
+  }
+}
+
+/**
+ * `genesysFetch` was given a URL on another origin than the token's `apiBaseUrl`. The bearer token is
+ * only ever sent to the API it was issued for (a `nextUri` or a redirect target elsewhere would receive
+ * it otherwise); fetch such URLs without the helper. A caller mistake: not retryable, nothing was sent.
+ */
+export class ForeignOriginError extends InputValidationError {
+  override readonly name = "ForeignOriginError";
+  /** Origin of the URL the caller passed, e.g. `https://example.com`. */
+  readonly origin: string;
+  /** Origin of the token's `apiBaseUrl`, the only one that receives the token. */
+  readonly apiOrigin: string;
+
+  constructor(origin: string, apiOrigin: string) {
+    super(
+      "genesysFetch",
+      "input",
+      `must be a path or a URL on the token's API origin ${apiOrigin} (the token is never sent elsewhere); got ${origin}`,
+    );
+    this.origin = origin;
+    this.apiOrigin = apiOrigin;
   }
 }
 

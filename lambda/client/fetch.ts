@@ -1,7 +1,9 @@
 /**
  * `fetch` with a vended bearer token, for the Genesys Cloud Platform API.
  */
+import { ValidationError } from "../shared/errors.ts";
 import { defaultTokenProvider } from "./default-provider.ts";
+import { ForeignOriginError } from "./errors.ts";
 import type { VendedToken } from "./payload.ts";
 import type { TokenSource } from "./token-provider.ts";
 
@@ -36,8 +38,13 @@ export interface GenesysFetchOptions {
  *   carrying a body, cannot be replayed: the `401` is returned and the token is invalidated, so the next
  *   call gets a replacement.
  * - Any `Authorization` header in `input`/`init` is replaced.
+ * - The token is only sent to the origin of its `apiBaseUrl`: an absolute URL (string, `URL` or
+ *   `Request`) on any other origin — say a `nextUri` pointing elsewhere — is refused before anything is
+ *   sent. Fetch such URLs with plain `fetch`.
  *
- * @throws whatever {@link TokenSource.getToken} throws (typed vendor errors), and what `fetch` throws
+ * @throws {@link ForeignOriginError} for a URL on another origin than the token's `apiBaseUrl`, a shared
+ *   `ValidationError` for an input that is neither a path starting with `/` nor an absolute URL, whatever
+ *   {@link TokenSource.getToken} throws (typed vendor errors), and what `fetch` throws
  */
 export async function genesysFetch(
   input: string | URL | Request,
@@ -63,8 +70,19 @@ export async function genesysFetch(
   return fetchFunction(resolveInput(input, replacement), withBearer(input, init, replacement));
 }
 
+/**
+ * The input with a leading-`/` path resolved against the token's `apiBaseUrl`; anything else must
+ * already be on that origin, so the token is never sent to another host.
+ */
 function resolveInput(input: string | URL | Request, token: VendedToken): string | URL | Request {
-  return typeof input === "string" && input.startsWith("/") ? `${token.apiBaseUrl}${input}` : input;
+  if (typeof input === "string" && input.startsWith("/")) return `${token.apiBaseUrl}${input}`;
+  const url = URL.parse(typeof input === "string" ? input : isRequest(input) ? input.url : input.href);
+  if (url === null) {
+    throw new ValidationError("genesysFetch", "input", "must be a path starting with / or an absolute URL");
+  }
+  const apiOrigin = new URL(token.apiBaseUrl).origin;
+  if (url.origin !== apiOrigin) throw new ForeignOriginError(url.origin, apiOrigin);
+  return input;
 }
 
 /** `init` with the caller's headers (from the Request, then from init) and our Authorization on top. */

@@ -6,6 +6,7 @@ export { defaultTokenProvider, getToken, TOKEN_VENDOR_FUNCTION_NAME_ENV } from "
 export {
   ConfigurationError,
   CredentialRejectedError,
+  ForeignOriginError,
   GenesysRateLimitedError,
   TokenUnavailableError,
   UnknownCredentialError,

@@ -52,12 +52,17 @@ export function bearerAuth(options: BearerAuthOptions): Dispatcher.DispatcherCom
     : undefined;
   return (dispatch) =>
     function bearerAuthInterceptor(opts, handler) {
+      const origin = opts.origin === undefined ? undefined : new URL(String(opts.origin)).origin;
+      // With fixed origins the decision needs no token: other hosts pass through at once, without a
+      // token lookup that would cost them latency, or fail them while the vendor is down.
+      if (origin === undefined || (fixedOrigins !== undefined && !fixedOrigins.has(origin))) {
+        return dispatch(opts, handler);
+      }
       const controller = new StableController();
       provider.getToken({ credential }).then(
         (token) => {
-          const origin = opts.origin === undefined ? undefined : new URL(String(opts.origin)).origin;
           const allowed = fixedOrigins ?? new Set([new URL(token.apiBaseUrl).origin]);
-          if (origin === undefined || !allowed.has(origin)) {
+          if (!allowed.has(origin)) {
             dispatchOrFail(dispatch, opts, handler, controller);
             return;
           }

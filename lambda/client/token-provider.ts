@@ -133,6 +133,11 @@ export class TokenProvider implements TokenSource {
   readonly #cache = new Map<string, CacheEntry>();
   /** Tokens dropped by `invalidate`, reported to the vendor with the next vend of that credential. */
   readonly #pendingRejections = new Map<string, string>();
+  /**
+   * The last token rejected per credential (`invalidate` or `rejectedToken`), kept after it was reported:
+   * a vend that started before the rejection may still bring it back, and it must never be cached or served.
+   */
+  readonly #lastRejected = new Map<string, string>();
   readonly #inFlight = new Map<string, Promise<CacheEntry>>();
 
   constructor(props: TokenProviderProps) {
@@ -194,13 +199,13 @@ export class TokenProvider implements TokenSource {
 
     let rejectedToken = options.rejectedToken;
     if (rejectedToken !== undefined) {
+      this.#lastRejected.set(key, rejectedToken);
       if (cached?.token.accessToken === rejectedToken) {
         this.#cache.delete(key);
         cached = undefined;
       }
       // Someone already replaced the rejected token: no need to bother the vendor.
       if (cached && isUsable(cached, now, minTtlMs)) return present(cached, now);
-      this.#pendingRejections.delete(key);
     } else if (cached && isUsable(cached, now, minTtlMs)) {
       return present(cached, now);
     } else {
@@ -208,7 +213,7 @@ export class TokenProvider implements TokenSource {
     }
 
     const request = { credential, minTtlSeconds: options.minTtlSeconds, rejectedToken };
-    const entry = await abortable(this.#vendShared(key, request, cached), options.signal);
+    const entry = await abortable(this.#vendShared(key, request), options.signal);
     return present(entry, this.#clock.now());
   }
 
@@ -222,6 +227,7 @@ export class TokenProvider implements TokenSource {
       if (entry.token.accessToken !== accessToken) continue;
       this.#cache.delete(key);
       this.#pendingRejections.set(key, accessToken);
+      this.#lastRejected.set(key, accessToken);
     }
   }
 
@@ -229,12 +235,11 @@ export class TokenProvider implements TokenSource {
   #vendShared(
     key: string,
     request: { credential?: string; minTtlSeconds?: number; rejectedToken?: string },
-    previous: CacheEntry | undefined,
   ): Promise<CacheEntry> {
     const flightKey = `${key}\u0000${request.minTtlSeconds ?? ""}\u0000${request.rejectedToken ?? ""}`;
     const running = this.#inFlight.get(flightKey);
     if (running) return running;
-    const flight = this.#vend(key, request, previous).finally(() => this.#inFlight.delete(flightKey));
+    const flight = this.#vend(key, request).finally(() => this.#inFlight.delete(flightKey));
     this.#inFlight.set(flightKey, flight);
     return flight;
   }
@@ -242,7 +247,6 @@ export class TokenProvider implements TokenSource {
   async #vend(
     key: string,
     request: { credential?: string; minTtlSeconds?: number; rejectedToken?: string },
-    previous: CacheEntry | undefined,
   ): Promise<CacheEntry> {
     const startedAt = this.#clock.now();
     let token: VendedToken;
@@ -253,6 +257,9 @@ export class TokenProvider implements TokenSource {
       const retryable =
         typeof error === "object" && error !== null && (error as { retryable?: unknown }).retryable;
       const minTtlMs = (request.minTtlSeconds ?? 0) * 1000;
+      // The live cache entry, not the one seen when the vend started: a token rejected meanwhile has left
+      // the cache (and is never put back), so it cannot be served as the fallback.
+      const previous = this.#cache.get(key);
       if (
         retryable === true &&
         previous !== undefined &&
@@ -267,6 +274,14 @@ export class TokenProvider implements TokenSource {
         return previous;
       }
       throw error;
+    }
+    if (request.rejectedToken !== token.accessToken && this.#lastRejected.get(key) === token.accessToken) {
+      // This vend started before the token was rejected and the vendor still held it. Report it instead
+      // (joining a report already running); the vendor answers with its replacement.
+      this.#log.debug("vended token was rejected meanwhile; reporting it", {
+        credential: key || "(default)",
+      });
+      return this.#vendShared(key, { ...request, rejectedToken: token.accessToken });
     }
     const receivedAt = this.#clock.now();
     const lifetimeMs = token.expiresInSeconds * 1000;
