@@ -1,7 +1,7 @@
 /**
  * `genesys-rotator seed`: puts a Genesys credential under rotation. For the default `alternating`
  * strategy it makes sure a twin of the active OAuth client exists (same roleDivisions and token lifetime,
- * created through the admin credential when missing), then stores the secret value (DESIGN §4) with
+ * created through the admin credential when missing), then stores the secret value (docs/design.md#the-secret-value) with
  * CreateSecret or PutSecretValue.
  *
  * Where the client secret comes from:

@@ -1,6 +1,6 @@
 /**
  * `genesys-oauth-rotator/client`: Genesys Cloud access tokens for consumer Lambdas, from the
- * token-vending function (DESIGN §7). See README.md in this folder.
+ * token-vending function (docs/design.md#consumer-library). See README.md in this folder.
  */
 export { defaultTokenProvider, getToken, TOKEN_VENDOR_FUNCTION_NAME_ENV } from "./default-provider.ts";
 export {

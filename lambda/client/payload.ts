@@ -1,5 +1,5 @@
 /**
- * The vending function's wire contract (DESIGN §6): the request payload the client sends and the strict
+ * The vending function's wire contract (docs/vending.md#calling-it): the request payload the client sends and the strict
  * parser for the token it gets back.
  */
 import { VendorResponseError } from "./errors.ts";
@@ -15,7 +15,7 @@ export interface VendRequest {
 }
 
 /**
- * An access token as vended (DESIGN §6). Serialising the object (`JSON.stringify`, `console.log`,
+ * An access token as vended (docs/vending.md#calling-it). Serialising the object (`JSON.stringify`, `console.log`,
  * `util.inspect`) shows `accessToken` as `[redacted]`, so logging it by accident does not leak the token.
  */
 export interface VendedToken {

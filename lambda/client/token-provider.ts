@@ -1,5 +1,5 @@
 /**
- * The consumer side of token vending (DESIGN §7): an in-memory token cache in front of the vending
+ * The consumer side of token vending (docs/design.md#consumer-library): an in-memory token cache in front of the vending
  * function, with single-flight invokes and refresh shortly before expiry.
  */
 import { LambdaClient } from "@aws-sdk/client-lambda";

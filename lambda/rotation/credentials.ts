@@ -1,7 +1,7 @@
 /**
  * Reading and cross-checking the credential values one rotation step works with: the secret's AWSCURRENT
  * and AWSPENDING values and the admin credential that regenerates secrets. Every value is validated
- * against the schema (DESIGN §4) before anything in Genesys is touched; errors name the secret, the
+ * against the schema (docs/design.md#the-secret-value) before anything in Genesys is touched; errors name the secret, the
  * stage and the field, never a value.
  */
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -80,7 +80,7 @@ export async function readPendingCredential(
 
 /**
  * Resolves the credential that regenerates secrets. With `adminSecretArn` it is that secret's
- * AWSCURRENT value, which must be a self-managed pair in the same environment (DESIGN §3). Without it
+ * AWSCURRENT value, which must be a self-managed pair in the same environment (docs/design.md#who-regenerates-the-admin-credential). Without it
  * (a self-managed alternating pair, e.g. the admin pair itself) the current credentials ARE the admin:
  * the active client regenerates its twin.
  *

@@ -29,7 +29,7 @@ export class RotationStateError extends RotatorError {
 }
 
 /**
- * A staged value of a secret (or of its admin secret) fails the schema of DESIGN §4, or does not fit
+ * A staged value of a secret (or of its admin secret) fails the schema of docs/design.md#the-secret-value, or does not fit
  * with the other staged values (different environment, pending client not the twin). Fatal.
  */
 export class InvalidSecretValueError extends RotatorError {

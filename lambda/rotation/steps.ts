@@ -1,5 +1,5 @@
 /**
- * The four steps of the Secrets Manager rotation protocol for Genesys Cloud OAuth clients (DESIGN §5).
+ * The four steps of the Secrets Manager rotation protocol for Genesys Cloud OAuth clients (docs/rotation.md#step-by-step).
  *
  * Secrets Manager retries whole rotations and may call any step again at any moment, so each step
  * starts by checking whether its work is already done, and every external effect is either repeatable

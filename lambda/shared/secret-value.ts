@@ -1,5 +1,5 @@
 /**
- * The value of a rotated Genesys credential secret (DESIGN §4), validated on every read and write.
+ * The value of a rotated Genesys credential secret (docs/design.md#the-secret-value), validated on every read and write.
  *
  * Hand-written rather than a schema library so every failure names exactly one field and the rule it
  * broke, and so that nothing from the value — not a character of it, not a JSON parser's excerpt of it —

@@ -15,7 +15,7 @@ import {
 export interface CredentialConfig {
   /** The name callers pass as `credential`, and the L2 item's `pk`. */
   name: string;
-  /** ARN of the rotated secret holding the credential (DESIGN §4). */
+  /** ARN of the rotated secret holding the credential (docs/design.md#the-secret-value). */
   secretArn: string;
 }
 

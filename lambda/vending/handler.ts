@@ -1,5 +1,5 @@
 /**
- * Lambda entry point of the token-vending function (DESIGN §6, docs/vending.md).
+ * Lambda entry point of the token-vending function (docs/vending.md, docs/design.md#token-vending).
  *
  * In:  `{ credential?, minTtlSeconds?, rejectedToken? }` → `{ accessToken, tokenType: "Bearer",
  *      expiresAt, expiresInSeconds, environment, apiBaseUrl }`

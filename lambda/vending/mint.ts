@@ -1,6 +1,6 @@
 /**
  * Minting: read the credential's secret, call the token endpoint. On `invalid_client` the next staged
- * version is tried — AWSCURRENT, then AWSPENDING, then AWSPREVIOUS (DESIGN §6) — which is what makes a
+ * version is tried — AWSCURRENT, then AWSPENDING, then AWSPREVIOUS (docs/design.md#token-vending) — which is what makes a
  * `single`-strategy rotation invisible to consumers: between the regeneration in createSecret and
  * finishSecret only AWSPENDING works, and right after finishSecret a cached stage map may still point
  * AWSCURRENT at the old version.

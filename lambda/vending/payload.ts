@@ -1,5 +1,5 @@
 /**
- * Validation of the vending function's payload (DESIGN §6, docs/ARCHITECTURE.md). Hand-written
+ * Validation of the vending function's payload (docs/vending.md#calling-it, docs/ARCHITECTURE.md). Hand-written
  * rather than a schema library: four fields do not justify the cold-start cost, and each rule gets a
  * message that names the field.
  */

@@ -2,7 +2,7 @@
  * Builds the per-container state of the vending function: configuration, clients, the L1 cache and
  * the collaborators of vend.ts. Everything here lives as long as the container.
  *
- * Cold-start budget (research/toolchain-measured.md §8): only the DynamoDB client, the small domain
+ * Cold-start budget (docs/design.md#cold-start-budget): only the DynamoDB client, the small domain
  * modules and Powertools load at init. The minting stack — mint.ts, the Genesys HTTP client (undici),
  * the secret-value schema and the Secrets Manager client — loads on the container's first mint, so an
  * invocation served from L1 or L2 never pays for it.

@@ -1,6 +1,6 @@
 /**
  * Reads the staged versions of a credential secret for minting, the way the AWS Secrets Manager
- * caching libraries do (research/aws-rotation-anchors.md §4): values are cached per VersionId — a
+ * caching libraries do (docs/design.md#caching-secret-values): values are cached per VersionId — a
  * version's value is immutable — and only the stage → version mapping is refreshed, with one
  * DescribeSecret, at most every `stageRefreshMs`. A rotation is therefore picked up within that
  * interval, or at once when a mint finds the cached AWSCURRENT rejected (the minter forces a refresh).

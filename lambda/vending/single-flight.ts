@@ -1,7 +1,7 @@
 /**
  * In-process single-flight: concurrent callers with the same key share one execution of an async
  * operation instead of starting their own (the coalescing that Powertools Parameters lacks, see
- * research/aws-rotation-anchors.md §4). The key must include every input that changes the result.
+ * docs/design.md#caching-secret-values). The key must include every input that changes the result.
  */
 export class SingleFlight {
   readonly #inFlight = new Map<string, Promise<unknown>>();

@@ -7,7 +7,7 @@
  *
  *   issuedAt ─────── fresh ─────── │ ── refresh-ahead (W) ── │ margin (M) │ expiresAt
  *
- * - W, the refresh-ahead window: `min(max(5 min, 10% of L), 25% of L)`. DESIGN §6 asks for the last
+ * - W, the refresh-ahead window: `min(max(5 min, 10% of L), 25% of L)`. docs/design.md#token-vending asks for the last
  *   max(5 min, 10%) of a token's life; the 25% cap keeps short-lived tokens useful (a 60 s token of the
  *   local drill refreshes 15 s before expiry rather than immediately). Genesys' shortest lifetime, 300 s,
  *   gets a 75 s window; the default 86 400 s gets 8 640 s.

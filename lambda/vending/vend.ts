@@ -1,5 +1,5 @@
 /**
- * The token-vending algorithm (DESIGN §6; docs/vending.md explains it for operators).
+ * The token-vending algorithm (docs/design.md#token-vending; docs/vending.md explains it for operators).
  *
  * 1. L1 (module scope) holds a fresh token → serve it, no I/O.
  * 2. Otherwise read the credential's L2 item (consistent GetItem) and look at the best token known

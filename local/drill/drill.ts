@@ -404,7 +404,7 @@ async function rotateOnce(
     outcome.awsCurrentIntact = after.versionId === before.versionId && acceptedByGenesys(stack, after.value);
     // single: a failure after the regeneration leaves the live secret in AWSPENDING only. The vendor falls
     // back to it and Secrets Manager reattempts the rotation, so consumers are safe — but readers of the
-    // raw AWSCURRENT are not (DESIGN §3). The drill reports it as not intact and does not explain it away.
+    // raw AWSCURRENT are not (docs/design.md#single-opt-in). The drill reports it as not intact and does not explain it away.
     const mayFail = outcome.faultsActive.some((name: FaultName) => FAULTS[name].mayFailRotation);
     outcome.explained = outcome.awsCurrentIntact && mayFail;
   }

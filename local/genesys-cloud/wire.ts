@@ -1,6 +1,6 @@
 /**
  * Genesys Cloud wire shapes: response bodies, error bodies and request-body validation. Field names and
- * codes follow the research notes (SDK models, Genesys' normalised 429 announcement, observed errors);
+ * codes follow docs/genesys-facts.md (SDK models, Genesys' normalised 429 announcement, observed errors);
  * README "Fidelity" lists which of them are confirmed.
  */
 import {
@@ -102,7 +102,7 @@ export function oauthClientBody(
 }
 
 /**
- * `OAuthClientEntityListing`. The SDKs model the endpoint without paging parameters (research §5), so
+ * `OAuthClientEntityListing`. The SDKs model the endpoint without paging parameters (docs/genesys-facts.md#oauth-clients), so
  * without `pageSize` one page holds everything; given `pageSize` (and `pageNumber`, default 1) the clients
  * are paged as Genesys' other listings are (verify against the real API).
  */

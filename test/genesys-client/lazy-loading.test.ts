@@ -4,7 +4,7 @@ import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
-// DESIGN §6: the vending function's cache-hit path makes no HTTP call, so importing the Genesys client
+// docs/design.md#cold-start-budget: the vending function's cache-hit path makes no HTTP call, so importing the Genesys client
 // (and the secret schema) must not load undici; the first request does.
 it("importing the Genesys client does not load undici; the first request does", async () => {
   const probe = fileURLToPath(new URL("./fixtures/import-probe.ts", import.meta.url));

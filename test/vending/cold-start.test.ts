@@ -1,5 +1,5 @@
 /**
- * Cold start (DESIGN §6, research/toolchain-measured.md §8): loading the vending handler must not load
+ * Cold start (docs/design.md#cold-start-budget): loading the vending handler must not load
  * the minting stack — undici, the Secrets Manager client, the Genesys token client — which an
  * invocation served from L1 or L2 never uses. Checked on the real module graph in a fresh process.
  */

@@ -69,7 +69,7 @@ export interface OAuthClientSummary {
 
 /**
  * One page of `GET /api/v2/oauth/clients` (`OAuthClientEntityListing`). The paging fields are optional
- * because the SDKs model the endpoint without paging parameters (research §5): a server that ignores
+ * because the SDKs model the endpoint without paging parameters (docs/genesys-facts.md#oauth-clients): a server that ignores
  * them answers with everything on one page.
  */
 export interface OAuthClientListing {

@@ -1,7 +1,7 @@
 /**
  * Genesys Cloud environments (regions) and the hosts a credential may be sent to.
  *
- * Security rule (DESIGN §2): the environment named in a secret value selects one of a FIXED set of
+ * Security rule (docs/genesys-facts.md#environments-and-regions): the environment named in a secret value selects one of a FIXED set of
  * domains. Anything else (a region newer than this list, or a local emulator) is allowed only by
  * process configuration set at deploy time (`GENESYS_EXTRA_ENVIRONMENTS`, `GENESYS_ENDPOINT_OVERRIDE`)
  * or by explicit options from code — never by the secret value itself, so whoever can edit a secret
@@ -10,8 +10,8 @@
 import { ConfigurationError, ValidationError } from "../errors.ts";
 
 /**
- * The Genesys Cloud region domains, as in the official SDKs' `PureCloudRegionHosts` (research:
- * genesys-cloud-facts.md §6). Token endpoint `https://login.<domain>/oauth/token`, API `https://api.<domain>`.
+ * The Genesys Cloud region domains, as in the official SDKs' `PureCloudRegionHosts` (see
+ * docs/genesys-facts.md#environments-and-regions). Token endpoint `https://login.<domain>/oauth/token`, API `https://api.<domain>`.
  */
 export const GENESYS_ENVIRONMENTS: readonly string[] = Object.freeze([
   "mypurecloud.com",

@@ -3,7 +3,7 @@
  * per-attempt timeouts, failure classification into the typed errors of errors.ts, Retry-After, and
  * bounded retries.
  *
- * Why an explicit loop rather than undici's retry interceptor (STYLE.md prefers interceptors where a
+ * Why an explicit loop rather than undici's retry interceptor (docs/ARCHITECTURE.md#code-style prefers interceptors where a
  * generic retry fits): the rules here are not generic. A Retry-After longer than `maxRetryAfterMs` must
  * fail fast instead of waiting; no attempt may start or sleep past the caller's `deadline`; sleeps must
  * use the injectable Clock so tests do not wait; the token endpoint signals throttling with a 400 body,
@@ -12,7 +12,7 @@
  * more than this ~100-line loop.
  *
  * undici is imported lazily on the first request: a vending cold start whose cache hits make no HTTP
- * call then pays nothing for it (DESIGN §6; research/toolchain-measured.md §8).
+ * call then pays nothing for it (docs/design.md#cold-start-budget).
  */
 import type { Dispatcher } from "undici";
 import { type Clock, type Random, systemClock, systemRandom } from "../clock.ts";

@@ -46,7 +46,7 @@ export interface ClientCredentialsRequest {
 
 const TOKEN_PATH = "/oauth/token";
 const OPERATION = `POST ${TOKEN_PATH}`;
-/** Genesys' token-endpoint throttling signal (research §1): HTTP 400 invalid_request "rate limit exceeded; ...". */
+/** Genesys' token-endpoint throttling signal (docs/genesys-facts.md#rate-limits): HTTP 400 invalid_request "rate limit exceeded; ...". */
 const RATE_LIMIT_DESCRIPTION = /^rate limit exceeded/i;
 
 /**

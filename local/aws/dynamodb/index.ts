@@ -248,7 +248,7 @@ function findFreePort(): Promise<number> {
 }
 
 /**
- * Creates the token cache table of the vending function (DESIGN §6): `pk` (S) hash key,
+ * Creates the token cache table of the vending function (docs/vending.md#the-item): `pk` (S) hash key,
  * PAY_PER_REQUEST, TTL on `ttl` where the engine supports it (dynalite does not: it is skipped).
  * Idempotent: an existing table and an already enabled TTL are fine.
  */
