@@ -32,7 +32,7 @@ function repositoryFiles(extensions: readonly string[]): string[] {
  * GitHub's heading anchor: the rendered text lower-cased, every character that is not a letter, a
  * digit, a space, `-` or `_` removed, spaces turned into `-`; repeated headings get `-1`, `-2`, ….
  */
-export function githubSlug(heading: string): string {
+function githubSlug(heading: string): string {
   const text = heading
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1") // links and images → their text
     .replace(/<[^>]+>/g, "") // inline HTML tags
@@ -47,7 +47,7 @@ export function githubSlug(heading: string): string {
 }
 
 /** The anchors a Markdown file offers: its headings (outside code fences), GitHub-slugged, and explicit `id`/`name` anchors. */
-export function anchorsOf(markdown: string): Set<string> {
+function anchorsOf(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
   let fence: string | undefined;
