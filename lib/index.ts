@@ -2,6 +2,7 @@
 export * from "./config.ts";
 export * from "./genesys-credential.ts";
 export * from "./rotation-function.ts";
+export * from "./rotator.ts";
 export * from "./rotator-alarms.ts";
 export * from "./secret-age-monitor.ts";
 export * from "./stack.ts";

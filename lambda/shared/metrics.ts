@@ -4,9 +4,10 @@
  * CDK alarms select on both).
  */
 import { Metrics } from "@aws-lambda-powertools/metrics";
+import { METRICS_NAMESPACE } from "./metrics-namespace.ts";
 
 /** The CloudWatch namespace of every custom metric of this project (the CDK stack sets and alarms on it). */
-export const METRICS_NAMESPACE = "GenesysOAuthRotator";
+export { METRICS_NAMESPACE } from "./metrics-namespace.ts";
 
 /**
  * Powertools Metrics for one function. The namespace is `POWERTOOLS_METRICS_NAMESPACE` (set by the CDK

@@ -1,23 +1,32 @@
 /**
- * The one place that decides how this project's Lambda handlers are built and run: runtime, bundling,
+ * The one place that decides how this project's Lambda handlers are deployed and run: runtime, code,
  * role and log group. Both functions use it, so they cannot drift apart.
  */
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Duration, RemovalPolicy } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { METRICS_NAMESPACE } from "../../lambda/shared/metrics.ts";
+import { ConfigurationError } from "../../lambda/shared/errors.ts";
+import { METRICS_NAMESPACE } from "../../lambda/shared/metrics-namespace.ts";
 
-/** The repository root (lib/private/ → ../..). */
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const MODULE_PATH = fileURLToPath(import.meta.url);
+
+/**
+ * The pre-built handler bundles (`npm run build`, docs/ARCHITECTURE.md "Package"): `dist/functions/` of
+ * the package when this module runs from dist/lib/private/, or of this checkout when it runs from
+ * lib/private/ (the TypeScript sources). Synthesis only copies them: no esbuild, no TypeScript.
+ */
+export const FUNCTIONS_DIR = MODULE_PATH.endsWith(".ts")
+  ? path.resolve(path.dirname(MODULE_PATH), "..", "..", "dist", "functions")
+  : path.resolve(path.dirname(MODULE_PATH), "..", "..", "functions");
 
 /** The CloudWatch namespace of every custom metric of this project: the handlers' own (one definition). */
-export { METRICS_NAMESPACE } from "../../lambda/shared/metrics.ts";
+export { METRICS_NAMESPACE } from "../../lambda/shared/metrics-namespace.ts";
 
 /** Where a function runs when static egress is configured. */
 export interface FunctionNetwork {
@@ -40,7 +49,10 @@ export interface GenesysFunctionProps {
 
 /** Properties of {@link HandlerFunction}. */
 export interface HandlerFunctionProps extends GenesysFunctionProps {
-  /** Entry file relative to the project root, e.g. `lambda/rotation/handler.ts` (export `handler`). */
+  /**
+   * Entry file relative to the project root, e.g. `lambda/rotation/handler.ts` (export `handler`); the
+   * function deploys its pre-built bundle `FUNCTIONS_DIR/<entry's folder>/index.mjs`.
+   */
   readonly entry: string;
   readonly description: string;
   /** POWERTOOLS_SERVICE_NAME: the `service` key of every log line and metric. */
@@ -57,11 +69,11 @@ export interface HandlerFunctionProps extends GenesysFunctionProps {
 }
 
 /**
- * A Node.js 24 Lambda function bundled locally by esbuild, with its own role (no AWS managed policy:
+ * A Node.js 24 Lambda function running its pre-built bundle, with its own role (no AWS managed policy:
  * it may only write to its own log group until grants are added) and an explicit log group with retention.
  */
 export class HandlerFunction extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -84,9 +96,9 @@ export class HandlerFunction extends Construct {
       );
     }
 
-    this.function = new nodejs.NodejsFunction(this, "Function", {
-      entry: path.join(PROJECT_ROOT, props.entry),
-      handler: "handler",
+    this.function = new lambda.Function(this, "Function", {
+      code: lambda.Code.fromAsset(handlerBundle(props.entry)),
+      handler: "index.handler",
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
@@ -94,8 +106,6 @@ export class HandlerFunction extends Construct {
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, "package-lock.json"),
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -104,22 +114,6 @@ export class HandlerFunction extends Construct {
         ...(props.extraEnvironments === undefined || props.extraEnvironments.length === 0
           ? {}
           : { GENESYS_EXTRA_ENVIRONMENTS: props.extraEnvironments.join(",") }),
-      },
-      bundling: {
-        // Local esbuild (a devDependency): synth needs neither Docker nor the network.
-        forceDockerBundling: false,
-        // ESM output keeps our sources' semantics (import.meta, top-level await); the banner gives
-        // CommonJS dependencies (undici) the `require` that ESM lacks.
-        format: nodejs.OutputFormat.ESM,
-        mainFields: ["module", "main"],
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        // Pin the AWS SDK we test against instead of whatever version the runtime ships.
-        bundleAwsSDK: true,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: "node24",
       },
       ...(props.network === undefined
         ? {}
@@ -130,4 +124,19 @@ export class HandlerFunction extends Construct {
           }),
     });
   }
+}
+
+/**
+ * The directory of a handler's pre-built bundle (minified ESM with the AWS SDK inside, its source map
+ * next to it; scripts/build.ts). Missing only in a checkout that was never built.
+ */
+function handlerBundle(entry: string): string {
+  const directory = path.join(FUNCTIONS_DIR, path.basename(path.dirname(entry)));
+  if (!existsSync(path.join(directory, "index.mjs"))) {
+    throw new ConfigurationError(
+      "entry",
+      `the pre-built bundle of ${entry} is missing (${path.join(directory, "index.mjs")}); run \`npm run build\` first`,
+    );
+  }
+  return directory;
 }

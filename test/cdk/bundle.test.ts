@@ -1,20 +1,21 @@
 /**
- * The Lambda bundles as deployed: built by the local esbuild during synthesis (no Docker), ESM with the
- * AWS SDK inside, and loadable and runnable by Node 24 — each handler answers a malformed event with its
- * typed validation error, which exercises the module graph (SDK clients, Powertools, lazy imports).
+ * The Lambda bundles as deployed: pre-built by `npm run build` (scripts/build.ts) into dist/functions/ and
+ * only copied at synthesis (no esbuild, no Docker), ESM with the AWS SDK inside, and loadable and runnable
+ * by Node 24 — each handler answers a malformed event with its typed validation error, which exercises the
+ * module graph (SDK clients, Powertools, lazy imports).
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, test } from "node:test";
 import { promisify } from "node:util";
+import { buildDist, DIST } from "../../scripts/build.ts";
 import { synthesize } from "./synth.ts";
 
-const synth = synthesize(
-  { credentials: [{ name: "default", environment: "mypurecloud.ie" }] },
-  { bundle: true },
-);
+// Bundles of the current sources, not whatever an earlier build left in dist/.
+await buildDist({ only: "functions" });
+const synth = synthesize({ credentials: [{ name: "default", environment: "mypurecloud.ie" }] });
 after(() => synth.cleanup());
 const assembly = synth.app.synth();
 const template = synth.template().toJSON();
@@ -42,6 +43,24 @@ async function runHandler(directory: string, event: unknown, env: Record<string,
   });
   return stdout.split("\n").find((line) => line.startsWith("RESULT ")) ?? stdout;
 }
+
+test("each function deploys its pre-built bundle from dist/functions/ unchanged", () => {
+  const { stack } = synth;
+  for (const [name, fn] of [
+    ["rotation", stack.rotationFunction.function],
+    ["vending", stack.tokenVendor.function],
+  ] as const) {
+    const directory = assetDirectory(fn);
+    const built = path.join(DIST, "functions", name);
+    assert.deepEqual(readdirSync(directory).sort(), ["index.mjs", "index.mjs.map"]);
+    for (const file of ["index.mjs", "index.mjs.map"]) {
+      assert.ok(readFileSync(path.join(directory, file)).equals(readFileSync(path.join(built, file))), file);
+    }
+    const resource = template.Resources[synth.logicalId(fn)];
+    assert.equal(resource.Properties.Handler, "index.handler");
+    assert.equal(resource.Properties.Runtime, "nodejs24.x");
+  }
+});
 
 test("both bundles are minified ESM with a source map, the createRequire banner and the AWS SDK inside", () => {
   const { stack } = synth;

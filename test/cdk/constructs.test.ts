@@ -10,6 +10,9 @@ import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { GenesysCredential } from "../../lib/genesys-credential.ts";
 import { GenesysRotationFunction } from "../../lib/rotation-function.ts";
+import { ensureHandlerBundles } from "../../scripts/build.ts";
+
+await ensureHandlerBundles();
 
 function scope() {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });

@@ -10,10 +10,12 @@ import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { parseRotatorConfig } from "../../lib/config.ts";
 import { GenesysOAuthRotatorStack } from "../../lib/stack.ts";
+import { ensureHandlerBundles } from "../../scripts/build.ts";
+
+// The functions deploy the pre-built bundles of dist/functions/ (`npm run build`).
+await ensureHandlerBundles();
 
 export interface SynthOptions {
-  /** Run esbuild (slow-ish); otherwise assets are staged without bundling. @default false */
-  bundle?: boolean;
   /** Add cdk-nag's AwsSolutions plugin to the app. @default false */
   nag?: boolean;
 }
@@ -54,11 +56,7 @@ export const FULL_CONFIG = {
 
 export function synthesize(raw: unknown, options: SynthOptions = {}): Synthesized {
   const outdir = mkdtempSync(path.join(tmpdir(), "genesys-rotator-cdk-"));
-  const app = new App({
-    outdir,
-    // Unit tests skip esbuild unless they test the bundle itself.
-    context: options.bundle === true ? {} : { "aws:cdk:bundling-stacks": [] },
-  });
+  const app = new App({ outdir });
   const config = parseRotatorConfig(raw);
   const stack = new GenesysOAuthRotatorStack(app, config.stackName, { config });
   if (options.nag === true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -1,0 +1,463 @@
+/**
+ * The installable package, used from outside this repository: `npm pack` (which builds dist/ through
+ * `prepack`), installed offline into a temporary project under os.tmpdir(), and there
+ *   (a) a consumer Lambda written against `genesys-oauth-rotator/client` type-checks (moduleResolution
+ *       nodenext and bundler) and gets a token from the local stack on the system Node and on Node 24,
+ *   (b) a user CDK app with `GenesysOAuthRotator` synthesizes cdk-nag clean without esbuild,
+ *   (c) the tarball holds dist/ and LICENSE and none of the repository's tests, stand-ins or sources.
+ *
+ * The install: `npm install --offline <tarball> <specs>` needs registry metadata that the cache of a
+ * lockfile install (`npm ci`) does not hold, so the project gets a package-lock.json cut from this
+ * repository's lock (the same versions) and `npm ci --offline` installs it from the local npm cache.
+ * One pack and one install are shared by every sub-test.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { TokenProvider } from "../../lambda/client/index.ts";
+import { type LambdaEmulator, startLambdaEmulator } from "../../local/aws/lambda/index.ts";
+import { assertNoSecrets } from "../support/log-capture.ts";
+import { LOCAL_AWS, startVendingStack, type VendingStack } from "../support/vending-stack.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const run = promisify(execFile);
+
+/** What the temporary project installs besides the tarball, at this repository's locked versions. */
+const INSTALLED = [
+  "aws-cdk-lib",
+  "constructs",
+  "typescript",
+  "@aws-sdk/client-lambda",
+  // A consumer Lambda project has Node's types (the AWS SDK's declarations need them).
+  "@types/node",
+  // The user app runs the same checks as this repository's app.
+  "cdk-nag",
+] as const;
+
+interface LockEntry {
+  version?: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+/** The environment of a child process: no npm lifecycle variables, no loaders, PATH without node_modules. */
+function cleanEnvironment(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined || key === "NODE_OPTIONS" || key.startsWith("npm_")) continue;
+    env[key] = value;
+  }
+  for (const key of ["npm_config_cache", "npm_config_userconfig", "npm_config_registry"]) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  env.PATH = systemPath();
+  return { ...env, ...extra };
+}
+
+function systemPath(): string {
+  return (process.env.PATH ?? "")
+    .split(path.delimiter)
+    .filter((dir) => dir !== "" && !dir.split(path.sep).includes("node_modules"))
+    .join(path.delimiter);
+}
+
+/** The first `node` on PATH outside any node_modules: the machine's own Node (20 on the CI image). */
+function systemNode(): string {
+  for (const dir of systemPath().split(path.delimiter)) {
+    const candidate = path.join(dir, "node");
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error("no system node on PATH");
+}
+
+/** The package-lock.json of the temporary project: the closure of `roots` in this repository's lock. */
+function projectLock(
+  dependencies: Record<string, string>,
+  tarball: { name: string; file: string; manifest: Record<string, unknown> },
+): object {
+  const lock = JSON.parse(readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
+    packages: Record<string, LockEntry>;
+  };
+  const resolve = (from: string, name: string): string | undefined => {
+    let base = from;
+    for (;;) {
+      const candidate = `${base === "" ? "" : `${base}/`}node_modules/${name}`;
+      if (lock.packages[candidate] !== undefined) return candidate;
+      if (base === "") return undefined;
+      const index = base.lastIndexOf("/node_modules/");
+      base = index < 0 ? "" : base.slice(0, index);
+    }
+  };
+  const packages: Record<string, LockEntry> = {};
+  const manifestDependencies = (tarball.manifest.dependencies ?? {}) as Record<string, string>;
+  const queue = [...INSTALLED, ...Object.keys(manifestDependencies)].map((name) => {
+    const key = resolve("", name);
+    assert.ok(key, `${name} is not in package-lock.json`);
+    return key;
+  });
+  for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
+    if (packages[key] !== undefined) continue;
+    const { dev: _dev, devOptional: _devOptional, ...entry } = lock.packages[key] as LockEntry;
+    packages[key] = entry;
+    for (const name of Object.keys(entry.dependencies ?? {})) {
+      const dependency = resolve(key, name);
+      assert.ok(dependency, `${name} (needed by ${key}) is not in package-lock.json`);
+      queue.push(dependency);
+    }
+    for (const name of Object.keys(entry.optionalDependencies ?? {})) {
+      const dependency = resolve(key, name);
+      if (dependency !== undefined) queue.push(dependency);
+    }
+  }
+  const integrity = `sha512-${createHash("sha512").update(readFileSync(tarball.file)).digest("base64")}`;
+  packages[`node_modules/${tarball.name}`] = {
+    version: String(tarball.manifest.version),
+    resolved: `file:${tarball.file}`,
+    integrity,
+    ...Object.fromEntries(
+      ["license", "dependencies", "peerDependencies", "peerDependenciesMeta", "engines", "bin"]
+        .filter((field) => tarball.manifest[field] !== undefined)
+        .map((field) => [field, tarball.manifest[field]]),
+    ),
+  };
+  return {
+    name: "consumer-project",
+    lockfileVersion: 3,
+    requires: true,
+    packages: { "": { name: "consumer-project", dependencies }, ...packages },
+  };
+}
+
+const CONSUMER = `import {
+  genesysFetch,
+  getToken,
+  TokenProvider,
+  TokenUnavailableError,
+  type VendedToken,
+} from "genesys-oauth-rotator/client";
+
+type IsAny<T> = 0 extends 1 & T ? true : false;
+// Unresolved package types would make these \`any\` and fail here.
+export const typesResolved: [false, false, false] = [
+  false as IsAny<typeof getToken>,
+  false as IsAny<VendedToken>,
+  false as IsAny<typeof TokenProvider>,
+];
+
+export interface Summary {
+  status: number;
+  tokenType: string;
+  expiresInSeconds: number;
+  apiBaseUrl: string;
+}
+
+export async function handler(): Promise<Summary> {
+  let token: VendedToken;
+  try {
+    token = await getToken();
+  } catch (error) {
+    if (error instanceof TokenUnavailableError) throw new Error("the token vendor is unavailable");
+    throw error;
+  }
+  const response = await genesysFetch("/api/v2/organizations/me", { headers: { accept: "application/json" } });
+  await response.text();
+  return {
+    status: response.status,
+    tokenType: token.tokenType,
+    expiresInSeconds: token.expiresInSeconds,
+    apiBaseUrl: token.apiBaseUrl,
+  };
+}
+`;
+
+const USER_APP = `import { App, Stack, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { GenesysOAuthRotator } from "genesys-oauth-rotator";
+
+const app = new App();
+const stack = new Stack(app, "UserStack");
+// The README's cdk.json example, plus a second credential.
+const rotator = new GenesysOAuthRotator(stack, "Rotator", {
+  credentials: [
+    { name: "default", environment: "mypurecloud.ie", strategy: "alternating", admin: "admin" },
+    { name: "reporting", environment: "mypurecloud.ie", admin: "admin" },
+  ],
+  adminCredentials: [{ name: "admin", environment: "mypurecloud.ie" }],
+  schedule: { expression: "rate(90 days)" },
+  alarmEmail: "ops@example.com",
+});
+export const vendorName: string = rotator.tokenVendor.function.functionName;
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+app.synth();
+`;
+
+const TSCONFIG_BASE = {
+  target: "ES2022",
+  lib: ["ES2023"],
+  strict: true,
+  skipLibCheck: true,
+  types: ["node"],
+};
+
+describe("the packed package, installed outside the repository", { timeout: 600_000 }, () => {
+  let workdir: string;
+  let project: string;
+  let tarballFile: string;
+
+  before(async () => {
+    workdir = mkdtempSync(path.join(tmpdir(), "genesys-rotator-pack-"));
+    project = path.join(workdir, "project");
+    mkdirSync(project);
+    // `npm pack` runs `prepack` (npm run build): the tarball holds a fresh dist/.
+    const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", workdir], {
+      cwd: ROOT,
+      env: cleanEnvironment({ PATH: process.env.PATH ?? "" }),
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const [packed] = JSON.parse(stdout) as [{ filename: string }];
+    tarballFile = path.join(workdir, packed.filename);
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    const lock = JSON.parse(readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
+      packages: Record<string, LockEntry>;
+    };
+    const dependencies: Record<string, string> = { [String(manifest.name)]: `file:${tarballFile}` };
+    for (const name of INSTALLED) {
+      dependencies[name] = String(lock.packages[`node_modules/${name}`]?.version);
+    }
+    writeFileSync(
+      path.join(project, "package.json"),
+      JSON.stringify({ name: "consumer-project", private: true, type: "module", dependencies }, null, 2),
+    );
+    writeFileSync(
+      path.join(project, "package-lock.json"),
+      JSON.stringify(
+        projectLock(dependencies, { name: String(manifest.name), file: tarballFile, manifest }),
+        null,
+        2,
+      ),
+    );
+    await run("npm", ["ci", "--offline", "--no-audit", "--no-fund", "--ignore-scripts"], {
+      cwd: project,
+      env: cleanEnvironment(),
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    mkdirSync(path.join(project, "src"));
+    writeFileSync(path.join(project, "src", "consumer.ts"), CONSUMER);
+    writeFileSync(path.join(project, "src", "app.ts"), USER_APP);
+  });
+  after(() => {
+    if (workdir !== undefined) rmSync(workdir, { recursive: true, force: true });
+  });
+
+  async function typeCheck(name: string, compilerOptions: Record<string, unknown>): Promise<void> {
+    writeFileSync(
+      path.join(project, name),
+      JSON.stringify({ compilerOptions: { ...TSCONFIG_BASE, ...compilerOptions }, include: ["src"] }),
+    );
+    const tsc = path.join(project, "node_modules", ".bin", "tsc");
+    await run(tsc, ["-p", name], { cwd: project, env: cleanEnvironment() }).catch(
+      (error: { stdout?: string; stderr?: string }) => {
+        assert.fail(`tsc -p ${name} failed:\n${error.stdout ?? ""}${error.stderr ?? ""}`);
+      },
+    );
+  }
+
+  /** Type-checks src/ with moduleResolution nodenext and emits out/ (once; both tests need it). */
+  let compiled: Promise<void> | undefined;
+  function compileNodeNext(): Promise<void> {
+    compiled ??= typeCheck("tsconfig.json", {
+      module: "nodenext",
+      moduleResolution: "nodenext",
+      outDir: "out",
+      rootDir: "src",
+    });
+    return compiled;
+  }
+
+  test("(a) a consumer Lambda type-checks and gets a token on the system Node and on Node 24", async (t) => {
+    await compileNodeNext();
+    await typeCheck("tsconfig.bundler.json", {
+      module: "preserve",
+      moduleResolution: "bundler",
+      noEmit: true,
+    });
+
+    // dynalite: this checks the package, not DynamoDB fidelity (and starts in a fraction of the time).
+    const stack: VendingStack = await startVendingStack({ preferDynalite: true });
+    let emulator: LambdaEmulator | undefined;
+    try {
+      emulator = await startLambdaEmulator();
+      // The vendor runs the bundle the package ships.
+      await emulator.register("token-vending", {
+        module: path.join(
+          project,
+          "node_modules",
+          "genesys-oauth-rotator",
+          "dist",
+          "functions",
+          "vending",
+          "index.mjs",
+        ),
+        environment: { ...stack.environment, POWERTOOLS_LOG_LEVEL: "SILENT" },
+      });
+      const script = path.join(project, "run-consumer.mjs");
+      writeFileSync(
+        script,
+        'import { handler } from "./out/consumer.js";\nconsole.log(JSON.stringify(await handler()));\n',
+      );
+      const env = cleanEnvironment({
+        TOKEN_VENDOR_FUNCTION_NAME: "token-vending",
+        AWS_ENDPOINT_URL_LAMBDA: emulator.url,
+        AWS_REGION: LOCAL_AWS.region,
+        AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+      });
+      const node24 = path.join(ROOT, "node_modules", "node", "bin", "node");
+      const outputs: string[] = [];
+      for (const [node, major] of [
+        [systemNode(), undefined],
+        [node24, 24],
+      ] as const) {
+        const version = (await run(node, ["--version"], { env })).stdout.trim();
+        const actualMajor = Number(/^v(\d+)\./.exec(version)?.[1]);
+        assert.ok(actualMajor >= 20, `${node} is ${version}`);
+        if (major !== undefined) assert.equal(actualMajor, major, `${node} is ${version}`);
+        t.diagnostic(`consumer on ${node} ${version}`);
+        const { stdout, stderr } = await run(node, [script], { cwd: project, env });
+        outputs.push(stdout, stderr);
+        const summary = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
+        assert.deepEqual(
+          { ...summary, expiresInSeconds: summary.expiresInSeconds > 0 },
+          {
+            status: 200,
+            tokenType: "Bearer",
+            expiresInSeconds: true,
+            apiBaseUrl: stack.rotation.genesys.url,
+          },
+          `consumer on ${version}`,
+        );
+      }
+      const { LambdaClient } = await import("@aws-sdk/client-lambda");
+      const lambdaClient = new LambdaClient({ ...LOCAL_AWS, endpoint: emulator.url });
+      try {
+        const { accessToken } = await new TokenProvider({
+          functionName: "token-vending",
+          lambdaClient,
+        }).getToken();
+        assertNoSecrets(outputs.join("\n"), { "access token": [accessToken] });
+      } finally {
+        lambdaClient.destroy();
+      }
+    } finally {
+      await emulator?.stop();
+      await stack.stop();
+    }
+  });
+
+  test("(b) a user CDK app with GenesysOAuthRotator synthesizes cdk-nag clean without esbuild", async () => {
+    await compileNodeNext();
+    assert.equal(existsSync(path.join(project, "node_modules", "esbuild")), false);
+    // Any esbuild the CDK could find on PATH leaves a mark and fails.
+    const fakeBin = path.join(workdir, "fake-bin");
+    const mark = path.join(workdir, "esbuild-was-invoked");
+    mkdirSync(fakeBin, { recursive: true });
+    writeFileSync(path.join(fakeBin, "esbuild"), `#!/bin/sh\necho invoked > "${mark}"\nexit 1\n`);
+    chmodSync(path.join(fakeBin, "esbuild"), 0o755);
+    const outdir = path.join(workdir, "cdk.out");
+    const env = cleanEnvironment({ CDK_OUTDIR: outdir });
+    env.PATH = `${fakeBin}${path.delimiter}${env.PATH}`;
+    await run(process.execPath, [path.join(project, "out", "app.js")], { cwd: project, env }).catch(
+      (error: { stdout?: string; stderr?: string }) => {
+        assert.fail(`synthesis failed:\n${error.stdout ?? ""}${error.stderr ?? ""}`);
+      },
+    );
+    assert.equal(existsSync(mark), false, "esbuild was invoked");
+
+    const template = JSON.parse(readFileSync(path.join(outdir, "UserStack.template.json"), "utf8"));
+    const resources = Object.values(template.Resources) as {
+      Type: string;
+      Properties: Record<string, unknown>;
+    }[];
+    assert.equal(resources.filter((r) => r.Type === "AWS::SecretsManager::Secret").length, 3);
+    assert.equal(resources.filter((r) => r.Type === "AWS::SecretsManager::RotationSchedule").length, 3);
+    const vendor = resources.find(
+      (r) => r.Type === "AWS::Lambda::Function" && String(r.Properties.Description).includes("Vends"),
+    );
+    assert.ok(vendor);
+    const credentials = JSON.parse(
+      JSON.stringify(
+        (vendor.Properties.Environment as { Variables: { CREDENTIALS: unknown } }).Variables.CREDENTIALS,
+      ),
+    );
+    assert.match(JSON.stringify(credentials), /default.*reporting/);
+    // The staged code is the bundle the package ships, byte for byte.
+    const s3Key = String((vendor.Properties.Code as { S3Key: string }).S3Key);
+    const staged = path.join(outdir, `asset.${s3Key.replace(/\.zip$/, "")}`);
+    const shipped = path.join(
+      project,
+      "node_modules",
+      "genesys-oauth-rotator",
+      "dist",
+      "functions",
+      "vending",
+    );
+    assert.deepEqual(readdirSync(staged).sort(), readdirSync(shipped).sort());
+    assert.ok(
+      readFileSync(path.join(staged, "index.mjs")).equals(readFileSync(path.join(shipped, "index.mjs"))),
+    );
+  });
+
+  test("(c) the tarball holds dist/ and LICENSE, not the repository's tests, stand-ins or sources", async () => {
+    const { stdout } = await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
+      cwd: ROOT,
+      env: cleanEnvironment({ PATH: process.env.PATH ?? "" }),
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const [listing] = JSON.parse(stdout) as [{ files: { path: string }[] }];
+    const files = listing.files.map((file) => file.path);
+    for (const required of [
+      "LICENSE",
+      "README.md",
+      "CHANGELOG.md",
+      "SECURITY.md",
+      "package.json",
+      "dist/lib/index.js",
+      "dist/lib/index.d.ts",
+      "dist/lambda/client/index.js",
+      "dist/lambda/client/index.d.ts",
+      "dist/functions/vending/index.mjs",
+      "dist/functions/rotation/index.mjs",
+    ]) {
+      assert.ok(files.includes(required), `${required} is missing from the tarball`);
+    }
+    const unwanted = files.filter(
+      (file) =>
+        /^(test|local|\.ci|docs|lib|scripts|node_modules|cdk\.out)\//.test(file) ||
+        /^lambda\//.test(file) ||
+        (file.endsWith(".ts") && !file.endsWith(".d.ts")),
+    );
+    assert.deepEqual(unwanted, []);
+    // And the tarball that was installed is that listing.
+    assert.ok(existsSync(tarballFile));
+  });
+});
