@@ -123,6 +123,9 @@ export class GenesysOAuthRotatorStack extends Stack {
       ...(config.vendingFunction.leaseSeconds === undefined
         ? {}
         : { lease: Duration.seconds(config.vendingFunction.leaseSeconds) }),
+      ...(config.vendingFunction.rejectionMintSeconds === undefined
+        ? {}
+        : { rejectionMintInterval: Duration.seconds(config.vendingFunction.rejectionMintSeconds) }),
       ...(network === undefined ? {} : { network }),
     });
     if (config.warmTokenCache) this.rotationFunction.grantCacheWarming(this.tokenVendor);
