@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { GENESYS_ENVIRONMENTS } from "../../lambda/shared/genesys/environments.ts";
+import { type AccessToken, requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
 import type { VendingResponse } from "../../lambda/vending/handler.ts";
+import type { TokenRequester } from "../../lambda/vending/mint.ts";
 import { hashToken } from "../../lambda/vending/token-cache.ts";
 import { FORGERY_KINDS, type ForgeryKind, forgedTokenItem } from "../../local/shared/forged-token-items.ts";
 import { assertNoSecrets } from "../support/log-capture.ts";
@@ -232,6 +234,37 @@ describe("forged or corrupted cache items are never served", () => {
       assert.equal((await stack.readItem(APP))?.generation, 8, kind);
       await stack.clearTable();
     }
+  });
+
+  test("a minted token is held to the same rules: a lifetime beyond 48 h is cut to 48 h, a malformed token is refused", async () => {
+    let answer: ((token: AccessToken) => AccessToken) | undefined;
+    const requestToken: TokenRequester = async (request, options) => {
+      const token = await requestClientCredentialsToken(request, options);
+      return answer === undefined ? token : answer(token);
+    };
+    const vendor = container({ requestToken });
+    answer = (token) => ({
+      ...token,
+      expiresInSeconds: 2_300_000_000,
+      expiresAt: token.expiresAt - token.expiresInSeconds * 1000 + 2_300_000_000_000,
+    });
+    const long = await vendor.token();
+    assert.ok(long.expiresInSeconds <= 172_800, `expiresInSeconds ${long.expiresInSeconds}`);
+    const item = (await stack.readItem(APP))!.token!;
+    assert.equal(item.expiresAt - item.issuedAt, 172_800_000);
+    // What was stored is served as is by another container (it passes the checks).
+    const reader = container();
+    assert.equal((await reader.token()).accessToken, long.accessToken);
+    assert.equal(reader.metrics.get("CacheItemRejected"), 0);
+
+    await stack.clearTable();
+    const crlf = container({ requestToken });
+    answer = (token) => ({ ...token, accessToken: `${token.accessToken}\r\nX-Injected: 1` });
+    await assert.rejects(crlf.token(), (error: Error) => {
+      assert.match(error.message, /GenesysProtocolError/);
+      return true;
+    });
+    assert.equal((await stack.readItem(APP))?.token, undefined, "nothing stored");
   });
 
   test("a valid item is still served from L2", async () => {
