@@ -196,10 +196,13 @@ describe("rejected tokens (compare-and-swap)", () => {
     const newer = await vendor.token({ rejectedToken: older.accessToken });
     assert.notEqual(newer.accessToken, older.accessToken);
     const before = tokenRequests();
+    const probes = () => stack.rotation.genesys.counters.requests("HEAD /api/v2/tokens/me");
+    const probesBefore = probes();
     const other = container();
     assert.equal((await other.token({ rejectedToken: older.accessToken })).accessToken, newer.accessToken);
     assert.equal((await vendor.token({ rejectedToken: older.accessToken })).accessToken, newer.accessToken);
     assert.equal(tokenRequests(), before);
+    assert.equal(probes(), probesBefore, "a report of an older token is answered without asking Genesys");
   });
 
   test("a container stops serving a reported token from L1", async () => {
@@ -813,7 +816,8 @@ describe("logs", () => {
       await handler({ credential: "nope" }, context).catch(() => undefined);
       stack.rotation.genesys.faults.tokenRateLimit.enabled = true;
       const second = (await handler({ credential: LEGACY }, context)) as VendingResponse;
-      const shortDeadline = { getRemainingTimeInMillis: () => 1500 };
+      // Short enough that the rate-limit pause (1 s) outlasts it: the answer is GenesysRateLimitedError at once.
+      const shortDeadline = { getRemainingTimeInMillis: () => 1000 };
       await stack.revokeToken(second.accessToken);
       await handler({ credential: LEGACY, rejectedToken: second.accessToken }, shortDeadline).catch(
         () => undefined,
