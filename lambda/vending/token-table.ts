@@ -20,9 +20,10 @@
  * | `leaseUntil`        | N    | epoch ms; a lease is free when absent or `leaseUntil <= now`           |
  * | `mintBlockedUntil`  | N    | epoch ms: Genesys rate limited the last mint and asked to wait until   |
  * | `mintBlockedReason` | S    | why: `rate-limited` (the only reason so far)                           |
- * | `lastRejectionMintAt` | N  | epoch ms of the last token minted because a consumer reported the      |
- * |                     |      | cached one rejected (caps such mints fleet-wide); kept by later writes |
  * | `ttl`               | N    | epoch s, one hour after expiry (housekeeping only)                     |
+ *
+ * and `lastRejectionMintAt` (N, epoch ms): when the last token minted because a consumer reported the
+ * cached one rejected was written; caps such mints fleet-wide (vend.ts) and survives later writes.
  *
  * Conditions follow the Powertools idempotency lock: acquire with a conditional UpdateItem and
  * `ReturnValuesOnConditionCheckFailure: ALL_OLD`, so a loser learns the current item without a second
