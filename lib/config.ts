@@ -75,6 +75,11 @@ export interface VendingFunctionConfig {
   readonly timeoutSeconds: number;
   /** LEASE_SECONDS: how long one caller may mint before another takes over. @default the function's default (30) */
   readonly leaseSeconds?: number;
+  /**
+   * REJECTION_MINT_INTERVAL_SECONDS: shortest time between two mints replacing a reported token, per
+   * credential. @default the function's default (30)
+   */
+  readonly rejectionMintSeconds?: number;
 }
 
 /** The validated configuration. */
@@ -522,18 +527,25 @@ function parseVendingFunction(reader: IssueCollector, raw: unknown): VendingFunc
   const entry =
     raw === undefined
       ? {}
-      : (reader.object(raw, path, ["memorySize", "timeoutSeconds", "leaseSeconds"]) ?? {});
+      : (reader.object(raw, path, ["memorySize", "timeoutSeconds", "leaseSeconds", "rejectionMintSeconds"]) ??
+        {});
   const timeoutSeconds =
     reader.optionalInteger(entry.timeoutSeconds, `${path}.timeoutSeconds`, { min: 3, max: 900 }) ?? 10;
   const leaseSeconds = reader.optionalInteger(entry.leaseSeconds, `${path}.leaseSeconds`, {
     min: 1,
     max: 900,
   });
+  const rejectionMintSeconds = reader.optionalInteger(
+    entry.rejectionMintSeconds,
+    `${path}.rejectionMintSeconds`,
+    { min: 1, max: 3600 },
+  );
   return {
     memorySize:
       reader.optionalInteger(entry.memorySize, `${path}.memorySize`, { min: 128, max: 10240 }) ?? 512,
     timeoutSeconds,
     ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
+    ...(rejectionMintSeconds === undefined ? {} : { rejectionMintSeconds }),
   };
 }
 

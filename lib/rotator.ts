@@ -84,6 +84,8 @@ export interface GenesysOAuthRotatorProps {
     readonly memorySize?: number;
     readonly timeoutSeconds?: number;
     readonly leaseSeconds?: number;
+    /** Shortest interval between two mints caused by reported 401s, per credential (fleet-wide). @default 30 */
+    readonly rejectionMintSeconds?: number;
   };
   /** @default 365 */
   readonly logRetentionDays?: number;
@@ -186,6 +188,9 @@ export class GenesysOAuthRotator extends Construct {
       ...(config.vendingFunction.leaseSeconds === undefined
         ? {}
         : { lease: Duration.seconds(config.vendingFunction.leaseSeconds) }),
+      ...(config.vendingFunction.rejectionMintSeconds === undefined
+        ? {}
+        : { rejectionMintInterval: Duration.seconds(config.vendingFunction.rejectionMintSeconds) }),
       ...(network === undefined ? {} : { network }),
     });
     if (config.warmTokenCache) this.rotationFunction.grantCacheWarming(this.tokenVendor);

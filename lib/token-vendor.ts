@@ -27,6 +27,11 @@ export interface TokenVendorProps extends GenesysFunctionProps {
   readonly timeout?: Duration;
   /** How long one caller may mint before another takes over (LEASE_SECONDS). @default the function's default, 30 s */
   readonly lease?: Duration;
+  /**
+   * Shortest time between two mints that replace a token consumers reported rejected, per credential
+   * (REJECTION_MINT_INTERVAL_SECONDS, 1 s–1 h). @default the function's default, 30 s
+   */
+  readonly rejectionMintInterval?: Duration;
   /** The table only caches tokens, so it is deleted with the stack by default. @default RemovalPolicy.DESTROY */
   readonly tableRemovalPolicy?: RemovalPolicy;
 }
@@ -58,6 +63,16 @@ export class TokenVendor extends Construct {
     if (props.lease !== undefined && props.lease.toSeconds() >= 900) {
       throw new ConfigurationError(`${this.node.path}: lease`, "must be shorter than 900 seconds");
     }
+    const rejectionMintSeconds = props.rejectionMintInterval?.toSeconds();
+    if (
+      rejectionMintSeconds !== undefined &&
+      (!Number.isInteger(rejectionMintSeconds) || rejectionMintSeconds < 1 || rejectionMintSeconds > 3600)
+    ) {
+      throw new ConfigurationError(
+        `${this.node.path}: rejectionMintInterval`,
+        "must be a whole number of seconds from 1 to 3600",
+      );
+    }
 
     const table = new dynamodb.Table(this, "TokenTable", {
       partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
@@ -76,6 +91,9 @@ export class TokenVendor extends Construct {
       TOKEN_TABLE_NAME: table.tableName,
     };
     if (props.lease !== undefined) environment.LEASE_SECONDS = String(props.lease.toSeconds());
+    if (rejectionMintSeconds !== undefined) {
+      environment.REJECTION_MINT_INTERVAL_SECONDS = String(rejectionMintSeconds);
+    }
     const handler = new HandlerFunction(this, "Handler", {
       entry: "lambda/vending/handler.ts",
       description: "Vends Genesys Cloud access tokens (token-vending function)",

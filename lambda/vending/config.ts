@@ -32,6 +32,11 @@ export interface VendingConfig {
   /** `LEASE_SECONDS` × 1000: how long one caller may mint before another may take over. */
   leaseMs: number;
   /**
+   * `REJECTION_MINT_INTERVAL_SECONDS` × 1000: the shortest time between two mints that replace a
+   * reported (rejected) token, per credential and fleet-wide.
+   */
+  rejectionMintIntervalMs: number;
+  /**
    * Where Genesys requests may go: `GENESYS_EXTRA_ENVIRONMENTS` and `GENESYS_ENDPOINT_OVERRIDE`, read
    * here once so that every mint and answer of the container uses the same deploy-time settings.
    */
@@ -44,6 +49,8 @@ const CREDENTIAL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const SECRET_ARN = /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 const DEFAULT_LEASE_SECONDS = 30;
 const MAX_LEASE_SECONDS = 900;
+export const DEFAULT_REJECTION_MINT_INTERVAL_SECONDS = 30;
+export const MAX_REJECTION_MINT_INTERVAL_SECONDS = 3600;
 
 /**
  * Parses and validates the vending configuration.
@@ -63,6 +70,7 @@ export function readVendingConfig(env: NodeJS.ProcessEnv = process.env): Vending
     credentials: parseCredentials(env.CREDENTIALS),
     tableName: required(env, "TOKEN_TABLE_NAME"),
     leaseMs: parseLeaseSeconds(env.LEASE_SECONDS) * 1000,
+    rejectionMintIntervalMs: parseRejectionMintInterval(env.REJECTION_MINT_INTERVAL_SECONDS) * 1000,
     genesys: { extraEnvironments },
   };
   const endpointOverride = env[ENDPOINT_OVERRIDE_VARIABLE]?.trim();
@@ -116,6 +124,18 @@ function parseLeaseSeconds(raw: string | undefined): number {
     throw new ConfigurationError(
       "LEASE_SECONDS",
       `must be a whole number of seconds from 1 to ${MAX_LEASE_SECONDS}`,
+    );
+  }
+  return value;
+}
+
+function parseRejectionMintInterval(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === "") return DEFAULT_REJECTION_MINT_INTERVAL_SECONDS;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_REJECTION_MINT_INTERVAL_SECONDS) {
+    throw new ConfigurationError(
+      "REJECTION_MINT_INTERVAL_SECONDS",
+      `must be a whole number of seconds from 1 to ${MAX_REJECTION_MINT_INTERVAL_SECONDS}`,
     );
   }
   return value;

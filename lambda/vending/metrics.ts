@@ -26,7 +26,22 @@ export type VendMetricName =
    * An AWSPENDING/AWSPREVIOUS value was skipped because it does not belong to AWSCURRENT's credential
    * (other environment, strategy or client): a failed or tampered rotation; an operator should look.
    */
-  | "FallbackStageRejected";
+  | "FallbackStageRejected"
+  /**
+   * A consumer reported the cached token rejected, but Genesys still accepts it: it was served again
+   * instead of minting (a consumer sending the wrong token, or 401s that are not the token's fault).
+   */
+  | "RejectionReportsUnconfirmed"
+  /**
+   * A report of the cached token would have minted a second replacement within
+   * `REJECTION_MINT_INTERVAL_SECONDS`: the caller got TokenUnavailableError instead.
+   */
+  | "RejectionMintsCapped"
+  /**
+   * A cached token (L2 item or L1 entry) broke a rule — forged or corrupted: not served, treated as
+   * absent (the log line names the rule). Also counted for an implausible lease or cap timestamp.
+   */
+  | "CacheItemRejected";
 
 /** Where the domain code counts. */
 export interface VendMetrics {

@@ -20,13 +20,16 @@ import {
   type ResolveEndpointsOptions,
   resolveEndpoints,
 } from "../shared/genesys/environments.ts";
+import { GenesysProtocolError } from "../shared/genesys/errors.ts";
 import type { GenesysCallOptions } from "../shared/genesys/http.ts";
 import type { AccessToken, ClientCredentialsRequest } from "../shared/genesys/oauth.ts";
+import { MAX_ACCESS_TOKEN_VALIDITY_SECONDS } from "../shared/genesys/token-lifetime.ts";
 import type { Log } from "../shared/log.ts";
 import { type CredentialSecret, parseCredentialSecret } from "../shared/secret-value.ts";
 import type { CredentialConfig } from "./config.ts";
 import { CredentialRejectedError, TokenUnavailableError } from "./errors.ts";
 import type { VendMetrics } from "./metrics.ts";
+import { PLAUSIBLE_TOKEN } from "./payload.ts";
 import { MINT_STAGES, type MintStage, type StagedSecretReader } from "./secret-stages.ts";
 import { type CachedToken, hashToken } from "./token-cache.ts";
 
@@ -53,6 +56,12 @@ export interface Minter {
   mint(credential: CredentialConfig, options: MintCallOptions & { deadline: number }): Promise<MintedToken>;
   /** The version AWSCURRENT labels right now (a fresh DescribeSecret), for cache warming after a rotation. */
   currentVersionId(credential: CredentialConfig, options?: MintCallOptions): Promise<string | undefined>;
+  /**
+   * The Genesys environment of the secret `secretArn`'s AWSCURRENT value as last read by this minter,
+   * without I/O; undefined before the first read. Cached tokens of another environment are refused
+   * (token-vetting.ts).
+   */
+  secretEnvironment?(secretArn: string): string | undefined;
 }
 
 /** The token request function (injectable so tests can count or fail calls). */
@@ -82,9 +91,15 @@ type StagedValue =
 /** {@link Minter} over Secrets Manager and the Genesys token endpoint. */
 export class SecretsManagerMinter implements Minter {
   readonly #deps: MinterDependencies;
+  /** Secret ARN → environment of the AWSCURRENT value last read and validated. */
+  readonly #environments = new Map<string, string>();
 
   constructor(deps: MinterDependencies) {
     this.#deps = deps;
+  }
+
+  secretEnvironment(secretArn: string): string | undefined {
+    return this.#environments.get(secretArn);
   }
 
   async currentVersionId(
@@ -116,6 +131,7 @@ export class SecretsManagerMinter implements Minter {
       const currentVersionId = stageMap.versions.get("AWSCURRENT");
       const current =
         currentVersionId === undefined ? undefined : await this.#read(credential, currentVersionId, call);
+      if (current?.usable) this.#environments.set(credential.secretArn, current.secret.environment);
       for (const stage of MINT_STAGES) {
         const versionId = stageMap.versions.get(stage);
         if (versionId === undefined) {
@@ -227,6 +243,22 @@ export class SecretsManagerMinter implements Minter {
       throw error;
     }
     metrics.count("TokenMints");
+    // What the cache would refuse to serve must not be stored: every reader would mint again.
+    if (!PLAUSIBLE_TOKEN.test(token.accessToken)) {
+      throw new GenesysProtocolError("the token endpoint returned an access token of an unexpected form", {
+        operation: "POST /oauth/token",
+      });
+    }
+    const issuedAt = token.expiresAt - token.expiresInSeconds * 1000;
+    const lifetimeSeconds = Math.min(token.expiresInSeconds, MAX_ACCESS_TOKEN_VALIDITY_SECONDS);
+    if (lifetimeSeconds < token.expiresInSeconds) {
+      log.warn("Token lifetime longer than Genesys allows; treating it as the maximum", {
+        credential: credential.name,
+        expiresInSeconds: token.expiresInSeconds,
+        maxSeconds: MAX_ACCESS_TOKEN_VALIDITY_SECONDS,
+      });
+    }
+    const expiresAt = issuedAt + lifetimeSeconds * 1000;
     if (stage !== "AWSCURRENT") {
       metrics.count("FallbackStageUsed");
       log.warn("Token minted from a fallback stage", {
@@ -240,14 +272,14 @@ export class SecretsManagerMinter implements Minter {
         credential: credential.name,
         secretVersionId: versionId,
         clientId: secret.clientId,
-        tokenExpiresAt: new Date(token.expiresAt).toISOString(),
+        tokenExpiresAt: new Date(expiresAt).toISOString(),
       });
     }
     return {
       accessToken: token.accessToken,
       tokenHash: hashToken(token.accessToken),
-      issuedAt: token.expiresAt - token.expiresInSeconds * 1000,
-      expiresAt: token.expiresAt,
+      issuedAt,
+      expiresAt,
       clientId: secret.clientId,
       secretVersionId: versionId,
       environment: secret.environment,

@@ -33,7 +33,7 @@ export const MAX_MIN_TTL_SECONDS = 3600;
  * RFC 6750 §2.1 `b64token` (what a Bearer token may look like), 16–4096 characters: anything else
  * cannot be a token we handed out, and is refused before it is hashed or compared.
  */
-const PLAUSIBLE_TOKEN = /^[A-Za-z0-9\-._~+/]{16,4096}=*$/;
+export const PLAUSIBLE_TOKEN = /^[A-Za-z0-9\-._~+/]{16,4096}=*$/;
 
 /**
  * Validates `event` and resolves its credential.

@@ -11,15 +11,18 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { awsClientLimits } from "../shared/aws-client-config.ts";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
+import { resolveEndpoints } from "../shared/genesys/environments.ts";
 import type { Log } from "../shared/log.ts";
 import type { VendingConfig } from "./config.ts";
 import { L2Health } from "./l2-health.ts";
 import type { VendMetrics } from "./metrics.ts";
 import type { Minter, TokenRequester } from "./mint.ts";
 import { DirectMintPauses } from "./mint-pauses.ts";
+import { RejectionReports, type TokenProbe } from "./rejection-reports.ts";
 import { SingleFlight } from "./single-flight.ts";
 import { L1Cache } from "./token-cache.ts";
 import { DynamoDbTokenTable, type TokenTable } from "./token-table.ts";
+import { TokenVetter, VettedTokenTable } from "./token-vetting.ts";
 import type { VendDependencies } from "./vend.ts";
 
 /** Replaceable parts (tests, the drill); everything else has a production default. */
@@ -34,6 +37,8 @@ export interface VendingRuntimeOptions {
   stageRefreshMs?: number;
   /** How long a degraded container skips DynamoDB before probing again. @default 5000 */
   dynamoDbProbeIntervalMs?: number;
+  /** Asks Genesys whether a reported token is really rejected. @default `HEAD /api/v2/tokens/me` (GenesysApi.probeToken) */
+  probe?: TokenProbe;
   /** Region and credentials for both AWS clients (local stacks). @default the SDK's provider chain */
   awsClientConfig?: { region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
 }
@@ -57,7 +62,7 @@ export function createVendingRuntime(
   options: VendingRuntimeOptions = {},
 ): VendingRuntime {
   const clock = options.clock ?? systemClock;
-  const table =
+  const rawTable =
     options.table ??
     new DynamoDbTokenTable(
       new DynamoDBClient({
@@ -104,12 +109,24 @@ export function createVendingRuntime(
         metrics,
       });
     });
+  // Nothing read back from L2 or L1 is served unchecked (token-vetting.ts).
+  const vetter = new TokenVetter({
+    clock,
+    log,
+    metrics,
+    genesys: config.genesys,
+    secretEnvironment: (secretArn) => minter.secretEnvironment?.(secretArn),
+  });
+  const secretArns = new Map(config.credentials.map((credential) => [credential.name, credential.secretArn]));
+  const l1 = new L1Cache((credential, token) =>
+    vetter.accepts({ credential, secretArn: secretArns.get(credential) ?? "" }, token, "L1"),
+  );
   return {
     config,
     deps: {
-      table,
+      table: new VettedTokenTable(rawTable, vetter),
       minter,
-      l1: new L1Cache(),
+      l1,
       health: new L2Health(clock, log, options.dynamoDbProbeIntervalMs),
       flights: new SingleFlight(),
       directMintPauses: new DirectMintPauses(),
@@ -118,6 +135,33 @@ export function createVendingRuntime(
       log,
       metrics,
       leaseMs: config.leaseMs,
+      probe: options.probe ?? genesysTokenProbe(config, clock, log),
+      rejections: new RejectionReports(),
+      rejectionMintIntervalMs: config.rejectionMintIntervalMs,
+    },
+  };
+}
+
+/** Per-attempt timeout of a probe of a reported token. */
+const PROBE_TIMEOUT_MS = 2000;
+
+/**
+ * {@link TokenProbe} over `HEAD /api/v2/tokens/me` with the token itself. The Genesys API client (and
+ * undici) load on the first probe, not at init.
+ */
+function genesysTokenProbe(config: VendingConfig, clock: Clock, log: Log): TokenProbe {
+  return {
+    async accepts(token, { deadline }) {
+      const { GenesysApi } = await import("../shared/genesys/api.ts");
+      const endpoints = resolveEndpoints(token.environment, config.genesys);
+      const timeoutMs = Math.max(1, Math.min(PROBE_TIMEOUT_MS, deadline - clock.now()));
+      return new GenesysApi(endpoints, token.accessToken).probeToken({
+        deadline,
+        timeoutMs,
+        maxAttempts: 2,
+        clock,
+        log,
+      });
     },
   };
 }
@@ -125,15 +169,24 @@ export function createVendingRuntime(
 /** A Minter whose implementation (and its imports) is created on first use; a failed creation is retried. */
 function lazyMinter(create: () => Promise<Minter>): Minter {
   let minter: Promise<Minter> | undefined;
+  let created: Minter | undefined;
   const get = (): Promise<Minter> => {
-    minter ??= create().catch((error: unknown) => {
-      minter = undefined;
-      throw error;
-    });
+    minter ??= create().then(
+      (instance) => {
+        created = instance;
+        return instance;
+      },
+      (error: unknown) => {
+        minter = undefined;
+        throw error;
+      },
+    );
     return minter;
   };
   return {
     mint: async (credential, options) => (await get()).mint(credential, options),
     currentVersionId: async (credential, options) => (await get()).currentVersionId(credential, options),
+    // Nothing is known before the first mint created the minter (and no I/O is done to find out).
+    secretEnvironment: (secretArn) => created?.secretEnvironment?.(secretArn),
   };
 }

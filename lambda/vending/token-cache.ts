@@ -102,15 +102,28 @@ export function newerToken(a: CachedToken | undefined, b: CachedToken | undefine
  */
 export class L1Cache {
   readonly #entries = new Map<string, CachedToken>();
+  readonly #accept: ((credential: string, token: CachedToken) => boolean) | undefined;
 
-  /** The cached token of `credential`, whatever its state. */
+  /**
+   * @param accept checked on every read (token-vetting.ts): an entry it refuses is dropped and not
+   *   returned. @default accept everything
+   */
+  constructor(accept?: (credential: string, token: CachedToken) => boolean) {
+    this.#accept = accept;
+  }
+
+  /** The cached token of `credential`, whatever its state (unless `accept` refuses it). */
   get(credential: string): CachedToken | undefined {
-    return this.#entries.get(credential);
+    const token = this.#entries.get(credential);
+    if (token === undefined || this.#accept === undefined || this.#accept(credential, token)) return token;
+    this.#entries.delete(credential);
+    return undefined;
   }
 
   /** Stores `token` unless a newer one is already cached. */
   set(credential: string, token: CachedToken): void {
-    const current = this.#entries.get(credential);
+    // A refused entry must not keep a newer token out (say one claiming a later issuedAt).
+    const current = this.get(credential);
     if (newerToken(current, token) === token) this.#entries.set(credential, token);
   }
 

@@ -22,6 +22,9 @@
  * | `mintBlockedReason` | S    | why: `rate-limited` (the only reason so far)                           |
  * | `ttl`               | N    | epoch s, one hour after expiry (housekeeping only)                     |
  *
+ * and `lastRejectionMintAt` (N, epoch ms): when the last token minted because a consumer reported the
+ * cached one rejected was written; caps such mints fleet-wide (vend.ts) and survives later writes.
+ *
  * Conditions follow the Powertools idempotency lock: acquire with a conditional UpdateItem and
  * `ReturnValuesOnConditionCheckFailure: ALL_OLD`, so a loser learns the current item without a second
  * read (dynalite does not return it; then a consistent GetItem does).
@@ -30,7 +33,6 @@ import {
   type AttributeValue,
   type DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { DeadlinePassedError, DynamoDbUnavailableError } from "./errors.ts";
@@ -66,6 +68,8 @@ export interface TokenItem {
   leaseUntil?: number;
   /** Set by a lease holder whose mint was rate limited; cleared by the next lease or token. */
   mintBlocked?: MintBlock;
+  /** Epoch ms: when the last token minted to replace a reported (rejected) token was written. */
+  lastRejectionMintAt?: number;
 }
 
 /** Per-call options of every {@link TokenTable} method. */
@@ -75,6 +79,22 @@ export interface TableCallOptions {
    * throws DeadlinePassedError instead of DynamoDbUnavailableError.
    */
   abortSignal?: AbortSignal;
+}
+
+/** What {@link TokenTable.acquireLease} asks for. */
+export interface LeaseRequest {
+  owner: string;
+  /** The generation the caller saw (0 = no token yet). */
+  observedGeneration: number;
+  /** Epoch ms. */
+  now: number;
+  /** Epoch ms: the end of the lease. */
+  leaseUntil: number;
+  /**
+   * For a mint that replaces a reported token: the lease is granted only if no such mint was written
+   * after this time (`lastRejectionMintAt` absent or `<=` it, or implausibly far in the future).
+   */
+  rejectionMintsAfter?: number;
 }
 
 /** Outcome of {@link TokenTable.acquireLease}. */
@@ -96,21 +116,20 @@ export interface TokenTable {
    * Takes the mint lease when it is free (or already ours) AND the item still holds `observedGeneration`
    * (0 = no token yet): a caller that saw an old token cannot take a lease after someone replaced it.
    * Clears a recorded {@link MintBlock}: the new holder is the one probing whether it still holds.
+   * A lease whose `leaseUntil` lies more than {@link MAX_PLAUSIBLE_LEASE_MS} ahead is not a lease
+   * (a forged or corrupted item) and is taken over.
    */
-  acquireLease(
-    key: TokenKey,
-    lease: { owner: string; observedGeneration: number; now: number; leaseUntil: number },
-    options?: TableCallOptions,
-  ): Promise<LeaseOutcome>;
+  acquireLease(key: TokenKey, lease: LeaseRequest, options?: TableCallOptions): Promise<LeaseOutcome>;
   /**
-   * Stores `token` as generation `observedGeneration + 1` and frees the lease, only if the item still
-   * holds `observedGeneration`: a slow writer never overwrites a newer token.
+   * Stores `token` as generation `observedGeneration + 1`, frees the lease and clears a recorded
+   * {@link MintBlock}, only if the item still holds `observedGeneration`: a slow writer never overwrites
+   * a newer token. `lastRejectionMintAt` is set when given, else kept as it was.
    */
   writeToken(
     key: TokenKey,
     token: Omit<CachedToken, "generation">,
     observedGeneration: number,
-    options?: TableCallOptions,
+    options?: TableCallOptions & { lastRejectionMintAt?: number },
   ): Promise<WriteOutcome>;
   /**
    * Ends (or shortens, or extends into a hold) our lease: sets `leaseUntil`, and `mintBlocked` when
@@ -126,6 +145,13 @@ export interface TokenTable {
 
 /** Housekeeping delay after expiry before DynamoDB TTL may delete an item. */
 const TTL_GRACE_SECONDS = 3600;
+/**
+ * A `leaseUntil` further ahead than this is implausible: no lease is longer than `LEASE_SECONDS`
+ * (at most 900 s, config.ts), plus a minute for clocks that differ between containers.
+ */
+export const MAX_PLAUSIBLE_LEASE_MS = 900_000 + 60_000;
+/** A `lastRejectionMintAt` further ahead than this is implausible (clock skew between containers). */
+export const MAX_PLAUSIBLE_CLOCK_SKEW_MS = 60_000;
 
 /** {@link TokenTable} over a DynamoDB table whose hash key is `pk` (S). */
 export class DynamoDbTokenTable implements TokenTable {
@@ -150,9 +176,10 @@ export class DynamoDbTokenTable implements TokenTable {
 
   async acquireLease(
     key: TokenKey,
-    lease: { owner: string; observedGeneration: number; now: number; leaseUntil: number },
+    lease: LeaseRequest,
     options: TableCallOptions = {},
   ): Promise<LeaseOutcome> {
+    const rejection = lease.rejectionMintsAfter;
     try {
       await this.#send("UpdateItem (lease)", options, (call) =>
         this.#client.send(
@@ -161,14 +188,29 @@ export class DynamoDbTokenTable implements TokenTable {
             Key: keyOf(key),
             UpdateExpression:
               "SET leaseOwner = :owner, leaseUntil = :until, #ttl = if_not_exists(#ttl, :ttl) REMOVE mintBlockedUntil, mintBlockedReason",
-            ConditionExpression: `(attribute_not_exists(leaseUntil) OR leaseUntil <= :now OR leaseOwner = :owner) AND ${generationCondition(lease.observedGeneration)}`,
+            ConditionExpression: [
+              "(attribute_not_exists(leaseUntil) OR leaseUntil <= :now OR leaseOwner = :owner OR leaseUntil > :implausibleLease)",
+              generationCondition(lease.observedGeneration),
+              ...(rejection === undefined
+                ? []
+                : [
+                    "(attribute_not_exists(lastRejectionMintAt) OR lastRejectionMintAt <= :rejectionMintsAfter OR lastRejectionMintAt > :implausibleRejection)",
+                  ]),
+            ].join(" AND "),
             ExpressionAttributeNames: { "#ttl": "ttl" },
             ExpressionAttributeValues: {
               ":owner": { S: lease.owner },
               ":until": { N: String(lease.leaseUntil) },
               ":now": { N: String(lease.now) },
+              ":implausibleLease": { N: String(lease.now + MAX_PLAUSIBLE_LEASE_MS) },
               ":ttl": { N: String(Math.ceil(lease.leaseUntil / 1000) + TTL_GRACE_SECONDS) },
               ...generationValues(lease.observedGeneration),
+              ...(rejection === undefined
+                ? {}
+                : {
+                    ":rejectionMintsAfter": { N: String(rejection) },
+                    ":implausibleRejection": { N: String(lease.now + MAX_PLAUSIBLE_CLOCK_SKEW_MS) },
+                  }),
             },
             ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }),
@@ -186,18 +228,18 @@ export class DynamoDbTokenTable implements TokenTable {
     key: TokenKey,
     token: Omit<CachedToken, "generation">,
     observedGeneration: number,
-    options: TableCallOptions = {},
+    options: TableCallOptions & { lastRejectionMintAt?: number } = {},
   ): Promise<WriteOutcome> {
     const written: CachedToken = { ...token, generation: observedGeneration + 1 };
     try {
-      await this.#send("PutItem (token)", options, (call) =>
+      // An update, not a put: attributes the token does not own (`lastRejectionMintAt`) survive it.
+      await this.#send("UpdateItem (token)", options, (call) =>
         this.#client.send(
-          new PutItemCommand({
+          new UpdateItemCommand({
             TableName: this.#tableName,
-            Item: encodeToken(key, written),
+            Key: keyOf(key),
+            ...tokenUpdate(key, written, options.lastRejectionMintAt, generationValues(observedGeneration)),
             ConditionExpression: generationCondition(observedGeneration),
-            ExpressionAttributeValues:
-              observedGeneration === 0 ? undefined : generationValues(observedGeneration),
             ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }),
           call,
@@ -301,9 +343,21 @@ function generationValues(observedGeneration: number): Record<string, AttributeV
   return observedGeneration === 0 ? {} : { ":generation": { N: String(observedGeneration) } };
 }
 
-function encodeToken(key: TokenKey, token: CachedToken): Record<string, AttributeValue> {
-  return {
-    pk: { S: key.credential },
+/**
+ * The update that stores `token`: every token attribute, the next generation and the TTL; the lease and
+ * a recorded rate limit are removed; `lastRejectionMintAt` is set only when given.
+ */
+function tokenUpdate(
+  key: TokenKey,
+  token: CachedToken,
+  lastRejectionMintAt: number | undefined,
+  conditionValues: Record<string, AttributeValue>,
+): {
+  UpdateExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, AttributeValue>;
+} {
+  const attributes: Record<string, AttributeValue> = {
     accessToken: { S: token.accessToken },
     tokenHash: { S: token.tokenHash },
     issuedAt: { N: String(token.issuedAt) },
@@ -314,6 +368,16 @@ function encodeToken(key: TokenKey, token: CachedToken): Record<string, Attribut
     secretArn: { S: key.secretArn },
     generation: { N: String(token.generation) },
     ttl: { N: String(Math.ceil(token.expiresAt / 1000) + TTL_GRACE_SECONDS) },
+    ...(lastRejectionMintAt === undefined ? {} : { lastRejectionMintAt: { N: String(lastRejectionMintAt) } }),
+  };
+  const names = Object.keys(attributes);
+  const values: Record<string, AttributeValue> = { ...conditionValues };
+  for (const name of names) values[`:new_${name}`] = attributes[name] as AttributeValue;
+  return {
+    // Attribute names go through placeholders: some (e.g. `ttl`, `environment`) may be reserved words.
+    UpdateExpression: `SET ${names.map((name) => `#${name} = :new_${name}`).join(", ")} REMOVE leaseOwner, leaseUntil, mintBlockedUntil, mintBlockedReason`,
+    ExpressionAttributeNames: Object.fromEntries(names.map((name) => [`#${name}`, name])),
+    ExpressionAttributeValues: values,
   };
 }
 
@@ -333,6 +397,8 @@ export function decodeItem(item: Record<string, AttributeValue>, secretArn: stri
   if (mintBlockedUntil !== undefined && item.mintBlockedReason?.S === "rate-limited") {
     decoded.mintBlocked = { reason: "rate-limited", until: mintBlockedUntil };
   }
+  const lastRejectionMintAt = numberOf(item.lastRejectionMintAt);
+  if (lastRejectionMintAt !== undefined) decoded.lastRejectionMintAt = lastRejectionMintAt;
   const accessToken = item.accessToken?.S;
   const tokenHash = item.tokenHash?.S;
   const issuedAt = numberOf(item.issuedAt);

@@ -18,6 +18,14 @@
  * 5. DynamoDB failing (anything but a lost condition) → L1 + direct minting with in-process
  *    single-flight, counted as `DynamoDbDegraded`, until DynamoDB answers again (l2-health.ts). The
  *    same pauses apply per container (mint-pauses.ts).
+ * 6. A report (`rejectedToken`) of the cached token is checked with Genesys before it causes a mint
+ *    (rejection-reports.ts): a token Genesys still accepts is served again (`RejectionReportsUnconfirmed`);
+ *    a confirmed or unverifiable report mints, at most once per `REJECTION_MINT_INTERVAL_SECONDS` per
+ *    credential fleet-wide (`lastRejectionMintAt` on the item); inside that window the caller gets
+ *    TokenUnavailableError (`RejectionMintsCapped`).
+ *
+ * What the table and L1 hand out has been checked first (token-vetting.ts): a forged or corrupted
+ * token is treated as absent.
  *
  * Three rules hold everywhere: a mint failure never hides a still-valid token (it is served instead of
  * an error), no wait or backoff runs past the caller's deadline, and every AWS call is aborted at it.
@@ -38,6 +46,7 @@ import type { L2Health } from "./l2-health.ts";
 import type { VendMetrics } from "./metrics.ts";
 import type { MintedToken, Minter } from "./mint.ts";
 import type { DirectMintPauses } from "./mint-pauses.ts";
+import type { RejectionReports, TokenProbe } from "./rejection-reports.ts";
 import type { SingleFlight } from "./single-flight.ts";
 import {
   type CachedToken,
@@ -69,6 +78,12 @@ export interface VendDependencies {
   leaseMs: number;
   /** Lease owner ids. @default crypto.randomUUID */
   newOwnerId?: () => string;
+  /** Asks Genesys whether a reported token is really rejected. */
+  probe: TokenProbe;
+  /** Recent probe answers and degraded-mode rejection mints of this container. */
+  rejections: RejectionReports;
+  /** Shortest time between two mints that replace a reported token, per credential (`REJECTION_MINT_INTERVAL_SECONDS`). */
+  rejectionMintIntervalMs: number;
 }
 
 /** One request for a token. */
@@ -104,6 +119,8 @@ const DEFAULT_RATE_LIMIT_PAUSE_MS = 1000;
 const REFRESH_RETRY_PAUSE_MS = 1000;
 /** Pause after a fatal mint failure before another caller may try (spaces out doomed attempts). */
 const FATAL_PAUSE_MS = 1000;
+/** Longest time a probe of a reported token may take (the rest of the deadline is left for a mint). */
+const PROBE_BUDGET_MS = 3000;
 
 /**
  * Returns a token for `request`, or throws GenesysRateLimitedError, TokenUnavailableError,
@@ -117,7 +134,7 @@ export async function vendToken(request: VendRequest, deps: VendDependencies): P
     deadline: request.deadline,
   };
   const name = demand.credential.name;
-  if (demand.rejectedHash !== undefined) deps.l1.forget(name, demand.rejectedHash);
+  // A reported token stays in L1 until Genesys confirms the report (resolveShared/resolveDegraded).
   // Identical concurrent requests in one container share one resolution. The key holds every input
   // that changes the answer (not the deadline: joiners accept the leader's).
   const key = `resolve\n${name}\n${demand.minTtlMs}\n${demand.rejectedHash ?? ""}`;
@@ -163,6 +180,8 @@ async function resolveShared(want: Want, deps: VendDependencies): Promise<Cached
   let polls = 0;
   let retries = 0;
   let lastFailure: unknown;
+  /** What Genesys said about the reported token (asked at most once per resolution). */
+  let verdict: RejectionVerdict | undefined;
 
   for (;;) {
     const now = clock.now();
@@ -200,20 +219,46 @@ async function resolveShared(want: Want, deps: VendDependencies): Promise<Cached
       item = await table.read(key, call);
       continue;
     }
+    // The cached token is the reported one, and only the report makes it unusable: check the report.
+    const rejectionMint = stored !== undefined && onlyReported(stored, want, now);
+    if (rejectionMint) {
+      verdict ??= await confirmRejection(want, stored, deps);
+      if (verdict === "accepted") {
+        l1.set(name, stored);
+        return serve(stored, stored, deps);
+      }
+      const capped = rejectionMintCapped(want, item?.lastRejectionMintAt, deps);
+      if (capped !== undefined) return giveUp(want, best, capped, deps);
+      l1.forget(name, stored.tokenHash);
+    }
     if (deadlinePassed(want, deps)) return giveUp(want, best, lastFailure ?? "the deadline passed", deps);
     const leaseUntil = leaseEnd(now, want, deps);
     const lease = await table.acquireLease(
       key,
-      { owner, observedGeneration: generation, now, leaseUntil },
+      {
+        owner,
+        observedGeneration: generation,
+        now,
+        leaseUntil,
+        ...(rejectionMint ? { rejectionMintsAfter: now - deps.rejectionMintIntervalMs } : {}),
+      },
       call,
     );
     if (!lease.acquired) {
-      // Somebody else leads, or already wrote a newer token: the loop looks at the item they left.
+      // Somebody else leads, or already wrote a newer token (or replaced a reported token within the
+      // cap): the loop looks at the item they left.
       item = lease.item;
       continue;
     }
     try {
-      return await mintAndStore(want, key, generation, Math.min(want.deadline, leaseUntil), deps);
+      return await mintAndStore(
+        want,
+        key,
+        generation,
+        Math.min(want.deadline, leaseUntil),
+        deps,
+        rejectionMint,
+      );
     } catch (error) {
       lastFailure = error;
       recordMintFailure(want, error, deps);
@@ -281,6 +326,8 @@ async function mintAndStore(
   observedGeneration: number,
   mintDeadline: number,
   deps: VendDependencies,
+  /** The mint replaces a reported token: recorded as `lastRejectionMintAt` with the token. */
+  rejectionMint = false,
 ): Promise<CachedToken> {
   const minted = await deps.minter.mint(want.credential, {
     deadline: mintDeadline,
@@ -288,7 +335,10 @@ async function mintAndStore(
   });
   let outcome: Awaited<ReturnType<TokenTable["writeToken"]>>;
   try {
-    outcome = await deps.table.writeToken(key, minted, observedGeneration, { abortSignal: want.signal });
+    outcome = await deps.table.writeToken(key, minted, observedGeneration, {
+      abortSignal: want.signal,
+      ...(rejectionMint ? { lastRejectionMintAt: deps.clock.now() } : {}),
+    });
   } catch (error) {
     noteTableFailure(error, deps);
     return keepLocally(key.credential, minted, deps);
@@ -321,8 +371,21 @@ async function resolveDegraded(want: Want, deps: VendDependencies): Promise<Cach
   const name = want.credential.name;
   metrics.count("DynamoDbDegraded");
   let lastFailure: unknown;
+  let verdict: RejectionVerdict | undefined;
+  let rejectionMint = false;
   for (;;) {
     const now = clock.now();
+    const held = l1.get(name);
+    // The report is of the token this container holds: check it, and cap the mints it causes (per container).
+    if (verdict === undefined && held !== undefined && onlyReported(held, want, now)) {
+      verdict = await confirmRejection(want, held, deps);
+      if (verdict === "accepted") return serve(held, undefined, deps);
+      const capped = rejectionMintCapped(want, deps.rejections.lastDirectMint(name), deps);
+      if (capped !== undefined) return giveUp(want, undefined, capped, deps);
+      l1.forget(name, held.tokenHash);
+      rejectionMint = true;
+      continue;
+    }
     const local = bestToken(l1.get(name), undefined, want);
     const minting = flights.has(directMintKey(name));
     const pause = deps.directMintPauses.get(name);
@@ -357,6 +420,7 @@ async function resolveDegraded(want: Want, deps: VendDependencies): Promise<Cach
     }
     try {
       const minted = await mintDirectly(want, "replace", deps);
+      if (rejectionMint) deps.rejections.directMinted(name, clock.now());
       // A joined flight may have started before this caller's report; a reported token is never served.
       if (minted.tokenHash !== want.rejectedHash) return minted;
     } catch (error) {
@@ -493,6 +557,90 @@ export async function warmCache(
 }
 
 // ---------------------------------------------------------------------------------------------------
+
+/** What Genesys said about a reported token: still accepted, rejected (401), or no answer. */
+type RejectionVerdict = "accepted" | "rejected" | "unknown";
+
+/**
+ * The reported token is `token` itself and nothing else makes it unusable for this caller: a mint
+ * would happen only because of the report.
+ */
+function onlyReported(token: CachedToken, want: Want, now: number): boolean {
+  return token.tokenHash === want.rejectedHash && satisfies(token, now, want.minTtlMs);
+}
+
+/**
+ * Asks Genesys whether it still accepts the reported `token` (reusing a recent "accepted" answer of this
+ * container). A probe that fails or has no time left answers "unknown": the mint cap then decides.
+ */
+async function confirmRejection(
+  want: Want,
+  token: CachedToken,
+  deps: VendDependencies,
+): Promise<RejectionVerdict> {
+  const name = want.credential.name;
+  const now = deps.clock.now();
+  let accepted: boolean;
+  if (deps.rejections.recentlyAccepted(name, token.tokenHash, now)) {
+    accepted = true;
+  } else {
+    const left = want.deadline - now;
+    if (left <= 0 || want.signal.aborted) return "unknown";
+    try {
+      accepted = await deps.probe.accepts(token, {
+        deadline: now + Math.min(PROBE_BUDGET_MS, Math.max(1, Math.floor(left / 2))),
+      });
+    } catch (error) {
+      deps.log.warn("Could not ask Genesys about a reported token; the rejection mint cap decides", {
+        credential: name,
+        ...describeError(error),
+      });
+      return "unknown";
+    }
+    deps.rejections.probed(name, token.tokenHash, accepted, deps.clock.now());
+  }
+  if (!accepted) {
+    deps.log.info("Genesys confirmed a reported token is rejected", {
+      credential: name,
+      generation: token.generation,
+    });
+    return "rejected";
+  }
+  deps.metrics.count("RejectionReportsUnconfirmed");
+  deps.log.warn("A consumer reported a token that Genesys still accepts; serving it instead of minting", {
+    credential: name,
+    generation: token.generation,
+  });
+  return "accepted";
+}
+
+/**
+ * The error for a caller whose report would cause a second mint within the cap
+ * (`rejectionMintIntervalMs` after `lastRejectionMintAt`), or undefined when a mint may start.
+ */
+function rejectionMintCapped(
+  want: Want,
+  lastRejectionMintAt: number | undefined,
+  deps: VendDependencies,
+): TokenUnavailableError | undefined {
+  if (lastRejectionMintAt === undefined) return undefined;
+  const now = deps.clock.now();
+  const left = lastRejectionMintAt + deps.rejectionMintIntervalMs - now;
+  if (left <= 0) return undefined;
+  deps.metrics.count("RejectionMintsCapped");
+  deps.log.warn(
+    "Reported token not replaced: another replacement was minted within the rejection mint interval",
+    {
+      credential: want.credential.name,
+      intervalSeconds: deps.rejectionMintIntervalMs / 1000,
+      retryInMs: left,
+    },
+  );
+  return new TokenUnavailableError(
+    want.credential.name,
+    `a token replacing a reported one was minted less than ${Math.ceil(deps.rejectionMintIntervalMs / 1000)} s ago; the next replacement may be minted in ${Math.ceil(left / 1000)} s`,
+  );
+}
 
 /** A token may go to this caller: not the one it reported, and valid long enough. */
 function acceptable(

@@ -352,6 +352,7 @@ describe("functions", () => {
     assert.equal(variables.POWERTOOLS_SERVICE_NAME, "token-vending");
     assert.equal(variables.POWERTOOLS_METRICS_NAMESPACE, "GenesysOAuthRotator");
     assert.equal(variables.LEASE_SECONDS, undefined);
+    assert.equal(variables.REJECTION_MINT_INTERVAL_SECONDS, undefined);
     assert.deepEqual(variables.CREDENTIALS, {
       "Fn::Join": [
         "",

@@ -87,7 +87,12 @@ describe("other options", () => {
     alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:ops-alarms",
     architecture: "x86_64",
     warmTokenCache: false,
-    vendingFunction: { leaseSeconds: 20, timeoutSeconds: 15, memorySize: 1024 },
+    vendingFunction: {
+      leaseSeconds: 20,
+      timeoutSeconds: 15,
+      memorySize: 1024,
+      rejectionMintSeconds: 120,
+    },
     logRetentionDays: 90,
   });
   after(() => synth.cleanup());
@@ -132,6 +137,7 @@ describe("other options", () => {
     assert.equal(rotation.Environment.Variables.GENESYS_EXTRA_ENVIRONMENTS, "xyz9.pure.cloud");
     assert.equal(vendor.Environment.Variables.GENESYS_EXTRA_ENVIRONMENTS, "xyz9.pure.cloud");
     assert.equal(vendor.Environment.Variables.LEASE_SECONDS, "20");
+    assert.equal(vendor.Environment.Variables.REJECTION_MINT_INTERVAL_SECONDS, "120");
     assert.equal(vendor.Timeout, 15);
     assert.equal(vendor.MemorySize, 1024);
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });

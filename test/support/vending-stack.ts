@@ -11,7 +11,13 @@
  */
 
 import { Writable } from "node:stream";
-import { DeleteItemCommand, type DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import { type Clock, type Random, systemClock } from "../../lambda/shared/clock.ts";
 import type { Log } from "../../lambda/shared/log.ts";
 import { readVendingConfig } from "../../lambda/vending/config.ts";
@@ -150,6 +156,16 @@ export interface VendingStack {
   startFleet(options: FleetOptions): Promise<VendingFleet>;
   /** Deletes every credential's L2 item (between tests; containers created before keep their L1). */
   clearTable(): Promise<void>;
+  /**
+   * Writes a credential's L2 item as given, bypassing the vending code (forged or corrupted items);
+   * build one with `forgedTokenItem` (test/support/forged-items.ts).
+   */
+  writeRawItem(credential: string, item: Record<string, AttributeValue>): Promise<void>;
+  /**
+   * Makes Genesys reject `accessToken` from now on (`DELETE /api/v2/tokens/me` at the emulator), as a
+   * consumer's 401 would say.
+   */
+  revokeToken(accessToken: string): Promise<void>;
   /** Stops DynamoDB, the emulators and the clients. */
   stop(): Promise<void>;
 }
@@ -293,6 +309,19 @@ export async function startVendingStack(options: VendingStackOptions = {}): Prom
           new DeleteItemCommand({ TableName: TOKEN_TABLE_NAME, Key: { pk: { S: credential } } }),
         );
       }
+    },
+    async writeRawItem(credential, item) {
+      await dynamoDbClient.send(
+        new PutItemCommand({ TableName: TOKEN_TABLE_NAME, Item: { ...item, pk: { S: credential } } }),
+      );
+    },
+    async revokeToken(accessToken) {
+      const response = await fetch(`${rotation.genesys.url}/api/v2/tokens/me`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
+      await response.body?.cancel();
+      if (response.status !== 204) throw new Error(`revoking a token: HTTP ${response.status}`);
     },
     stop,
   };

@@ -15,6 +15,11 @@ test("configuration: credentials keep their order (first = default), lease defau
     ["reporting", "legacy"],
   );
   assert.equal(config.leaseMs, 30_000);
+  assert.equal(config.rejectionMintIntervalMs, 30_000);
+  assert.equal(
+    readVendingConfig({ ...ENV, REJECTION_MINT_INTERVAL_SECONDS: "120" }).rejectionMintIntervalMs,
+    120_000,
+  );
   assert.equal(config.dynamoDbEndpoint, undefined);
   assert.deepEqual(config.genesys, { extraEnvironments: [] });
 });
@@ -32,6 +37,11 @@ test("configuration errors name the variable and the rule", () => {
     [{ CREDENTIALS: ENV.CREDENTIALS }, /^TOKEN_TABLE_NAME: is required/],
     [{ ...ENV, LEASE_SECONDS: "0" }, /^LEASE_SECONDS: must be a whole number of seconds from 1 to 900/],
     [{ ...ENV, LEASE_SECONDS: "1.5" }, /^LEASE_SECONDS/],
+    [
+      { ...ENV, REJECTION_MINT_INTERVAL_SECONDS: "0" },
+      /^REJECTION_MINT_INTERVAL_SECONDS: must be a whole number of seconds from 1 to 3600/,
+    ],
+    [{ ...ENV, REJECTION_MINT_INTERVAL_SECONDS: "3601" }, /^REJECTION_MINT_INTERVAL_SECONDS/],
     [
       { ...ENV, DYNAMODB_ENDPOINT: "localhost:8000" },
       /^DYNAMODB_ENDPOINT: must be an absolute http\(s\) URL/,

@@ -175,6 +175,7 @@ describe("rejected tokens (compare-and-swap)", () => {
   test("50 consumers reporting the same dead token cause exactly one mint", async () => {
     const containers = Array.from({ length: 5 }, () => container());
     const dead = await containers[0]!.token();
+    await stack.revokeToken(dead.accessToken);
     const before = tokenRequests();
     const answers = await Promise.all(
       containers.flatMap((c) =>
@@ -191,17 +192,23 @@ describe("rejected tokens (compare-and-swap)", () => {
   test("a report of an older token returns the newer cached one without minting", async () => {
     const vendor = container();
     const older = await vendor.token();
+    await stack.revokeToken(older.accessToken);
     const newer = await vendor.token({ rejectedToken: older.accessToken });
+    assert.notEqual(newer.accessToken, older.accessToken);
     const before = tokenRequests();
+    const probes = () => stack.rotation.genesys.counters.requests("HEAD /api/v2/tokens/me");
+    const probesBefore = probes();
     const other = container();
     assert.equal((await other.token({ rejectedToken: older.accessToken })).accessToken, newer.accessToken);
     assert.equal((await vendor.token({ rejectedToken: older.accessToken })).accessToken, newer.accessToken);
     assert.equal(tokenRequests(), before);
+    assert.equal(probes(), probesBefore, "a report of an older token is answered without asking Genesys");
   });
 
   test("a container stops serving a reported token from L1", async () => {
     const reporter = container();
     const dead = await reporter.token();
+    await stack.revokeToken(dead.accessToken);
     const fresh = await reporter.token({ rejectedToken: dead.accessToken });
     assert.notEqual(fresh.accessToken, dead.accessToken);
     assert.equal((await reporter.token()).accessToken, fresh.accessToken);
@@ -275,6 +282,13 @@ describe("staged secret fallback", () => {
     const vendor = container();
     const valid = await vendor.token({ credential: LEGACY });
     const regenerated = stack.rotation.genesys.state.regenerateSecret(STACK_IDS.single);
+    // Genesys cannot be asked whether the reported token is rejected, so the report mints (the first
+    // within the rejection mint interval).
+    stack.rotation.genesys.faults.serverErrors = {
+      ...stack.rotation.genesys.faults.serverErrors,
+      nextN: 10,
+      target: { method: "HEAD", pathPrefix: "/api/v2/tokens/me" },
+    };
     try {
       // Only the stale secret is staged: every stage fails.
       await assert.rejects(vendor.token({ credential: LEGACY, rejectedToken: valid.accessToken }), {
@@ -802,7 +816,9 @@ describe("logs", () => {
       await handler({ credential: "nope" }, context).catch(() => undefined);
       stack.rotation.genesys.faults.tokenRateLimit.enabled = true;
       const second = (await handler({ credential: LEGACY }, context)) as VendingResponse;
-      const shortDeadline = { getRemainingTimeInMillis: () => 1500 };
+      // Short enough that the rate-limit pause (1 s) outlasts it: the answer is GenesysRateLimitedError at once.
+      const shortDeadline = { getRemainingTimeInMillis: () => 1000 };
+      await stack.revokeToken(second.accessToken);
       await handler({ credential: LEGACY, rejectedToken: second.accessToken }, shortDeadline).catch(
         () => undefined,
       );

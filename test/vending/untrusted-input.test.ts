@@ -1,0 +1,294 @@
+/**
+ * A vendor that trusts nothing it reads (docs/vending.md, "Reported tokens" and "Untrusted cache items"):
+ * a consumer's `rejectedToken` is checked with Genesys before it mints, rejection-driven mints are capped
+ * fleet-wide, and forged or corrupted L2 items are never served. Real wire protocols: the Genesys and
+ * Secrets Manager emulators, DynamoDB Local, in-process containers sharing one table.
+ */
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, test } from "node:test";
+import { GENESYS_ENVIRONMENTS } from "../../lambda/shared/genesys/environments.ts";
+import { type AccessToken, requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
+import type { VendingResponse } from "../../lambda/vending/handler.ts";
+import type { TokenRequester } from "../../lambda/vending/mint.ts";
+import { hashToken } from "../../lambda/vending/token-cache.ts";
+import { FORGERY_KINDS, type ForgeryKind, forgedTokenItem } from "../../local/shared/forged-token-items.ts";
+import { assertNoSecrets } from "../support/log-capture.ts";
+import { SteppingClock } from "../support/stepping-clock.ts";
+import {
+  RecordingLog,
+  startVendingStack,
+  VENDING_CREDENTIALS,
+  type VendingContainer,
+  type VendingStack,
+} from "../support/vending-stack.ts";
+
+const APP = VENDING_CREDENTIALS.app;
+const PROBE_ROUTE = "HEAD /api/v2/tokens/me";
+
+let stack: VendingStack;
+const logs: RecordingLog[] = [];
+/** Tokens the tests forged: like real ones, they must never reach a log line. */
+const forgedTokens: string[] = [];
+
+before(async () => {
+  stack = await startVendingStack();
+});
+after(async () => {
+  const text = logs.flatMap((log) => log.lines).join("\n");
+  try {
+    assertNoSecrets(text, {
+      "access token": stack.rotation.genesys.issued.accessTokens,
+      "client secret": stack.rotation.genesys.issued.secrets,
+      "forged token": forgedTokens,
+    });
+  } finally {
+    await stack?.stop();
+  }
+});
+afterEach(async () => {
+  stack.rotation.genesys.faults.reset();
+  stack.rotation.genesys.counters.reset();
+  stack.dynamoDb.outage.end();
+  await stack.clearTable();
+});
+
+function container(options: Parameters<VendingStack["createContainer"]>[0] = {}): VendingContainer {
+  const log = new RecordingLog();
+  logs.push(log);
+  return stack.createContainer({ log, ...options });
+}
+
+const tokenRequests = () => stack.rotation.genesys.counters.tokenRequests();
+const probes = () => stack.rotation.genesys.counters.requests(PROBE_ROUTE);
+const total = (containers: VendingContainer[], metric: Parameters<VendingContainer["metrics"]["get"]>[0]) =>
+  containers.reduce((sum, c) => sum + c.metrics.get(metric), 0);
+
+describe("reported tokens are checked with Genesys before they mint", () => {
+  test("20 reports of the current, valid token → no token request; the token is served again", async () => {
+    const containers = [container(), container()];
+    const first = await containers[0]!.token();
+    const before = tokenRequests();
+    let current: VendingResponse = first;
+    // A buggy consumer: reports whatever it was given as rejected, 20 times.
+    for (let i = 0; i < 20; i++) {
+      current = await containers[i % 2]!.token({ rejectedToken: current.accessToken });
+      assert.equal(current.accessToken, first.accessToken);
+    }
+    assert.equal(tokenRequests() - before, 0, "no mint for a report Genesys does not confirm");
+    assert.equal(total(containers, "RejectionReportsUnconfirmed"), 20);
+    // Each container asks Genesys once and reuses a fresh "accepted" answer for the next reports.
+    assert.ok(probes() >= 1 && probes() <= 20, `probes: ${probes()}`);
+    assert.equal((await stack.readItem(APP))?.generation, 1);
+  });
+
+  test("confirmed rejections mint at most once per interval across two containers sharing the table", async () => {
+    const containers = [container(), container()];
+    const first = await containers[0]!.token();
+    const before = tokenRequests();
+
+    await stack.revokeToken(first.accessToken);
+    const round1 = await Promise.all(
+      containers.flatMap((c) => [1, 2, 3].map(() => c.token({ rejectedToken: first.accessToken }))),
+    );
+    assert.equal(tokenRequests() - before, 1, "one replacement for everybody");
+    const second = round1[0]!;
+    assert.notEqual(second.accessToken, first.accessToken);
+    assert.ok(round1.every((answer) => answer.accessToken === second.accessToken));
+    const item = await stack.readItem(APP);
+    assert.equal(item?.generation, 2);
+    assert.ok(item?.lastRejectionMintAt !== undefined, "the cap is recorded on the item");
+
+    // The replacement is rejected too, well within the 30 s interval: nothing new is minted, by
+    // either container.
+    await stack.revokeToken(second.accessToken);
+    const round2 = await Promise.allSettled(
+      containers.flatMap((c) => [1, 2].map(() => c.token({ rejectedToken: second.accessToken }))),
+    );
+    for (const outcome of round2) {
+      assert.equal(outcome.status, "rejected");
+      const error = (outcome as PromiseRejectedResult).reason as Error;
+      assert.equal(error.name, "TokenUnavailableError");
+      assert.match(error.message, /replacing a reported one was minted less than 30 s ago/);
+    }
+    assert.equal(tokenRequests() - before, 1);
+    assert.equal(total(containers, "RejectionMintsCapped"), 2);
+  });
+
+  test("a probe that fails falls back to the cap: one mint, then TokenUnavailableError within the interval", async () => {
+    const clock = new SteppingClock(Date.now());
+    const vendor = container({ clock });
+    const first = await vendor.token();
+    const before = tokenRequests();
+    stack.rotation.genesys.faults.serverErrors = {
+      ...stack.rotation.genesys.faults.serverErrors,
+      nextN: 100,
+      target: { method: "HEAD", pathPrefix: "/api/v2/tokens/me" },
+    };
+    const second = await vendor.token({ rejectedToken: first.accessToken });
+    assert.notEqual(second.accessToken, first.accessToken);
+    assert.equal(tokenRequests() - before, 1);
+    await assert.rejects(container({ clock }).token({ rejectedToken: second.accessToken }), {
+      name: "TokenUnavailableError",
+    });
+    assert.equal(tokenRequests() - before, 1);
+    assert.ok(
+      (vendor.log as RecordingLog).matching("Could not ask Genesys about a reported token").length >= 1,
+    );
+  });
+
+  test("the interval is configurable (REJECTION_MINT_INTERVAL_SECONDS) and ends", async () => {
+    const clock = new SteppingClock(Date.now());
+    const environment = { REJECTION_MINT_INTERVAL_SECONDS: "5" };
+    const [a, b] = [container({ clock, environment }), container({ clock, environment })];
+    const first = await a.token();
+    const before = tokenRequests();
+    await stack.revokeToken(first.accessToken);
+    const second = await a.token({ rejectedToken: first.accessToken });
+    await stack.revokeToken(second.accessToken);
+    clock.advance(4_000);
+    // The cap lives on the item: the other container is held to it as well.
+    await assert.rejects(b.token({ rejectedToken: second.accessToken }), /less than 5 s ago/);
+    assert.equal(tokenRequests() - before, 1);
+    clock.advance(1_000);
+    const third = await b.token({ rejectedToken: second.accessToken });
+    assert.notEqual(third.accessToken, second.accessToken);
+    assert.equal(tokenRequests() - before, 2);
+  });
+
+  test("without DynamoDB a false report mints nothing either", async () => {
+    const vendor = container({ dynamoDbProbeIntervalMs: 60_000 });
+    const first = await vendor.token();
+    stack.dynamoDb.outage.begin("refuse");
+    const before = tokenRequests();
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await vendor.token({ rejectedToken: first.accessToken })).accessToken, first.accessToken);
+    }
+    assert.equal(tokenRequests(), before);
+    assert.ok(vendor.metrics.get("DynamoDbDegraded") >= 1);
+    assert.equal(vendor.metrics.get("RejectionReportsUnconfirmed"), 5);
+  });
+});
+
+describe("forged or corrupted cache items are never served", () => {
+  const environment = "mypurecloud.ie";
+  const otherEnvironment = GENESYS_ENVIRONMENTS.find((domain) => domain !== environment)!;
+
+  /** Mints a real token with `vendor` (so the container knows the secret), then forges the item over it. */
+  async function forgeAfterMint(vendor: VendingContainer, kind: ForgeryKind): Promise<string> {
+    const real = await vendor.token();
+    assert.equal(real.environment, environment, "sanity: the stack's environment");
+    vendor.runtime.deps.l1.clear();
+    const forged = forgedTokenItem(kind, {
+      secretArn: stack.credentials[APP]!,
+      environment,
+      otherEnvironment,
+      generation: (await stack.readItem(APP))!.generation,
+      now: vendor.runtime.deps.clock.now(),
+    });
+    forgedTokens.push(forged.accessToken);
+    await stack.writeRawItem(APP, forged.item);
+    return forged.accessToken;
+  }
+
+  for (const kind of FORGERY_KINDS) {
+    test(`${kind}: not served, replaced by a fresh mint, counted`, async () => {
+      const vendor = container();
+      const forged = await forgeAfterMint(vendor, kind);
+      const before = tokenRequests();
+      const answer = await vendor.token();
+      assert.notEqual(answer.accessToken, forged);
+      assert.equal(answer.environment, environment);
+      assert.ok(answer.expiresInSeconds <= 3600);
+      assert.equal(tokenRequests() - before, 1, "one fresh mint replaced it");
+      const item = await stack.readItem(APP);
+      assert.equal(
+        item?.token?.tokenHash,
+        hashToken(answer.accessToken),
+        "the item now holds the fresh token",
+      );
+      assert.ok(vendor.metrics.get("CacheItemRejected") >= 1);
+      const refusals = (vendor.log as RecordingLog).matching("refused");
+      assert.ok(refusals.length >= 1);
+      // The log names the rule, never the value.
+      assert.ok(refusals.every((line) => !line.includes(forged)));
+      // Another container now gets the fresh token from L2.
+      assert.equal((await container().token()).accessToken, answer.accessToken);
+    });
+  }
+
+  test("a fresh container (the secret not read yet) refuses what needs no secret to refuse", async () => {
+    for (const kind of ["expires-in-2100", "unknown-environment", "hash-mismatch", "crlf-token"] as const) {
+      const forged = forgedTokenItem(kind, {
+        secretArn: stack.credentials[APP]!,
+        environment,
+        otherEnvironment,
+        generation: 7,
+        now: Date.now(),
+      });
+      forgedTokens.push(forged.accessToken);
+      await stack.writeRawItem(APP, forged.item);
+      const vendor = container();
+      const answer = await vendor.token();
+      assert.notEqual(answer.accessToken, forged.accessToken, kind);
+      assert.equal(vendor.metrics.get("CacheItemRejected"), 1, kind);
+      assert.equal((await stack.readItem(APP))?.generation, 8, kind);
+      await stack.clearTable();
+    }
+  });
+
+  test("a minted token is held to the same rules: a lifetime beyond 48 h is cut to 48 h, a malformed token is refused", async () => {
+    let answer: ((token: AccessToken) => AccessToken) | undefined;
+    const requestToken: TokenRequester = async (request, options) => {
+      const token = await requestClientCredentialsToken(request, options);
+      return answer === undefined ? token : answer(token);
+    };
+    const vendor = container({ requestToken });
+    answer = (token) => ({
+      ...token,
+      expiresInSeconds: 2_300_000_000,
+      expiresAt: token.expiresAt - token.expiresInSeconds * 1000 + 2_300_000_000_000,
+    });
+    const long = await vendor.token();
+    assert.ok(long.expiresInSeconds <= 172_800, `expiresInSeconds ${long.expiresInSeconds}`);
+    const item = (await stack.readItem(APP))!.token!;
+    assert.equal(item.expiresAt - item.issuedAt, 172_800_000);
+    // What was stored is served as is by another container (it passes the checks).
+    const reader = container();
+    assert.equal((await reader.token()).accessToken, long.accessToken);
+    assert.equal(reader.metrics.get("CacheItemRejected"), 0);
+
+    await stack.clearTable();
+    const crlf = container({ requestToken });
+    answer = (token) => ({ ...token, accessToken: `${token.accessToken}\r\nX-Injected: 1` });
+    await assert.rejects(crlf.token(), (error: Error) => {
+      assert.match(error.message, /GenesysProtocolError/);
+      return true;
+    });
+    assert.equal((await stack.readItem(APP))?.token, undefined, "nothing stored");
+  });
+
+  test("a valid item is still served from L2", async () => {
+    const writer = container();
+    const minted = await writer.token();
+    const reader = container();
+    assert.equal((await reader.token()).accessToken, minted.accessToken);
+    assert.equal(reader.metrics.get("L2Hits"), 1);
+    assert.equal(reader.metrics.get("CacheItemRejected"), 0);
+
+    // A hand-written item that follows every rule is served as well, without a mint.
+    const valid = forgedTokenItem("valid", {
+      secretArn: stack.credentials[APP]!,
+      environment,
+      otherEnvironment,
+      generation: 2,
+      now: Date.now(),
+    });
+    forgedTokens.push(valid.accessToken);
+    await stack.writeRawItem(APP, valid.item);
+    const before = tokenRequests();
+    const third = container();
+    assert.equal((await third.token()).accessToken, valid.accessToken);
+    assert.equal(third.metrics.get("CacheItemRejected"), 0);
+    assert.equal(tokenRequests(), before);
+  });
+});
