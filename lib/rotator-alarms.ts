@@ -2,7 +2,7 @@
  * Everything that tells a human that rotation or vending needs attention: one SNS topic, the
  * rotation-failure event rule, and CloudWatch alarms. docs/deploy.md explains each alarm and what to do.
  */
-import { type Duration, Stack } from "aws-cdk-lib";
+import { ArnFormat, type Duration, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
@@ -60,14 +60,18 @@ export class RotatorAlarms extends Construct {
   constructor(scope: Construct, id: string, props: RotatorAlarmsProps) {
     super(scope, id);
     this.alarms = this.#alarms;
-    this.topic = props.topic ?? this.#createTopic(props);
+    const created = props.topic === undefined ? this.#createTopic(props) : undefined;
+    this.topic = props.topic ?? (created as sns.Topic);
     this.#action = new actions.SnsAction(this.topic);
 
     this.rotationFailureRule = new events.Rule(this, "RotationFailureRule", {
       description: "Genesys credential rotation failed, test rotation failed, or rotation was abandoned",
       eventPattern: rotationFailurePattern(props.credentials),
-      targets: [new targets.SnsTopic(this.topic)],
+      // A created topic gets its EventBridge statements below, conditioned on this rule; the stock
+      // target's grant has no conditions. An imported topic's policy is its owner's (see `topic`).
+      targets: [created === undefined ? new targets.SnsTopic(this.topic) : ungrantedTopicTarget(created)],
     });
+    if (created !== undefined) this.#letRulePublish(created, props.encryptionKey as kms.Key);
 
     const rotation = props.rotationFunction;
     this.#alarm("RotationErrors", rotation.metricErrors(), {
@@ -132,13 +136,28 @@ export class RotatorAlarms extends Construct {
       enforceSSL: true,
     });
     // CloudWatch publishes alarms to the encrypted topic as its own principal, which the key must trust
-    // (AWS's documented statement). The EventBridge target adds the same for events.amazonaws.com.
+    // (AWS's documented statement). Both statements only hold for alarms of this account and region
+    // (aws:SourceAccount + aws:SourceArn), so no other account's alarm can use the service principal
+    // to reach this topic (confused deputy).
+    const stack = Stack.of(this);
+    const fromOwnAlarms = {
+      StringEquals: { "aws:SourceAccount": stack.account },
+      ArnLike: {
+        "aws:SourceArn": stack.formatArn({
+          service: "cloudwatch",
+          resource: "alarm",
+          resourceName: "*",
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: "CloudWatchAlarmsUseKeyForTopic",
         principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
         actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
         resources: ["*"],
+        conditions: fromOwnAlarms,
       }),
     );
     topic.addToResourcePolicy(
@@ -147,11 +166,40 @@ export class RotatorAlarms extends Construct {
         principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
         actions: ["sns:Publish"],
         resources: [topic.topicArn],
-        conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
+        conditions: fromOwnAlarms,
       }),
     );
     if (props.email !== undefined) topic.addSubscription(new subscriptions.EmailSubscription(props.email));
     return topic;
+  }
+
+  /**
+   * Lets the rotation-failure rule publish to the created topic: the topic policy only for this rule
+   * (aws:SourceArn) of this account (aws:SourceAccount). The key statement carries no source
+   * condition: AWS documents that aws:SourceAccount/aws:SourceArn are not supported in a KMS key
+   * policy for EventBridge-to-encrypted-topic delivery (the events would be dropped).
+   */
+  #letRulePublish(topic: sns.Topic, key: kms.Key): void {
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "EventBridgeUsesKeyForTopic",
+        principals: [new iam.ServicePrincipal("events.amazonaws.com")],
+        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources: ["*"],
+      }),
+    );
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "RotationFailureRulePublish",
+        principals: [new iam.ServicePrincipal("events.amazonaws.com")],
+        actions: ["sns:Publish"],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { "aws:SourceAccount": Stack.of(this).account },
+          ArnEquals: { "aws:SourceArn": this.rotationFailureRule.ruleArn },
+        },
+      }),
+    );
   }
 
   #alarm(
@@ -173,6 +221,11 @@ export class RotatorAlarms extends Construct {
     this.#alarms.set(id, alarm);
     return alarm;
   }
+}
+
+/** An EventBridge target publishing to `topic` that, unlike `targets.SnsTopic`, grants nothing. */
+function ungrantedTopicTarget(topic: sns.ITopic): events.IRuleTarget {
+  return { bind: () => ({ arn: topic.topicArn, targetResource: topic }) };
 }
 
 /**

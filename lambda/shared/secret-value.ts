@@ -67,7 +67,7 @@ const PRINTABLE_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 /**
  * Parses and validates a secret's `SecretString`.
  *
- * Rules: a JSON object of at most {@link MAX_SECRET_VALUE_LENGTH} characters; no unknown keys;
+ * Rules: a JSON object of at most {@link MAX_SECRET_VALUE_LENGTH} characters; no unknown or duplicate keys;
  * `environment` allowed (see resolveEndpoints); ids 1–128 of `[A-Za-z0-9-]`; `clientSecret` 1–512
  * printable ASCII without whitespace; `strategy` alternating|single; alternating needs
  * `alternateClientId` ≠ `clientId`; single needs `adminSecretArn` and forbids `alternateClientId`.
@@ -93,7 +93,44 @@ export function parseCredentialSecret(
     // The SyntaxError is dropped on purpose: its message quotes part of the input.
     throw new SecretValueError("(value)", "must be valid JSON (a JSON object)");
   }
+  // JSON.parse keeps the last of two equal keys without a word: a value whose readers could disagree
+  // on which clientSecret counts is refused instead.
+  const duplicate = firstDuplicateKey(raw);
+  if (duplicate !== undefined) {
+    throw new SecretValueError(
+      PRINTABLE_KEY.test(duplicate) ? duplicate : "(duplicate key)",
+      "must appear only once (duplicate keys are not allowed)",
+    );
+  }
   return validateCredentialSecret(parsed, options);
+}
+
+/**
+ * The first key that occurs twice in one object of `json` (compared after unescaping, so `"client\u0049d"`
+ * equals `"clientId"`), or undefined. `json` must already be valid JSON (JSON.parse accepted it).
+ */
+function firstDuplicateKey(json: string): string | undefined {
+  const objects: (Set<string> | undefined)[] = []; // innermost last; undefined = an array
+  for (let i = 0; i < json.length; i++) {
+    const char = json[i];
+    if (char === "{") objects.push(new Set());
+    else if (char === "[") objects.push(undefined);
+    else if (char === "}" || char === "]") objects.pop();
+    else if (char === '"') {
+      let end = i + 1;
+      while (json[end] !== '"') end += json[end] === "\\" ? 2 : 1;
+      let next = end + 1;
+      while (/\s/.test(json[next] ?? "")) next++;
+      const keys = objects.at(-1);
+      if (json[next] === ":" && keys !== undefined) {
+        const key = JSON.parse(json.slice(i, end + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+      i = end;
+    }
+  }
+  return undefined;
 }
 
 /**

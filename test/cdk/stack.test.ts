@@ -36,6 +36,27 @@ const REPORTING_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:team
 const IMPORTED_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0d3c0c8e-1111-2222-3333-444455556666";
 const key = arnOf(stack.encryptionKey);
 
+/** CloudWatch statements hold only for alarms of the stack's own account and region. */
+const OWN_ALARMS_CONDITION = {
+  StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } },
+  ArnLike: {
+    "aws:SourceArn": {
+      "Fn::Join": [
+        "",
+        [
+          "arn:",
+          { Ref: "AWS::Partition" },
+          ":cloudwatch:",
+          { Ref: "AWS::Region" },
+          ":",
+          { Ref: "AWS::AccountId" },
+          ":alarm:*",
+        ],
+      ],
+    },
+  },
+};
+
 function ofType(type: string) {
   return Object.entries(resources).filter(([, resource]) => resource.Type === type);
 }
@@ -272,17 +293,22 @@ describe("encryption", () => {
     template.resourceCountIs("AWS::SecretsManager::ResourcePolicy", 0);
   });
 
-  test("CloudWatch may use the key to publish alarms to the encrypted topic", () => {
+  test("CloudWatch may use the key to publish alarms to the encrypted topic, only for this account's alarms", () => {
     const keyPolicy = resources[id(stack.encryptionKey)]?.Properties.KeyPolicy.Statement as CfnJson[];
-    assert.ok(
-      keyPolicy.some(
-        (s) =>
-          s.Sid === "CloudWatchAlarmsUseKeyForTopic" &&
-          s.Principal.Service === "cloudwatch.amazonaws.com" &&
-          JSON.stringify(s.Action) === JSON.stringify(["kms:Decrypt", "kms:GenerateDataKey*"]),
-      ),
-    );
-    assert.ok(keyPolicy.some((s) => s.Principal.Service === "events.amazonaws.com"));
+    const cloudWatch = keyPolicy.filter((s) => s.Principal.Service === "cloudwatch.amazonaws.com");
+    assert.equal(cloudWatch.length, 1);
+    assert.equal(cloudWatch[0]?.Sid, "CloudWatchAlarmsUseKeyForTopic");
+    assert.deepEqual(cloudWatch[0]?.Action, ["kms:Decrypt", "kms:GenerateDataKey*"]);
+    assert.deepEqual(cloudWatch[0]?.Condition, OWN_ALARMS_CONDITION);
+  });
+
+  test("EventBridge may use the key (no source condition: AWS does not support one for this delivery)", () => {
+    const keyPolicy = resources[id(stack.encryptionKey)]?.Properties.KeyPolicy.Statement as CfnJson[];
+    const eventBridge = keyPolicy.filter((s) => s.Principal.Service === "events.amazonaws.com");
+    assert.equal(eventBridge.length, 1, "one statement for EventBridge (not the target's stock grant too)");
+    assert.equal(eventBridge[0]?.Sid, "EventBridgeUsesKeyForTopic");
+    assert.deepEqual(eventBridge[0]?.Action, ["kms:Decrypt", "kms:GenerateDataKey*"]);
+    assert.equal(eventBridge[0]?.Condition, undefined);
   });
 });
 
@@ -397,13 +423,32 @@ describe("rotation-failure events", () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
-          Match.objectLike({
-            Principal: { Service: "cloudwatch.amazonaws.com" },
-            Condition: { StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } },
-          }),
         ]),
       },
     });
+  });
+
+  test("only this account's alarms and the rotation-failure rule may publish to the topic", () => {
+    const policies = ofType("AWS::SNS::TopicPolicy");
+    assert.equal(policies.length, 1);
+    const statements = policies[0]?.[1].Properties.PolicyDocument.Statement as CfnJson[];
+    const byService = (service: string) =>
+      statements.filter((s) => s.Effect === "Allow" && s.Principal.Service === service);
+    const cloudWatch = byService("cloudwatch.amazonaws.com");
+    assert.equal(cloudWatch.length, 1);
+    assert.deepEqual(cloudWatch[0]?.Condition, OWN_ALARMS_CONDITION);
+    const eventBridge = byService("events.amazonaws.com");
+    assert.equal(eventBridge.length, 1, "one statement for EventBridge (not the target's stock grant too)");
+    assert.equal(eventBridge[0]?.Action, "sns:Publish");
+    assert.deepEqual(eventBridge[0]?.Condition, {
+      StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } },
+      ArnEquals: { "aws:SourceArn": { "Fn::GetAtt": [id(stack.alarms.rotationFailureRule), "Arn"] } },
+    });
+    // Every service principal allowed on the topic carries both conditions.
+    for (const s of statements.filter((s) => s.Effect === "Allow")) {
+      assert.ok(s.Condition?.StringEquals?.["aws:SourceAccount"], `${s.Sid}: aws:SourceAccount`);
+      assert.ok(s.Condition?.ArnLike?.["aws:SourceArn"] ?? s.Condition?.ArnEquals?.["aws:SourceArn"]);
+    }
   });
 });
 

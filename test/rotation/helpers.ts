@@ -2,6 +2,7 @@
  * Shared pieces of the rotation suites: a recording logger, invariant probes run between steps, and
  * instrumentation that enumerates (and fails) every external call the rotation function makes.
  */
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { GenesysGateway } from "../../lambda/rotation/genesys-gateway.ts";
 import { GenesysTransientError } from "../../lambda/shared/genesys/errors.ts";
@@ -80,30 +81,61 @@ export interface ExternalCall {
   index: number;
 }
 
+/** One fault to inject: at the `index`-th external call from the moment of arming. */
+export interface InjectedFault {
+  index: number;
+  mode: FaultMode;
+}
+
 /**
  * Counts every external call the rotation function makes (Secrets Manager via SDK middleware, Genesys
- * via the gateway) and, when armed, injects one fault at call number `index`.
+ * via the gateway, the token vendor's Lambda Invoke via SDK middleware) and, when armed, injects faults
+ * at the given call numbers (one fault, or several to hit a recovery path after a first fault).
  */
 export class CallInstrument {
   readonly calls: ExternalCall[] = [];
-  #armed: { index: number; mode: FaultMode } | undefined;
-  #injected: ExternalCall | undefined;
+  #armed: InjectedFault[] = [];
+  readonly #injected: ExternalCall[] = [];
   readonly #stack: RotationStack;
 
   constructor(stack: RotationStack) {
     this.#stack = stack;
   }
 
-  /** Resets the count; the fault (if any) hits the `index`-th call from now. */
-  arm(fault?: { index: number; mode: FaultMode }): void {
+  /** Resets the count; each fault (if any) hits its `index`-th call from now. */
+  arm(fault?: InjectedFault | readonly InjectedFault[]): void {
     this.calls.length = 0;
-    this.#armed = fault;
-    this.#injected = undefined;
+    this.#armed = fault === undefined ? [] : Array.isArray(fault) ? [...fault] : [fault as InjectedFault];
+    this.#injected.length = 0;
   }
 
-  /** The call the armed fault was injected into, once it happened. */
+  /** The call the (first) armed fault was injected into, once it happened. */
   get injected(): ExternalCall | undefined {
+    return this.#injected[0];
+  }
+
+  /** Every call a fault was injected into, in order. */
+  get injectedAll(): readonly ExternalCall[] {
     return this.#injected;
+  }
+
+  /**
+   * Adds the counting/injecting middleware to the Lambda client of the cache-warming hook. `wire` makes
+   * the invoked endpoint answer the next request with a service error.
+   */
+  instrumentLambda(client: LambdaClient, wire: () => void): LambdaClient {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
+        return this.#around(`lambda:${operation}`, () => next(args), {
+          wire,
+          before: () => awsError("injected: request not sent"),
+          lost: () => awsError("injected: the response was lost after the call"),
+        });
+      },
+      { step: "initialize", name: "rotationCallInstrument" },
+    );
+    return client;
   }
 
   /** Adds the counting/injecting middleware to a Secrets Manager client used by the rotation function. */
@@ -175,9 +207,9 @@ export class CallInstrument {
   ): Promise<T> {
     const entry = { label, index: this.calls.length };
     this.calls.push(entry);
-    const armed = this.#armed;
-    if (armed === undefined || armed.index !== entry.index) return call();
-    this.#injected = entry;
+    const armed = this.#armed.find((fault) => fault.index === entry.index);
+    if (armed === undefined) return call();
+    this.#injected.push(entry);
     if (armed.mode === "before") throw faults.before();
     if (armed.mode === "wire") {
       faults.wire();

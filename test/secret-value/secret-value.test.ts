@@ -69,6 +69,12 @@ describe("parseCredentialSecret accepts valid values", () => {
     assert.deepEqual(parseCredentialSecret(json(value)), value);
   });
 
+  it("does not mistake quotes, colons, braces or key names inside a value for duplicate keys", () => {
+    const value = { ...alternating, clientSecret: `a\\":{"clientSecret":["}]${SECRET.slice(0, 8)}` };
+    const raw = `{ "environment" : "mypurecloud.ie",\n "clientId":"${alternating.clientId}", "clientSecret": ${json(value.clientSecret)}, "strategy":"alternating","alternateClientId":"${alternating.alternateClientId}"}`;
+    assert.deepEqual(parseCredentialSecret(raw), value);
+  });
+
   it("accepts an environment only when it is listed as an extra", () => {
     const raw = withFields(alternating, { environment: "xyz9.pure.cloud" });
     assertRejected(raw, "environment", /GENESYS_EXTRA_ENVIRONMENTS/);
@@ -113,6 +119,30 @@ describe("parseCredentialSecret rejects malformed values, naming the field and n
       `{"__proto__":{"x":1},${json(alternating).slice(1)}`,
       "(unknown key)",
       /not allowed/,
+    ],
+    [
+      "a duplicate clientSecret (JSON.parse would keep the last one)",
+      `{"clientSecret":"first-${SECRET}",${json(alternating).slice(1)}`,
+      "clientSecret",
+      /must appear only once/,
+    ],
+    [
+      "a duplicate clientId spelled with an escape",
+      `{"client\\u0049d":"other-client",${json(alternating).slice(1)}`,
+      "clientId",
+      /duplicate keys are not allowed/,
+    ],
+    [
+      "a duplicate key in a nested object",
+      withFields(alternating, { environment: { a: 1 } }).replace('{"a":1}', '{"a":1, "a" :2}'),
+      "a",
+      /must appear only once/,
+    ],
+    [
+      "a secret pasted twice as a key",
+      `{"${SECRET}":1,"${SECRET}":2,${json(alternating).slice(1)}`,
+      "(duplicate key)",
+      /must appear only once/,
     ],
     ["a missing environment", json({ ...alternating, environment: undefined }), "environment", /is required/],
     [
