@@ -18,6 +18,7 @@ import { GenesysCredential, type RotationScheduleOptions } from "./genesys-crede
 import { isCompleteSecretArn } from "./private/secret-arn.ts";
 import { GenesysRotationFunction } from "./rotation-function.ts";
 import { RotatorAlarms } from "./rotator-alarms.ts";
+import { RotatorDashboard } from "./rotator-dashboard.ts";
 import { SecretAgeMonitor } from "./secret-age-monitor.ts";
 import { StaticEgressNetwork } from "./static-egress.ts";
 import { TokenVendor } from "./token-vendor.ts";
@@ -42,6 +43,8 @@ export class GenesysOAuthRotatorStack extends Stack {
   readonly adminCredentials: ReadonlyMap<string, GenesysCredential>;
   readonly alarms: RotatorAlarms;
   readonly secretAgeMonitor: SecretAgeMonitor;
+  /** Absent with `dashboard: false`. */
+  readonly dashboard?: RotatorDashboard;
   readonly network?: StaticEgressNetwork;
 
   constructor(scope: Construct, id: string, props: GenesysOAuthRotatorStackProps) {
@@ -144,6 +147,16 @@ export class GenesysOAuthRotatorStack extends Stack {
       ...(config.alarmEmail === undefined ? {} : { email: config.alarmEmail }),
     });
 
+    if (config.dashboard) {
+      this.dashboard = new RotatorDashboard(this, "Dashboard", {
+        credentials: everyCredential,
+        rotationFunction: this.rotationFunction,
+        tokenVendor: this.tokenVendor,
+        secretAgeMonitor: this.secretAgeMonitor,
+        maxSecretAge: Duration.days(config.schedule.maxSecretAgeDays),
+      });
+    }
+
     this.#outputs(everyCredential);
     this.#acknowledgeFindings();
   }
@@ -182,6 +195,23 @@ export class GenesysOAuthRotatorStack extends Stack {
     new CfnOutput(this, "TokenVendorFunctionArn", {
       description: "Token vendor function ARN (for consumers' lambda:InvokeFunction permission)",
       value: this.tokenVendor.function.functionArn,
+    });
+    new CfnOutput(this, "TokenTableName", {
+      description: "Token vendor's DynamoDB token cache (genesys-rotator status reads it)",
+      value: this.tokenVendor.table.tableName,
+    });
+    new CfnOutput(this, "TokenVendorCredentials", {
+      description: "Token vendor's credentials as JSON: name -> secret ARN (genesys-rotator status reads it)",
+      value: this.toJsonString(
+        Object.fromEntries(
+          this.credentials.map((credential) => [credential.credentialName, credential.secret.secretArn]),
+        ),
+      ),
+    });
+    new CfnOutput(this, "RotationFunctionArn", {
+      description:
+        "Rotation function of every credential secret (genesys-rotator status --all selects by it)",
+      value: this.rotationFunction.function.functionArn,
     });
     for (const credential of credentials) {
       new CfnOutput(this, `${credential.node.id}SecretArn`, {
