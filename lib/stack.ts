@@ -154,6 +154,8 @@ export class GenesysOAuthRotatorStack extends Stack {
         tokenVendor: this.tokenVendor,
         secretAgeMonitor: this.secretAgeMonitor,
         maxSecretAge: Duration.days(config.schedule.maxSecretAgeDays),
+        // Dashboard names are unique per account across regions.
+        dashboardName: `${this.stackName}-${this.region}`,
       });
     }
 

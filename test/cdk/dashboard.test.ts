@@ -36,6 +36,10 @@ const metricNames = (title: string) =>
 describe("dashboard", () => {
   test("one dashboard, on by default, opening on the last 7 days", () => {
     assert.equal(dashboards.length, 1);
+    assert.deepEqual(dashboards[0]?.Properties.DashboardName, {
+      "Fn::Join": ["", ["GenesysOAuthRotator-", { Ref: "AWS::Region" }]],
+    });
+    assert.match(dashboards[0]?.Properties.DashboardBody["Fn::Join"][1][0], /"start":"-P7D"/);
     assert.equal(body.widgets.length > 0, true);
     assert.ok(synth.stack.dashboard);
   });
