@@ -130,11 +130,15 @@ export const processOutput: CliOutput = {
  * Reads a secret from stdin: piped input is read to the end; at a terminal the user is prompted on stderr
  * and types the secret without it being echoed ({@link readHiddenLine}).
  */
-export async function readProcessStdin(): Promise<string> {
-  if (process.stdin.isTTY)
-    return readHiddenLine(process.stdin, process.stderr, "Client secret (not shown): ");
+export async function readProcessStdin(
+  input: AsyncIterable<Buffer | string> & { isTTY?: boolean } = process.stdin,
+  output: Pick<NodeJS.WritableStream, "write"> = process.stderr,
+): Promise<string> {
+  if (input.isTTY === true) {
+    return readHiddenLine(input as unknown as TerminalInput, output, "Client secret (not shown): ");
+  }
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of input) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks).toString("utf8");
 }
 

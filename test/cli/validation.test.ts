@@ -10,11 +10,12 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { AwsCallError, CliError, exitCodeOf, UsageError } from "../../bin/cli/errors.ts";
 import { COMMANDS } from "../../bin/cli/main.ts";
-import { PromptCancelledError, readHiddenLine } from "../../bin/cli/runtime.ts";
+import { PromptCancelledError, readHiddenLine, readProcessStdin } from "../../bin/cli/runtime.ts";
 import { UnknownCredentialError } from "../../lambda/client/errors.ts";
 import { GenesysInvalidClientError } from "../../lambda/shared/genesys/errors.ts";
 import { startSecretsManagerEmulator } from "../../local/aws/secrets-manager/index.ts";
@@ -377,6 +378,22 @@ describe("a secret typed at a terminal", () => {
     assert.deepEqual(terminal.rawModes, [true, false]);
     assert.deepEqual(output.written, ["Client secret (not shown): ", "\n"], "only the prompt and a newline");
     assert.equal(terminal.listenerCount("data"), 0);
+  });
+
+  it("seed's stdin: a terminal gets the hidden prompt, piped input is read to the end as before", async () => {
+    const terminal = Object.assign(new FakeTerminal(), {
+      isTTY: true,
+      [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+        throw new Error("a terminal is not read to the end");
+      },
+    });
+    const output = screen();
+    const read = readProcessStdin(terminal, output);
+    terminal.type("typed-secret\r");
+    assert.equal(await read, "typed-secret");
+    assert.deepEqual(output.written, ["Client secret (not shown): ", "\n"]);
+    assert.equal(await readProcessStdin(Readable.from(["piped-", "secret\n"]), output), "piped-secret\n");
+    assert.equal(output.written.length, 2, "no prompt for piped input");
   });
 
   it("Ctrl-C cancels: nothing is read, raw mode is switched off", async () => {
