@@ -105,6 +105,8 @@ export interface RotatorConfig {
   readonly vendingFunction: VendingFunctionConfig;
   /** Retention of every log group, in days (a CloudWatch Logs retention value). @default 365 */
   readonly logRetentionDays: number;
+  /** Create the CloudWatch dashboard (docs/deploy.md#dashboard). @default true */
+  readonly dashboard: boolean;
 }
 
 /** One violated rule. */
@@ -166,6 +168,7 @@ const TOP_LEVEL_KEYS = [
   "rotationFunction",
   "vendingFunction",
   "logRetentionDays",
+  "dashboard",
 ] as const;
 
 /**
@@ -210,6 +213,7 @@ export function parseRotatorConfig(raw: unknown): RotatorConfig {
     rule: 'must be "arm64" or "x86_64"',
   }) as RotatorConfig["architecture"] | undefined;
   const warmTokenCache = reader.optionalBoolean(root.warmTokenCache, `${CONTEXT_KEY}.warmTokenCache`) ?? true;
+  const dashboard = reader.optionalBoolean(root.dashboard, `${CONTEXT_KEY}.dashboard`) ?? true;
   const logRetentionDays =
     reader.optionalInteger(root.logRetentionDays, `${CONTEXT_KEY}.logRetentionDays`, {
       allowed: LOG_RETENTION_DAYS,
@@ -231,6 +235,7 @@ export function parseRotatorConfig(raw: unknown): RotatorConfig {
     rotationFunction: parseRotationFunction(reader, root.rotationFunction),
     vendingFunction: parseVendingFunction(reader, root.vendingFunction),
     logRetentionDays,
+    dashboard,
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(alarmTopicArn === undefined ? {} : { alarmTopicArn }),
     ...optional("staticEgress", parseStaticEgress(reader, root.staticEgress)),

@@ -2,19 +2,23 @@
  * The Secrets Manager rotation function (lambda/rotation/handler.ts) and its exact permissions.
  */
 import { Duration, Lazy, Stack } from "aws-cdk-lib";
-import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import type { RotationStep } from "../lambda/rotation/steps.ts";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
 import { GrowingStatement, SecretKeyAccess } from "./private/growing-statement.ts";
-import { type GenesysFunctionProps, HandlerFunction } from "./private/node-function.ts";
+import { type GenesysFunctionProps, HandlerFunction, METRICS_NAMESPACE } from "./private/node-function.ts";
 import { secretResourceArn } from "./private/secret-arn.ts";
 import type { TokenVendor } from "./token-vendor.ts";
+
+/** The `step` dimension values of the handler's step metrics (lambda/rotation/handler.ts). */
+const ROTATION_STEPS: readonly RotationStep[] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
 
 /** Properties of {@link GenesysRotationFunction}. */
 export interface GenesysRotationFunctionProps extends GenesysFunctionProps {
@@ -39,6 +43,8 @@ export interface GenesysRotationFunctionProps extends GenesysFunctionProps {
 export class GenesysRotationFunction extends Construct {
   /** Name of the permission that lets Secrets Manager invoke the function (same account only). */
   static readonly INVOKE_PERMISSION_ID = "InvokedBySecretsManager";
+  /** The function's POWERTOOLS_SERVICE_NAME, which is also its metrics' `service` dimension. */
+  static readonly SERVICE_NAME = "genesys-oauth-rotation";
 
   readonly function: lambda.IFunction;
   readonly role: iam.IRole;
@@ -73,7 +79,7 @@ export class GenesysRotationFunction extends Construct {
     this.#handler = new HandlerFunction(this, "Handler", {
       entry: "lambda/rotation/handler.ts",
       description: "Rotates Genesys Cloud OAuth client secrets (Secrets Manager rotation function)",
-      serviceName: "genesys-oauth-rotation",
+      serviceName: GenesysRotationFunction.SERVICE_NAME,
       environment,
       timeout,
       memorySize: props.memorySize ?? 256,
@@ -200,9 +206,39 @@ export class GenesysRotationFunction extends Construct {
     return this.#handler.function.metricErrors({ period: Duration.minutes(5), statistic: "Sum", ...props });
   }
 
+  /** Rotations completed: finishSecret moved AWSCURRENT to the new version (custom metric `RotationFinished`). */
+  metricRotationsFinished(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#stepMetric("RotationFinished", "finishSecret", props);
+  }
+
+  /** Rotation steps that failed, all four steps summed (custom metric `RotationStepFailed`, per `step`). */
+  metricStepFailures(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    const usingMetrics = Object.fromEntries(
+      ROTATION_STEPS.map((step) => [step, this.#stepMetric("RotationStepFailed", step)]),
+    );
+    return new cloudwatch.MathExpression({
+      expression: ROTATION_STEPS.map((step) => `FILL(${step}, 0)`).join(" + "),
+      usingMetrics,
+      period: Duration.minutes(5),
+      label: "Failed rotation steps",
+      ...props,
+    });
+  }
+
   /** Throttled invocations: Secrets Manager retries, but a throttled rotation is delayed or fails. */
   metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.#handler.function.metricThrottles({
+      period: Duration.minutes(5),
+      statistic: "Sum",
+      ...props,
+    });
+  }
+
+  #stepMetric(metricName: string, step: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: GenesysRotationFunction.SERVICE_NAME, step },
       period: Duration.minutes(5),
       statistic: "Sum",
       ...props,

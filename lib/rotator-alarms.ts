@@ -114,13 +114,22 @@ export class RotatorAlarms extends Construct {
       for (const credential of props.credentials) {
         this.#alarm(`SecretAge${credential.node.id}`, monitor.metricSecondsSinceLastRotation(credential), {
           threshold: props.maxSecretAge.toSeconds(),
-          description: `The secret of Genesys credential "${credential.credentialName}" has not rotated for more than ${props.maxSecretAge.toDays()} days (docs/deploy.md, Alarms).`,
+          // No age published for a whole period = the check stopped looking at this secret: that is not OK.
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+          description: `The secret of Genesys credential "${credential.credentialName}" has not rotated for more than ${props.maxSecretAge.toDays()} days, or its age was not published (docs/deploy.md, Alarms).`,
         });
       }
       this.#alarm("SecretAgeCheckFailures", monitor.metricFailedChecks(), {
         threshold: 1,
         description:
           "The hourly secret-age check failed, so the secret-age alarms may be stale. See the check's execution history (docs/deploy.md, Alarms).",
+      });
+      this.#alarm("SecretAgeCheckSilent", monitor.metricSucceededChecks(), {
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        description:
+          "The secret-age check has not completed for three intervals: its schedule is disabled or deleted, or every run fails. The secret-age alarms cannot be trusted (docs/deploy.md, Alarms).",
       });
     }
   }
@@ -205,15 +214,22 @@ export class RotatorAlarms extends Construct {
   #alarm(
     id: string,
     metric: cloudwatch.IMetric,
-    options: { threshold: number; description: string },
+    options: {
+      threshold: number;
+      description: string;
+      /** @default GREATER_THAN_OR_EQUAL_TO_THRESHOLD */
+      comparisonOperator?: cloudwatch.ComparisonOperator;
+      /** @default NOT_BREACHING: no data = nothing happened (no invocations, no failures) */
+      treatMissingData?: cloudwatch.TreatMissingData;
+    },
   ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       metric,
       threshold: options.threshold,
       evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      // No data = nothing happened (no invocations, no failures).
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      comparisonOperator:
+        options.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: options.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: options.description,
     });
     alarm.addAlarmAction(this.#action);

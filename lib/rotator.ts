@@ -3,7 +3,7 @@
  * your own CDK app. Its props are the `genesys-oauth-rotator` context object of cdk.json: same keys, same
  * defaults, same validation (lib/config.ts).
  */
-import { CfnOutput, Duration, RemovalPolicy, Tags, Validations } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations } from "aws-cdk-lib";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
@@ -22,6 +22,7 @@ import { GenesysCredential, type RotationScheduleOptions } from "./genesys-crede
 import { isCompleteSecretArn } from "./private/secret-arn.ts";
 import { GenesysRotationFunction } from "./rotation-function.ts";
 import { RotatorAlarms } from "./rotator-alarms.ts";
+import { RotatorDashboard } from "./rotator-dashboard.ts";
 import { SecretAgeMonitor } from "./secret-age-monitor.ts";
 import { StaticEgressNetwork } from "./static-egress.ts";
 import { TokenVendor } from "./token-vendor.ts";
@@ -76,6 +77,8 @@ export interface GenesysOAuthRotatorProps {
   readonly extraEnvironments?: readonly string[];
   /** @default true */
   readonly warmTokenCache?: boolean;
+  /** Create the CloudWatch dashboard (docs/deploy.md#dashboard). @default true */
+  readonly dashboard?: boolean;
   readonly rotationFunction?: {
     readonly memorySize?: number;
     readonly propagationTimeoutSeconds?: number;
@@ -109,6 +112,8 @@ export class GenesysOAuthRotator extends Construct {
   readonly adminCredentials: ReadonlyMap<string, GenesysCredential>;
   readonly alarms: RotatorAlarms;
   readonly secretAgeMonitor: SecretAgeMonitor;
+  /** Absent with `dashboard: false`. */
+  readonly dashboard?: RotatorDashboard;
   readonly network?: StaticEgressNetwork;
 
   constructor(scope: Construct, id: string, props: GenesysOAuthRotatorProps) {
@@ -212,6 +217,19 @@ export class GenesysOAuthRotator extends Construct {
       ...(config.alarmEmail === undefined ? {} : { email: config.alarmEmail }),
     });
 
+    if (config.dashboard) {
+      const stack = Stack.of(this);
+      this.dashboard = new RotatorDashboard(this, "Dashboard", {
+        credentials: everyCredential,
+        rotationFunction: this.rotationFunction,
+        tokenVendor: this.tokenVendor,
+        secretAgeMonitor: this.secretAgeMonitor,
+        maxSecretAge: Duration.days(config.schedule.maxSecretAgeDays),
+        // Dashboard names are unique per account across regions.
+        dashboardName: `${stack.stackName}-${stack.region}`,
+      });
+    }
+
     this.#outputs(everyCredential);
     this.#acknowledgeFindings();
   }
@@ -250,6 +268,23 @@ export class GenesysOAuthRotator extends Construct {
     new CfnOutput(this, "TokenVendorFunctionArn", {
       description: "Token vendor function ARN (for consumers' lambda:InvokeFunction permission)",
       value: this.tokenVendor.function.functionArn,
+    });
+    new CfnOutput(this, "TokenTableName", {
+      description: "Token vendor's DynamoDB token cache (genesys-rotator status reads it)",
+      value: this.tokenVendor.table.tableName,
+    });
+    new CfnOutput(this, "TokenVendorCredentials", {
+      description: "Token vendor's credentials as JSON: name -> secret ARN (genesys-rotator status reads it)",
+      value: Stack.of(this).toJsonString(
+        Object.fromEntries(
+          this.credentials.map((credential) => [credential.credentialName, credential.secret.secretArn]),
+        ),
+      ),
+    });
+    new CfnOutput(this, "RotationFunctionArn", {
+      description:
+        "Rotation function of every credential secret (genesys-rotator status --all selects by it)",
+      value: this.rotationFunction.function.functionArn,
     });
     for (const credential of credentials) {
       new CfnOutput(this, `${credential.node.id}SecretArn`, {

@@ -155,6 +155,18 @@ export class SecretAgeMonitor extends Construct {
     });
   }
 
+  /**
+   * Checks that completed (the heartbeat of the age metric): zero over a few intervals means the check
+   * stopped running (schedule disabled or deleted) or fails before it publishes.
+   */
+  metricSucceededChecks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricSucceeded({
+      statistic: "Sum",
+      period: Duration.minutes(Math.min(this.interval.toMinutes() * 3, 24 * 60)),
+      ...props,
+    });
+  }
+
   /** Checks that failed or timed out (so the age metric may be stale). */
   metricFailedChecks(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
     return new cloudwatch.MathExpression({

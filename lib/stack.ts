@@ -10,6 +10,7 @@ import type { GenesysCredential } from "./genesys-credential.ts";
 import type { GenesysRotationFunction } from "./rotation-function.ts";
 import { GenesysOAuthRotator } from "./rotator.ts";
 import type { RotatorAlarms } from "./rotator-alarms.ts";
+import type { RotatorDashboard } from "./rotator-dashboard.ts";
 import type { SecretAgeMonitor } from "./secret-age-monitor.ts";
 import type { StaticEgressNetwork } from "./static-egress.ts";
 import type { TokenVendor } from "./token-vendor.ts";
@@ -38,6 +39,8 @@ export class GenesysOAuthRotatorStack extends Stack {
   readonly adminCredentials: ReadonlyMap<string, GenesysCredential>;
   readonly alarms: RotatorAlarms;
   readonly secretAgeMonitor: SecretAgeMonitor;
+  /** Absent with `dashboard: false`. */
+  readonly dashboard?: RotatorDashboard;
   readonly network?: StaticEgressNetwork;
 
   constructor(scope: Construct, id: string, props: GenesysOAuthRotatorStackProps) {
@@ -56,6 +59,7 @@ export class GenesysOAuthRotatorStack extends Stack {
     this.adminCredentials = rotator.adminCredentials;
     this.alarms = rotator.alarms;
     this.secretAgeMonitor = rotator.secretAgeMonitor;
+    if (rotator.dashboard !== undefined) this.dashboard = rotator.dashboard;
     if (rotator.network !== undefined) this.network = rotator.network;
   }
 }

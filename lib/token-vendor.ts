@@ -10,6 +10,7 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
+import type { VendMetricName } from "../lambda/vending/metrics.ts";
 import type { GenesysCredential } from "./genesys-credential.ts";
 import { GrowingStatement, SecretKeyAccess } from "./private/growing-statement.ts";
 import { type GenesysFunctionProps, HandlerFunction, METRICS_NAMESPACE } from "./private/node-function.ts";
@@ -192,7 +193,37 @@ export class TokenVendor extends Construct {
     return this.#customMetric(TokenVendor.FALLBACK_REJECTED_METRIC, props);
   }
 
-  #customMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  /** Tokens minted at the Genesys token endpoint (every other request was served from a cache). */
+  metricTokenMints(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#customMetric("TokenMints", props);
+  }
+
+  /** Requests served from a container's in-memory cache (L1), without I/O. */
+  metricL1Hits(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#customMetric("L1Hits", props);
+  }
+
+  /** Requests served from the DynamoDB token table (L2). */
+  metricL2Hits(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#customMetric("L2Hits", props);
+  }
+
+  /** Requests that waited for another caller's mint (the lease was held elsewhere). */
+  metricLeaseWaits(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#customMetric("LeaseWaits", props);
+  }
+
+  /** Requests served without DynamoDB (L1 or a direct mint) because the table failed. */
+  metricDynamoDbDegraded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#customMetric("DynamoDbDegraded", props);
+  }
+
+  /** Tokens minted from AWSPENDING or AWSPREVIOUS because Genesys rejected AWSCURRENT. */
+  metricFallbackStageUsed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#customMetric("FallbackStageUsed", props);
+  }
+
+  #customMetric(metricName: VendMetricName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,

@@ -5,13 +5,21 @@
  * AWS SDK errors are translated here, in one place, so every command gives the same advice for missing
  * credentials, missing permissions and unknown resources.
  */
+import { VendorError, VendorInvokeError, VendorResponseError } from "../../lambda/client/errors.ts";
 import { awsErrorFields } from "../../lambda/shared/aws-errors.ts";
 import { describeError, RotatorError, ValidationError } from "../../lambda/shared/errors.ts";
+import { GenesysError } from "../../lambda/shared/genesys/errors.ts";
 
 /** Exit code of a command line the CLI could not accept (unknown flag, missing or malformed value). */
 export const EXIT_USAGE = 2;
-/** Exit code of a command that ran and failed. */
+/** Exit code of a command that ran and failed (the CLI's own refusals, and anything not classified below). */
 export const EXIT_FAILURE = 1;
+/** Exit code of a failed AWS call ({@link AwsCallError}: credentials, permission, not found, throttling, network). */
+export const EXIT_AWS = 3;
+/** Exit code of a Genesys Cloud failure that reached the CLI as such (`Genesys*Error`). */
+export const EXIT_GENESYS = 4;
+/** Exit code of an error the token vendor returned, or a failed/garbled vendor invocation (`vend`). */
+export const EXIT_VENDOR = 5;
 
 /** The command line is wrong: names the flag and the rule. Exit code 2. */
 export class UsageError extends ValidationError {
@@ -55,8 +63,8 @@ export class AwsCallError extends CliError {
 
 /** What the call was about, for messages: the service's IAM prefix and the resource named by the user. */
 export interface AwsCallContext {
-  /** IAM service prefix: `secretsmanager`, `lambda`, `dynamodb`. */
-  service: "secretsmanager" | "lambda" | "dynamodb";
+  /** IAM service prefix: `secretsmanager`, `lambda`, `dynamodb`, `cloudformation`. */
+  service: "secretsmanager" | "lambda" | "dynamodb" | "cloudformation";
   /** API operation, e.g. `GetSecretValue` (also the IAM action name for these three services). */
   operation: string;
   /** The resource as the user named it (secret id, function name, table name). */
@@ -84,6 +92,7 @@ const RESOURCE_NOUN: Record<AwsCallContext["service"], string> = {
   secretsmanager: "secret",
   lambda: "function",
   dynamodb: "table",
+  cloudformation: "stack",
 };
 
 /**
@@ -116,7 +125,9 @@ export function toAwsCallError(error: unknown, context: AwsCallContext): Rotator
         "Check --profile/--region, or ask for the permission.",
     );
   }
-  if (name === "ResourceNotFoundException" || status === 404) {
+  // CloudFormation answers an unknown stack with ValidationError "Stack with id X does not exist".
+  const missingStack = context.service === "cloudformation" && /does not exist/i.test(message);
+  if (name === "ResourceNotFoundException" || status === 404 || missingStack) {
     const where = context.region === undefined ? "" : ` in region ${context.region}`;
     return make(
       `${capitalise(RESOURCE_NOUN[context.service])} "${context.resource}" not found${where} (${context.operation}). ` +
@@ -145,7 +156,44 @@ export function describeFailure(error: unknown): { line: string; exitCode: numbe
   if (error instanceof UsageError) {
     return { line: `error: ${error.message} (see --help)`, exitCode: EXIT_USAGE };
   }
-  return { line: `error: ${failureReason(error)}`, exitCode: EXIT_FAILURE };
+  return { line: `error: ${failureReason(error)}`, exitCode: exitCodeOf(error) };
+}
+
+/**
+ * The stable exit code of an error's class (docs/cli.md, "Exit codes"). The most specific class wins:
+ * an AwsCallError is also a CliError, and a vendor `ValidationError` is a VendorError.
+ */
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof UsageError) return EXIT_USAGE;
+  if (error instanceof AwsCallError) return EXIT_AWS;
+  if (error instanceof GenesysError) return EXIT_GENESYS;
+  if (
+    error instanceof VendorError ||
+    error instanceof VendorInvokeError ||
+    error instanceof VendorResponseError
+  ) {
+    return EXIT_VENDOR;
+  }
+  return EXIT_FAILURE;
+}
+
+/** What `--json` prints on stderr for a failed command: the error's name, its one-line message, the exit code. */
+export interface JsonFailure {
+  error: { name: string; message: string; exitCode: number; retryable?: boolean };
+}
+
+/** The `--json` form of a failure: the same message as the text line, never the error's other properties. */
+export function jsonFailure(error: unknown): JsonFailure {
+  const { errorName, retryable } = describeError(error);
+  const message = error instanceof RotatorError ? oneLine(error.message) : failureReason(error);
+  return {
+    error: {
+      name: errorName,
+      message,
+      exitCode: exitCodeOf(error),
+      ...(retryable === undefined ? {} : { retryable }),
+    },
+  };
 }
 
 /**

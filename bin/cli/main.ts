@@ -1,8 +1,10 @@
 /**
  * The operator CLI's dispatcher: picks the command, parses and validates its flags, builds the
  * dependencies for the target (real AWS or `--local`), runs it and prints the result as text or JSON.
- * Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong.
+ * Exit codes: 0 success, 2 the command line was wrong, and one code per error class for failures
+ * (errors.ts `exitCodeOf`, docs/cli.md "Exit codes").
  */
+import { readFileSync } from "node:fs";
 import { systemClock } from "../../lambda/shared/clock.ts";
 import { closeSharedDispatcher } from "../../lambda/shared/genesys/http.ts";
 import {
@@ -13,7 +15,7 @@ import {
   parseCommandArgs,
   regionOption,
 } from "./args.ts";
-import { describeFailure, UsageError } from "./errors.ts";
+import { describeFailure, EXIT_USAGE, jsonFailure, UsageError } from "./errors.ts";
 import { LOCAL_STACK_FILE, readLocalStackEndpoints } from "./local-stack-file.ts";
 import { parseRecoverInput, recoverExitCode, recoverSpec, renderRecover, runRecover } from "./recover.ts";
 import { parseRotateInput, renderRotate, rotateExitCode, rotateSpec, runRotate } from "./rotate.ts";
@@ -68,6 +70,14 @@ export const COMMANDS: readonly Command<unknown, unknown>[] = [
   command({ spec: vendSpec, parse: parseVendInput, run: runVend, render: renderVend }),
 ];
 
+/** The version of this package (package.json), printed by `--version`. */
+export function toolVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version?: unknown;
+  };
+  return typeof manifest.version === "string" ? manifest.version : "unknown";
+}
+
 /** The tool's own help. */
 export function toolHelp(): string {
   const width = Math.max(...COMMANDS.map((entry) => entry.spec.name.length)) + 2;
@@ -81,8 +91,9 @@ export function toolHelp(): string {
     "Commands:",
     ...COMMANDS.map((entry) => `  ${entry.spec.name.padEnd(width)}${entry.spec.summary}`),
     "",
-    `Run \`${PROGRAM} <command> --help\` for a command's options.`,
-    "Exit codes: 0 success, 1 the operation failed, 2 invalid command line.",
+    `Run \`${PROGRAM} <command> --help\` for a command's options; \`${PROGRAM} --version\` for the version.`,
+    "Exit codes: 0 success, 1 the operation failed, 2 invalid command line, 3 an AWS call failed,",
+    "4 Genesys Cloud failed, 5 the token vendor failed. With --json, errors are one JSON object on stderr.",
   ].join("\n");
 }
 
@@ -96,11 +107,22 @@ export type DependencyOverrides = Partial<CliDependencies>;
 export async function main(argv: readonly string[], overrides: DependencyOverrides = {}): Promise<number> {
   const out: CliOutput = overrides.out ?? processOutput;
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  // No arguments: help on stderr (it is not the output of a command) and exit 2; asked for: stdout, 0.
+  if (name === undefined) {
+    out.stderr(toolHelp());
+    return EXIT_USAGE;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     out.stdout(toolHelp());
-    return name === undefined ? 2 : 0;
+    return 0;
+  }
+  if (name === "--version" || name === "-V") {
+    out.stdout(`${PROGRAM} ${toolVersion()}`);
+    return 0;
   }
   const entry = COMMANDS.find((candidate) => candidate.spec.name === name);
+  // Decided before parsing, so that a command line that does not parse still fails in JSON.
+  const json = rest.includes("--json");
   let deps: CliDependencies | undefined;
   try {
     if (entry === undefined) {
@@ -108,6 +130,10 @@ export async function main(argv: readonly string[], overrides: DependencyOverrid
         "(command)",
         `"${name.replace(/[^\w-]/g, "?").slice(0, 40)}" is unknown; commands: ${COMMANDS.map((c) => c.spec.name).join(", ")}`,
       );
+    }
+    if (rest.length === 0) {
+      out.stderr(commandHelp(PROGRAM, entry.spec));
+      return EXIT_USAGE;
     }
     const values = parseCommandArgs(entry.spec, rest);
     if (flag(values, "help")) {
@@ -121,12 +147,14 @@ export async function main(argv: readonly string[], overrides: DependencyOverrid
     out.stdout(flag(values, "json") ? JSON.stringify(report, null, 2) : entry.render(report));
     return entry.exitCode?.(report) ?? 0;
   } catch (error) {
-    out.stderr(describeFailure(error).line);
-    return describeFailure(error).exitCode;
+    const failure = describeFailure(error);
+    out.stderr(json ? JSON.stringify(jsonFailure(error)) : failure.line);
+    return failure.exitCode;
   } finally {
     if (overrides.secretsManager === undefined) deps?.secretsManager.destroy();
     if (overrides.lambda === undefined) deps?.lambda.destroy();
     if (overrides.dynamodb === undefined) deps?.dynamodb.destroy();
+    if (overrides.cloudformation === undefined) deps?.cloudformation.destroy();
   }
 }
 
@@ -161,11 +189,13 @@ function buildDependencies(target: Target, out: CliOutput, overrides: Dependency
   if (overrides.secretsManager !== undefined) clients.secretsManager.destroy();
   if (overrides.lambda !== undefined) clients.lambda.destroy();
   if (overrides.dynamodb !== undefined) clients.dynamodb.destroy();
+  if (overrides.cloudformation !== undefined) clients.cloudformation.destroy();
   return {
     target,
     secretsManager: overrides.secretsManager ?? clients.secretsManager,
     lambda: overrides.lambda ?? clients.lambda,
     dynamodb: overrides.dynamodb ?? clients.dynamodb,
+    cloudformation: overrides.cloudformation ?? clients.cloudformation,
     genesys: overrides.genesys ?? createGenesysAccess(target, clock),
     out,
     clock,

@@ -5,6 +5,7 @@
  */
 
 import { createInterface } from "node:readline/promises";
+import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -14,7 +15,7 @@ import { GenesysApi } from "../../lambda/shared/genesys/api.ts";
 import { type GenesysEndpoints, resolveEndpoints } from "../../lambda/shared/genesys/environments.ts";
 import type { GenesysCallOptions } from "../../lambda/shared/genesys/http.ts";
 import { type AccessToken, requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
-import { type AwsCallContext, toAwsCallError } from "./errors.ts";
+import { type AwsCallContext, CliError, toAwsCallError } from "./errors.ts";
 import type { LocalStackEndpoints } from "./local-stack-file.ts";
 
 /** Where the commands' AWS calls go. */
@@ -52,6 +53,8 @@ export interface CliDependencies {
   secretsManager: SecretsManagerClient;
   lambda: LambdaClient;
   dynamodb: DynamoDBClient;
+  /** Reads the deployed stack's outputs (`status`); never called in local mode. */
+  cloudformation: CloudFormationClient;
   genesys: GenesysAccess;
   out: CliOutput;
   clock: Clock;
@@ -67,7 +70,7 @@ export interface CliDependencies {
  */
 export function createAwsClients(
   target: Target,
-): Pick<CliDependencies, "secretsManager" | "lambda" | "dynamodb"> {
+): Pick<CliDependencies, "secretsManager" | "lambda" | "dynamodb" | "cloudformation"> {
   if (target.kind === "local") {
     const { endpoints } = target;
     const common = {
@@ -83,6 +86,8 @@ export function createAwsClients(
       secretsManager: new SecretsManagerClient({ ...common, endpoint: endpoints.secretsManager }),
       lambda: new LambdaClient({ ...common, endpoint: endpoints.lambda }),
       dynamodb: new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }),
+      // The local stack has no CloudFormation: its file names the resources. Loopback, so never AWS.
+      cloudformation: new CloudFormationClient({ ...common, endpoint: endpoints.secretsManager }),
     };
   }
   const config = {
@@ -94,6 +99,7 @@ export function createAwsClients(
     secretsManager: new SecretsManagerClient(config),
     lambda: new LambdaClient(config),
     dynamodb: new DynamoDBClient(config),
+    cloudformation: new CloudFormationClient(config),
   };
 }
 
@@ -120,11 +126,76 @@ export const processOutput: CliOutput = {
   stderr: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
 };
 
-/** Reads stdin to the end (a piped secret; a terminal user types it and presses Ctrl-D). */
-export async function readProcessStdin(): Promise<string> {
+/**
+ * Reads a secret from stdin: piped input is read to the end; at a terminal the user is prompted on stderr
+ * and types the secret without it being echoed ({@link readHiddenLine}).
+ */
+export async function readProcessStdin(
+  input: AsyncIterable<Buffer | string> & { isTTY?: boolean } = process.stdin,
+  output: Pick<NodeJS.WritableStream, "write"> = process.stderr,
+): Promise<string> {
+  if (input.isTTY === true) {
+    return readHiddenLine(input as unknown as TerminalInput, output, "Client secret (not shown): ");
+  }
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of input) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** The part of a terminal's input stream {@link readHiddenLine} uses (process.stdin at a terminal). */
+export interface TerminalInput {
+  setRawMode(raw: boolean): unknown;
+  on(event: "data", listener: (chunk: Buffer | string) => void): unknown;
+  off(event: "data", listener: (chunk: Buffer | string) => void): unknown;
+  resume(): unknown;
+  pause(): unknown;
+}
+
+/** The user pressed Ctrl-C (or Ctrl-D on an empty line) at a secret prompt: nothing was read. */
+export class PromptCancelledError extends CliError {
+  override readonly name = "PromptCancelledError";
+
+  constructor() {
+    super("Cancelled at the secret prompt: nothing was read or changed.");
+  }
+}
+
+/**
+ * Prompts on `output` and reads one line from a terminal in raw mode, so the typed characters are never
+ * echoed (not even as `*`, which would show the secret's length). Enter ends the line, Backspace deletes,
+ * Ctrl-C (or Ctrl-D on an empty line) cancels with {@link PromptCancelledError}. Raw mode is always
+ * switched off again.
+ */
+export function readHiddenLine(
+  input: TerminalInput,
+  output: Pick<NodeJS.WritableStream, "write">,
+  prompt: string,
+): Promise<string> {
+  output.write(prompt);
+  input.setRawMode(true);
+  input.resume();
+  return new Promise((resolve, reject) => {
+    let line = "";
+    const finish = (error?: Error) => {
+      input.off("data", onData);
+      input.setRawMode(false);
+      input.pause();
+      output.write("\n");
+      if (error === undefined) resolve(line);
+      else reject(error);
+    };
+    const onData = (chunk: Buffer | string) => {
+      for (const character of chunk.toString("utf8")) {
+        if (character === "\r" || character === "\n") return finish();
+        if (character === "\u0003" || (character === "\u0004" && line === ""))
+          return finish(new PromptCancelledError());
+        if (character === "\u0004") return finish();
+        if (character === "\u007f" || character === "\b") line = line.slice(0, -1);
+        else if (character >= " ") line += character;
+      }
+    };
+    input.on("data", onData);
+  });
 }
 
 /** A yes/no prompt on the terminal, or `undefined` when stdin or stderr is not a terminal. */
@@ -158,7 +229,7 @@ export async function callAws<Output>(
       const { endpoints } = deps.target;
       full.region = endpoints.region;
       full.endpoint =
-        context.service === "secretsmanager"
+        context.service === "secretsmanager" || context.service === "cloudformation"
           ? endpoints.secretsManager
           : context.service === "lambda"
             ? endpoints.lambda

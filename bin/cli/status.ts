@@ -4,22 +4,34 @@
  * client, generation, lease) — never a secret or a token. Read-only.
  *
  * The token-cache section is optional: when it cannot be read (no table, no dynamodb:GetItem, DynamoDB
- * unreachable), the section says so in one line and the command still succeeds — the secret's state is
- * what an operator runs `status` for. Only a failure to read the secret fails the command.
+ * unreachable, the stack's outputs unreadable), the section says so in one line and the command still
+ * succeeds — the secret's state is what an operator runs `status` for. Only a failure to read the secret
+ * fails the command. The table and the credential name come from the deployed stack's outputs (or the
+ * local stack file); `--table`/`--credential` override them.
+ *
+ * `--all` lists every rotated secret of the stack from ListSecrets metadata alone (no secret value is read):
+ * age, last outcome as the labels show it, next scheduled rotation and any stuck AWSPENDING.
  */
 import { type AttributeValue, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import {
+  ListSecretsCommand,
+  ListSecretVersionIdsCommand,
+  type SecretListEntry,
+} from "@aws-sdk/client-secrets-manager";
+import { AWSCURRENT, AWSPENDING } from "../../lambda/shared/staging-labels.ts";
+import {
   type CommandSpec,
   credentialNameOption,
+  flag,
   type ParsedValues,
-  ROTATED_SECRET_ID_OPTION,
   secretIdOption,
   tableNameOption,
 } from "./args.ts";
-import { failureReason, UsageError } from "./errors.ts";
+import { CliError, failureReason, UsageError } from "./errors.ts";
 import { type CliDependencies, callAws } from "./runtime.ts";
 import {
   inspectSecret,
+  type PendingRotation,
   removePendingAwsCli,
   type SecretState,
   STUCK_AFTER_MINUTES_OPTION,
@@ -27,34 +39,46 @@ import {
   suggestedCommand,
   type VersionView,
 } from "./secret-state.ts";
+import { credentialOfSecret, readStackOutputs, STACK_OPTION, stackNameOption } from "./stack-outputs.ts";
 
 export const statusSpec: CommandSpec = {
   name: "status",
-  summary: "Show a rotated secret's versions, labels, schedule, stuck rotations and token cache.",
+  summary:
+    "Show a rotated secret's versions, labels, schedule, stuck rotations and token cache (--all: every secret).",
   details: [
     "Reads the secret (DescribeSecret, ListSecretVersionIds, GetSecretValue) and prints, per labelled version,",
     "the OAuth client it names - never the client secret. A rotation whose AWSPENDING label sits on a version",
     "other than AWSCURRENT's for longer than --stuck-after-minutes is flagged with the command that fixes it.",
-    "With --table and --credential (or --local), also shows the vending function's cached-token entry:",
-    "expiry, client, generation and lease (the token itself is never read). When that entry cannot be read,",
-    "the section says why and status still exits 0; only a failure to read the secret exits 1.",
+    "Also shows the vending function's cached-token entry (expiry, client, generation, lease; the token itself",
+    "is never read): the table and the credential come from the outputs of the deployed stack (--stack,",
+    "CloudFormation DescribeStacks) or the local stack file; --table and --credential override them. When that",
+    "entry cannot be read, the section says why and status still exits 0.",
+    "--all lists every rotated secret of the stack (rotated by its rotation function, or tagged with its name):",
+    "age, last outcome, next scheduled rotation and any stuck AWSPENDING - from metadata only.",
   ].join("\n"),
   options: {
-    "secret-id": ROTATED_SECRET_ID_OPTION,
+    "secret-id": {
+      type: "string",
+      value: "<name|arn>",
+      description: "the rotated credential secret (required unless --all)",
+    },
+    all: { type: "boolean", description: "list every rotated secret of the stack instead of one" },
+    stack: STACK_OPTION,
     table: {
       type: "string",
       value: "<name>",
-      description: "the vending function's token table (TOKEN_TABLE_NAME)",
+      description: "the vending function's token table (default: the stack's TokenTableName output)",
     },
     credential: {
       type: "string",
       value: "<name>",
-      description: "the vending credential name of this secret (a key of the vendor's CREDENTIALS)",
+      description: "the vending credential name of this secret (default: found in the stack's outputs)",
     },
     "stuck-after-minutes": STUCK_AFTER_MINUTES_OPTION,
   },
   examples: [
     "status --secret-id genesys/reporting --region eu-west-1",
+    "status --all --stack GenesysOAuthRotator --region eu-west-1",
     "status --secret-id genesys/reporting --table genesys-tokens --credential reporting --json",
     "status --local --secret-id drill/genesys-app",
   ],
@@ -62,7 +86,10 @@ export const statusSpec: CommandSpec = {
 
 /** Validated input of `status`. */
 export interface StatusInput {
-  secretId: string;
+  /** Absent with `all`. */
+  secretId?: string;
+  all: boolean;
+  stackName: string;
   table?: string;
   credential?: string;
   stuckAfterMs: number;
@@ -70,22 +97,27 @@ export interface StatusInput {
 
 /** Parses and validates `status` flags. */
 export function parseStatusInput(values: ParsedValues): StatusInput {
+  const all = flag(values, "all");
+  const secretId = secretIdOption(values, "secret-id", false);
+  if (all && secretId !== undefined) {
+    throw new UsageError("--secret-id", "is not allowed with --all (which lists every secret of the stack)");
+  }
+  if (!all && secretId === undefined) {
+    throw new UsageError("--secret-id", "is required (or --all for every rotated secret of the stack)");
+  }
   const input: StatusInput = {
-    secretId: secretIdOption(values, "secret-id", true),
+    all,
+    stackName: stackNameOption(values),
     stuckAfterMs: stuckAfterMsOption(values),
   };
+  if (secretId !== undefined) input.secretId = secretId;
   const table = tableNameOption(values, "table");
   const credential = credentialNameOption(values, "credential");
+  if (all && (table !== undefined || credential !== undefined)) {
+    throw new UsageError(table === undefined ? "--credential" : "--table", "does not apply with --all");
+  }
   if (table !== undefined) input.table = table;
   if (credential !== undefined) input.credential = credential;
-  if (
-    credential !== undefined &&
-    table === undefined &&
-    values.local !== true &&
-    values.endpoints === undefined
-  ) {
-    throw new UsageError("--credential", "needs --table (the vending function's TOKEN_TABLE_NAME)");
-  }
   return input;
 }
 
@@ -118,49 +150,213 @@ export interface StatusReport {
   fix?: string[];
 }
 
-/** Runs `status`. */
-export async function runStatus(input: StatusInput, deps: CliDependencies): Promise<StatusReport> {
-  const { state } = await inspectSecret(deps, input.secretId, { stuckAfterMs: input.stuckAfterMs });
+/** One rotated secret of `status --all`: metadata only. */
+export interface SecretSummary {
+  name: string;
+  arn: string;
+  rotationEnabled: boolean;
+  /** Seconds since the last rotation, or since creation when it never rotated. */
+  ageSeconds?: number;
+  lastRotatedAt?: string;
+  /**
+   * What the labels say about the last rotation: `rotated` (finished), `never rotated`, `in progress`
+   * (AWSPENDING on its own version, younger than --stuck-after-minutes) or `STUCK` (older: it will not
+   * finish on its own). A rotation that failed before storing AWSPENDING leaves no label: see the alarms.
+   */
+  lastOutcome: "rotated" | "never rotated" | "in progress" | "STUCK";
+  nextRotationAt?: string;
+  /** NextRotationDate is in the past. */
+  overdue: boolean;
+  pendingRotation?: PendingRotation;
+}
+
+/** What `status --all` found. */
+export interface StatusAllReport {
+  /** The stack whose secrets are listed (absent in local mode). */
+  stack?: string;
+  secrets: SecretSummary[];
+  /** `recover` commands for the stuck ones. */
+  fix?: string[];
+}
+
+/** Runs `status` (one secret) or `status --all`. */
+export async function runStatus(
+  input: StatusInput,
+  deps: CliDependencies,
+): Promise<StatusReport | StatusAllReport> {
+  if (input.all || input.secretId === undefined) return runStatusAll(input, deps);
+  const secretId = input.secretId;
+  const { state } = await inspectSecret(deps, secretId, { stuckAfterMs: input.stuckAfterMs });
   const report: StatusReport = { secret: state };
   const pending = state.pendingRotation;
   if (pending !== undefined) {
     report.fix = [
-      suggestedCommand(deps.target, "recover", { "secret-id": input.secretId }),
-      `or by hand, once AWSCURRENT is known to work: ${removePendingAwsCli(deps.target, input.secretId, pending.versionId)}`,
+      suggestedCommand(deps.target, "recover", { "secret-id": secretId }),
+      `or by hand, once AWSCURRENT is known to work: ${removePendingAwsCli(deps.target, secretId, pending.versionId)}`,
     ];
   }
 
-  const cache = cacheLocation(input, state, deps);
-  if (typeof cache === "string") report.tokenCacheNote = cache;
-  else {
-    try {
-      report.tokenCache = await readTokenCache(deps, cache.table, cache.credential);
-    } catch (error) {
-      report.tokenCacheError = failureReason(error);
-    }
+  try {
+    const cache = await cacheLocation(input, state, deps);
+    if (typeof cache === "string") report.tokenCacheNote = cache;
+    else report.tokenCache = await readTokenCache(deps, cache.table, cache.credential);
+  } catch (error) {
+    report.tokenCacheError = failureReason(error);
   }
   return report;
 }
 
-function cacheLocation(
+/**
+ * Where the secret's cache entry is: flags first, then the local stack file or the deployed stack's
+ * outputs. A string says why there is none.
+ */
+async function cacheLocation(
   input: StatusInput,
   state: SecretState,
   deps: CliDependencies,
-): { table: string; credential: string } | string {
-  const local = deps.target.kind === "local" ? deps.target.endpoints : undefined;
-  const table = input.table ?? local?.tokenTable;
+): Promise<{ table: string; credential: string } | string> {
+  if (deps.target.kind === "local") {
+    const local = deps.target.endpoints;
+    const table = input.table ?? local.tokenTable;
+    const credential = input.credential ?? credentialOfSecret(local.credentials, state.arn);
+    if (credential === undefined) return "this secret is not vended by the local stack's vending function";
+    return { table, credential };
+  }
+  if (input.table !== undefined && input.credential !== undefined) {
+    return { table: input.table, credential: input.credential };
+  }
+  const outputs = await readStackOutputs(deps, input.stackName);
+  const table = input.table ?? outputs.tokenTable;
   const credential =
     input.credential ??
-    (local === undefined
-      ? undefined
-      : Object.entries(local.credentials).find(([, arn]) => arn === state.arn)?.[0]);
-  if (table === undefined) return "pass --table and --credential to show the vending function's token cache";
+    (outputs.credentials === undefined ? undefined : credentialOfSecret(outputs.credentials, state.arn));
+  if (table === undefined) {
+    return `stack ${input.stackName} has no TokenTableName output (deployed by an older version): pass --table`;
+  }
   if (credential === undefined) {
-    return local === undefined
-      ? "pass --credential to show the vending function's token cache"
-      : "this secret is not vended by the local stack's vending function";
+    return outputs.credentials === undefined
+      ? `stack ${input.stackName} has no TokenVendorCredentials output (deployed by an older version): pass --credential`
+      : `this secret is not vended by stack ${input.stackName}'s vending function`;
   }
   return { table, credential };
+}
+
+const STACK_NAME_TAG = "aws:cloudformation:stack-name";
+
+async function runStatusAll(input: StatusInput, deps: CliDependencies): Promise<StatusAllReport> {
+  const context = { service: "secretsmanager", operation: "ListSecrets", resource: "(all)" } as const;
+  const list = async (filters?: { Key: "name"; Values: string[] }[]) => {
+    const entries: SecretListEntry[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await callAws(
+        deps,
+        () =>
+          deps.secretsManager.send(
+            new ListSecretsCommand({ MaxResults: 100, NextToken: nextToken, Filters: filters }),
+          ),
+        context,
+      );
+      entries.push(...(page.SecretList ?? []));
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+    return entries;
+  };
+
+  let selected: SecretListEntry[];
+  let stack: string | undefined;
+  if (deps.target.kind === "local") {
+    // The local stack's file names its secrets; the name filter (a prefix) narrows, exact names decide.
+    const names = [...new Set(Object.values(deps.target.endpoints.secrets))];
+    const found: SecretListEntry[] = [];
+    for (let index = 0; index < names.length; index += 10) {
+      found.push(...(await list([{ Key: "name", Values: names.slice(index, index + 10) }])));
+    }
+    selected = found.filter((entry) => entry.Name !== undefined && names.includes(entry.Name));
+  } else {
+    stack = input.stackName;
+    const outputs = await readStackOutputs(deps, stack);
+    const rotationFunctionArn = outputs.rotationFunctionArn;
+    if (rotationFunctionArn === undefined) {
+      throw new CliError(
+        `Stack ${stack} has no RotationFunctionArn output (deployed by an older version): redeploy it, or use status --secret-id.`,
+      );
+    }
+    // No ListSecrets filter selects by rotation function: read every page, select here.
+    selected = (await list()).filter(
+      (entry) =>
+        (entry.RotationEnabled === true && entry.RotationLambdaARN === rotationFunctionArn) ||
+        (entry.Tags ?? []).some((tag) => tag.Key === STACK_NAME_TAG && tag.Value === stack),
+    );
+  }
+
+  const secrets: SecretSummary[] = [];
+  for (const entry of selected.sort((a, b) => (a.Name ?? "").localeCompare(b.Name ?? ""))) {
+    secrets.push(await summarise(deps, entry, input.stuckAfterMs));
+  }
+  const report: StatusAllReport = { ...(stack === undefined ? {} : { stack }), secrets };
+  const stuck = secrets.filter((secret) => secret.lastOutcome === "STUCK");
+  if (stuck.length > 0) {
+    report.fix = stuck.map((secret) =>
+      suggestedCommand(deps.target, "recover", { "secret-id": secret.name }),
+    );
+  }
+  return report;
+}
+
+async function summarise(
+  deps: CliDependencies,
+  entry: SecretListEntry,
+  stuckAfterMs: number,
+): Promise<SecretSummary> {
+  const now = deps.clock.now();
+  const name = entry.Name ?? "";
+  const stages = Object.entries(entry.SecretVersionsToStages ?? {});
+  const holder = (stage: string) => stages.find(([, labels]) => labels.includes(stage))?.[0];
+  const current = holder(AWSCURRENT);
+  const pending = holder(AWSPENDING);
+  const since = entry.LastRotatedDate ?? entry.CreatedDate;
+  const summary: SecretSummary = {
+    name,
+    arn: entry.ARN ?? "",
+    rotationEnabled: entry.RotationEnabled === true,
+    lastOutcome: entry.LastRotatedDate === undefined ? "never rotated" : "rotated",
+    overdue: entry.NextRotationDate !== undefined && entry.NextRotationDate.getTime() < now,
+  };
+  if (since !== undefined) summary.ageSeconds = Math.max(0, Math.floor((now - since.getTime()) / 1000));
+  if (entry.LastRotatedDate !== undefined) summary.lastRotatedAt = entry.LastRotatedDate.toISOString();
+  if (entry.NextRotationDate !== undefined) summary.nextRotationAt = entry.NextRotationDate.toISOString();
+  if (pending !== undefined && pending !== current) {
+    // Only the pending version's creation date is needed: metadata, never a value.
+    const createdAt = await pendingCreatedAt(deps, name, pending);
+    const ageMs = createdAt === undefined ? undefined : Math.max(0, now - createdAt);
+    const stuck = ageMs === undefined || ageMs >= stuckAfterMs;
+    summary.pendingRotation = {
+      versionId: pending,
+      ...(ageMs === undefined ? {} : { ageSeconds: Math.floor(ageMs / 1000) }),
+      stuck,
+    };
+    summary.lastOutcome = stuck ? "STUCK" : "in progress";
+  }
+  return summary;
+}
+
+async function pendingCreatedAt(deps: CliDependencies, secretId: string, versionId: string) {
+  let nextToken: string | undefined;
+  do {
+    const page = await callAws(
+      deps,
+      () =>
+        deps.secretsManager.send(
+          new ListSecretVersionIdsCommand({ SecretId: secretId, MaxResults: 100, NextToken: nextToken }),
+        ),
+      { service: "secretsmanager", operation: "ListSecretVersionIds", resource: secretId },
+    );
+    const version = page.Versions?.find((candidate) => candidate.VersionId === versionId);
+    if (version !== undefined) return version.CreatedDate?.getTime();
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined);
+  return undefined;
 }
 
 // Everything but accessToken/tokenHash: the token never reaches this process.
@@ -230,8 +426,9 @@ function numberOf(value: AttributeValue | undefined): number | undefined {
   return Number.isFinite(parsed) ? parsed : undefined;
 }
 
-/** Human-readable `status`. */
-export function renderStatus(report: StatusReport): string {
+/** Human-readable `status` (one secret) or `status --all` (a table). */
+export function renderStatus(report: StatusReport | StatusAllReport): string {
+  if ("secrets" in report) return renderStatusAll(report);
   const { secret } = report;
   const lines = [
     `Secret    ${secret.name}`,
@@ -283,6 +480,43 @@ export function renderStatus(report: StatusReport): string {
   return lines.join("\n");
 }
 
+function renderStatusAll(report: StatusAllReport): string {
+  const title =
+    report.stack === undefined
+      ? "Rotated secrets of the local stack:"
+      : `Rotated secrets of stack ${report.stack}:`;
+  if (report.secrets.length === 0) return `${title}\n  (none found)`;
+  const rows = report.secrets.map((secret) => [
+    secret.name,
+    secret.ageSeconds === undefined ? "unknown" : formatDuration(secret.ageSeconds),
+    secret.rotationEnabled ? secret.lastOutcome : `${secret.lastOutcome}, rotation DISABLED`,
+    secret.lastRotatedAt ?? "-",
+    secret.nextRotationAt === undefined
+      ? "-"
+      : `${secret.nextRotationAt}${secret.overdue ? " (OVERDUE)" : ""}`,
+    secret.pendingRotation === undefined
+      ? "-"
+      : `${secret.pendingRotation.versionId}${secret.pendingRotation.stuck ? " (STUCK)" : ""}`,
+  ]);
+  const lines = [
+    title,
+    ...table(["secret", "age", "last outcome", "last rotated", "next rotation", "AWSPENDING"], rows),
+  ];
+  if (report.fix !== undefined)
+    lines.push("", "Fix the stuck rotations with:", ...report.fix.map((fix) => `  ${fix}`));
+  return lines.join("\n");
+}
+
+/** Rows under a header, columns padded to their widest cell (the last column unpadded). */
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)),
+  );
+  const format = (row: readonly string[]) =>
+    `  ${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join("  ")}`;
+  return [format(header), ...rows.map(format)];
+}
+
 function versionTable(versions: readonly VersionView[]): string[] {
   if (versions.length === 0) return ["  (no labelled versions: the secret has no value yet)"];
   const rows = versions.map((version) => {
@@ -295,13 +529,7 @@ function versionTable(versions: readonly VersionView[]): string[] {
           : `(invalid value: ${content.problem})`;
     return [version.versionId, version.stages.join(","), version.createdAt ?? "", names];
   });
-  const header = ["version", "labels", "created", "names"];
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)),
-  );
-  const format = (row: readonly string[]) =>
-    `  ${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join("  ")}`;
-  return [format(header), ...rows.map(format)];
+  return table(["version", "labels", "created", "names"], rows);
 }
 
 /** `90s`, `12m`, `3h 5m`, `2d 4h`. */

@@ -46,7 +46,12 @@ describe("valid configurations", () => {
       rotationFunction: { memorySize: 256, propagationTimeoutSeconds: 60 },
       vendingFunction: { memorySize: 512, timeoutSeconds: 10 },
       logRetentionDays: 365,
+      dashboard: true,
     });
+  });
+
+  test("dashboard: false omits the dashboard", () => {
+    assert.equal(parseRotatorConfig({ ...minimal, dashboard: false }).dashboard, false);
   });
 
   test("a cron schedule with a window, an extra environment, static egress and x86_64", () => {
@@ -237,6 +242,10 @@ describe("invalid configurations name the key and the rule", () => {
     assertRejected(
       { ...minimal, rotationFunction: { propagationTimeoutSeconds: 600 } },
       /rotationFunction\.propagationTimeoutSeconds: 600 is invalid: .*the function times out after 300 s/,
+    );
+    assertRejected(
+      { ...minimal, dashboard: "no" },
+      /^genesys-oauth-rotator\.dashboard: must be true or false$/,
     );
   });
 

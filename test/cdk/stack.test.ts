@@ -491,6 +491,8 @@ describe("alarms", () => {
       assert.equal(alarm.Threshold, 99 * 86400);
       assert.equal(alarm.Statistic, "Maximum");
       assert.equal(alarm.ComparisonOperator, "GreaterThanOrEqualToThreshold");
+      // An age that stops being published (the check stopped) raises the alarm too.
+      assert.equal(alarm.TreatMissingData, "breaching");
     }
     assert.deepEqual(
       ages.map((a) => a.Dimensions[0].Value),
@@ -504,12 +506,28 @@ describe("alarms", () => {
     assert.equal(alarms.filter((a) => a.Metrics !== undefined).length, 1, "the failed-checks math alarm");
   });
 
-  test("every alarm notifies the topic on ALARM and OK, and treats missing data as fine", () => {
-    assert.equal(alarms.length, 4 + 2 + 4 + 1);
+  test("a secret-age check that stops running raises an alarm (silence is not OK)", () => {
+    const [silent, ...others] = byName("ExecutionsSucceeded");
+    assert.equal(others.length, 0);
+    assert.equal(silent?.Namespace, "AWS/States");
+    assert.deepEqual(silent?.Dimensions, [
+      { Name: "StateMachineArn", Value: ref(stack.secretAgeMonitor.stateMachine) },
+    ]);
+    assert.equal(silent?.Statistic, "Sum");
+    assert.equal(silent?.Period, 3 * 3600, "three missed hourly checks");
+    assert.equal(silent?.ComparisonOperator, "LessThanThreshold");
+    assert.equal(silent?.Threshold, 1);
+    assert.equal(silent?.TreatMissingData, "breaching");
+  });
+
+  test("every alarm notifies the topic on ALARM and OK; only the silence alarms treat missing data as breaching", () => {
+    assert.equal(alarms.length, 4 + 2 + 4 + 1 + 1);
     for (const alarm of alarms) {
       assert.deepEqual(alarm.AlarmActions, [ref(stack.alarms.topic)]);
       assert.deepEqual(alarm.OKActions, [ref(stack.alarms.topic)]);
-      assert.equal(alarm.TreatMissingData, "notBreaching");
+      const silence =
+        alarm.MetricName === "SecondsSinceLastRotation" || alarm.MetricName === "ExecutionsSucceeded";
+      assert.equal(alarm.TreatMissingData, silence ? "breaching" : "notBreaching", alarm.MetricName);
     }
   });
 
@@ -569,9 +587,26 @@ describe("outputs", () => {
       "CredentialDefaultSecretArn",
       "CredentialLegacySecretArn",
       "CredentialReportingSecretArn",
+      "RotationFunctionArn",
+      "TokenTableName",
+      "TokenVendorCredentials",
       "TokenVendorFunctionArn",
       "TokenVendorFunctionName",
     ]);
+    assert.deepEqual(outputs.TokenTableName.Value, ref(stack.tokenVendor.table));
+    assert.deepEqual(outputs.RotationFunctionArn.Value, arnOf(stack.rotationFunction.function));
+    // The vendor's CREDENTIALS (name → secret ARN): how `genesys-rotator status` finds a secret's cache entry.
+    assert.deepEqual(outputs.TokenVendorCredentials.Value, {
+      "Fn::Join": [
+        "",
+        [
+          '{"default":"',
+          ref(defaultCredential.secret),
+          '","legacy":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:team/legacy",' +
+            `"reporting":"${REPORTING_ARN}"}`,
+        ],
+      ],
+    });
     assert.deepEqual(outputs.TokenVendorFunctionName.Value, ref(stack.tokenVendor.function));
     assert.deepEqual(outputs.TokenVendorFunctionArn.Value, arnOf(stack.tokenVendor.function));
     assert.deepEqual(outputs.CredentialDefaultSecretArn.Value, ref(defaultCredential.secret));

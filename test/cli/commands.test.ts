@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import { GetSecretValueCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import type { RecoverReport } from "../../bin/cli/recover.ts";
 import type { SeedReport } from "../../bin/cli/seed.ts";
-import type { StatusReport } from "../../bin/cli/status.ts";
+import type { StatusAllReport, StatusReport } from "../../bin/cli/status.ts";
 import type { VendReport } from "../../bin/cli/vend.ts";
 import { serializeCredentialSecret } from "../../lambda/shared/secret-value.ts";
 import { type CliStack, startCliStack } from "../../local/cli-stack/stack.ts";
@@ -68,6 +68,20 @@ describe("genesys-rotator against the local stack", () => {
       text.stdout,
       new RegExp(`AWSCURRENT .* client ${DRILL_IDS.appA} \\(twin ${DRILL_IDS.appB}\\)`),
     );
+  });
+
+  it("status --all lists the local stack's secrets with rotation, next rotation and no stuck version", async () => {
+    const run = await cli(["status", "--all", "--json"]);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as StatusAllReport;
+    assert.deepEqual(report.secrets.map((secret) => secret.name).sort(), [adminSecret, appSecret].sort());
+    for (const secret of report.secrets) {
+      assert.equal(secret.rotationEnabled, true, secret.name);
+      assert.ok(secret.nextRotationAt, secret.name);
+      assert.equal(secret.pendingRotation, undefined, secret.name);
+    }
+    const text = await cli(["status", "--all"]);
+    assert.match(text.stdout, /^Rotated secrets of the local stack:/);
   });
 
   it("status still reports the secret, exit 0, when the token cache cannot be read", async () => {
@@ -133,7 +147,7 @@ describe("genesys-rotator against the local stack", () => {
 
   it("vend maps an unknown credential to the vendor's error", async () => {
     const run = await cli(["vend", "--credential", "nope"]);
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 5, "the token vendor's errors exit 5");
     assert.match(run.stderr, /UnknownCredentialError/);
   });
 
@@ -469,11 +483,24 @@ describe("genesys-rotator against the local stack", () => {
     assert.deepEqual(leaks(stack, ok.stdout + ok.stderr), { secrets: 0, accessTokens: 0 });
     await assert.rejects(
       run(process.execPath, [binary, "status"], { timeout: 60_000 }),
-      (error: { code?: number; stderr?: string }) => {
+      (error: { code?: number; stdout?: string; stderr?: string }) => {
         assert.equal(error.code, 2);
-        assert.match(error.stderr ?? "", /--secret-id is required/);
+        assert.match(error.stderr ?? "", /^Usage: genesys-rotator status \[options\]/);
+        assert.equal(error.stdout, "");
         return true;
       },
     );
+    await assert.rejects(
+      run(process.execPath, [binary, "status", "--endpoints", file, "--secret-id", "drill/none", "--json"], {
+        timeout: 60_000,
+      }),
+      (error: { code?: number; stderr?: string }) => {
+        assert.equal(error.code, 3, "an AWS call failed");
+        assert.equal(JSON.parse(error.stderr ?? "").error.name, "AwsCallError");
+        return true;
+      },
+    );
+    const version = await run(process.execPath, [binary, "--version"], { timeout: 60_000 });
+    assert.match(version.stdout, /^genesys-rotator \d+\.\d+\.\d+\n$/);
   });
 });

@@ -4,15 +4,20 @@
  * and exit 1.
  */
 import assert from "node:assert/strict";
-import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { EventEmitter, once } from "node:events";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { AwsCallError, CliError, exitCodeOf, UsageError } from "../../bin/cli/errors.ts";
 import { COMMANDS } from "../../bin/cli/main.ts";
+import { PromptCancelledError, readHiddenLine, readProcessStdin } from "../../bin/cli/runtime.ts";
+import { UnknownCredentialError } from "../../lambda/client/errors.ts";
+import { GenesysInvalidClientError } from "../../lambda/shared/genesys/errors.ts";
 import { startSecretsManagerEmulator } from "../../local/aws/secrets-manager/index.ts";
 import { runCli } from "./support.ts";
 
@@ -31,21 +36,84 @@ describe("genesys-rotator command line", () => {
   });
 
   it("exits 2 without a command and for an unknown command", async () => {
-    assert.equal((await runCli([])).code, 2);
+    const none = await runCli([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^Usage: genesys-rotator <command> \[options\]/, "help on stderr");
+    assert.equal(none.stdout, "");
     const unknown = await runCli(["rotat"]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /"rotat" is unknown; commands: seed, status, rotate, recover, vend/);
   });
 
+  it("every command without arguments prints its help on stderr and exits 2; --help on stdout, exit 0", async () => {
+    for (const command of COMMANDS) {
+      const bare = await runCli([command.spec.name]);
+      assert.equal(bare.code, 2, command.spec.name);
+      assert.match(bare.stderr, new RegExp(`^Usage: genesys-rotator ${command.spec.name} \\[options\\]`));
+      assert.equal(bare.stdout, "", command.spec.name);
+      const help = await runCli([command.spec.name, "-h"]);
+      assert.equal(help.code, 0, command.spec.name);
+      assert.equal(help.stderr, "", command.spec.name);
+      assert.match(help.stdout, new RegExp(`^Usage: genesys-rotator ${command.spec.name} \\[options\\]`));
+    }
+  });
+
+  it("--version prints the package version", async () => {
+    const manifest = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8"));
+    for (const flag of ["--version", "-V"]) {
+      const run = await runCli([flag]);
+      assert.equal(run.code, 0);
+      assert.equal(run.stdout, `genesys-rotator ${manifest.version}`);
+    }
+  });
+
+  it("with --json, a failure is one JSON object: name, message, exit code", async () => {
+    const usage = await runCli(["status", "--secret-id", "bad name!", "--json"]);
+    assert.equal(usage.code, 2);
+    assert.equal(usage.stdout, "");
+    assert.deepEqual(JSON.parse(usage.stderr), {
+      error: {
+        name: "UsageError",
+        message: "--secret-id must be a secret name of [A-Za-z0-9/_+=.@-] (at most 512) or a secret ARN",
+        exitCode: 2,
+        retryable: false,
+      },
+    });
+    // Even a command line that does not parse, or an unknown command.
+    const unparsable = await runCli(["status", "--bogus", "--json"]);
+    assert.equal(JSON.parse(unparsable.stderr).error.message, "--bogus is not an option of status");
+    const unknown = await runCli(["rotat", "--json"]);
+    assert.equal(JSON.parse(unknown.stderr).error.exitCode, 2);
+  });
+
+  it("each error class has its own stable exit code", () => {
+    assert.equal(exitCodeOf(new UsageError("--x", "is required")), 2);
+    assert.equal(exitCodeOf(new CliError("refused")), 1);
+    assert.equal(
+      exitCodeOf(new AwsCallError("DescribeSecret", "AccessDeniedException", "denied", undefined, false)),
+      3,
+    );
+    assert.equal(
+      exitCodeOf(
+        new GenesysInvalidClientError("invalid_client", { operation: "POST /oauth/token", status: 401 }),
+      ),
+      4,
+    );
+    assert.equal(exitCodeOf(new UnknownCredentialError("no such credential")), 5);
+    assert.equal(exitCodeOf(new Error("anything else")), 1);
+  });
+
   /** `seed` with the flags every seed case shares. */
   const SEED = ["seed", "--secret-id", "s", "--environment", "mypurecloud.ie", "--client-id", "c"];
   const usageCases: { argv: string[]; message: RegExp }[] = [
-    { argv: ["status"], message: /--secret-id is required/ },
+    { argv: ["status", "--stack", "GenesysOAuthRotator"], message: /--secret-id is required \(or --all/ },
+    { argv: ["status", "--all", "--secret-id", "x"], message: /--secret-id is not allowed with --all/ },
+    { argv: ["status", "--all", "--table", "tokens"], message: /--table does not apply with --all/ },
+    { argv: ["status", "--all", "--stack", "1-bad"], message: /--stack must be a CloudFormation stack name/ },
     { argv: ["status", "--secret-id", "bad name!"], message: /--secret-id must be a secret name/ },
     { argv: ["status", "--secret-id", "x", "--bogus"], message: /--bogus is not an option of status/ },
     { argv: ["status", "--secret-id"], message: /--secret-id needs a value/ },
     { argv: ["status", "--secret-id", "x", "--region", "Europe"], message: /--region must be an AWS region/ },
-    { argv: ["status", "--secret-id", "x", "--credential", "app"], message: /--credential needs --table/ },
     {
       argv: ["rotate", "--secret-id", "x", "--timeout-seconds", "5"],
       message: /--timeout-seconds only applies with --wait/,
@@ -55,7 +123,7 @@ describe("genesys-rotator command line", () => {
       message: /--timeout-seconds must be an integer from 1 to 3600/,
     },
     { argv: ["recover", "--secret-id", "x", "--yes"], message: /--yes only applies with --apply/ },
-    { argv: ["vend"], message: /--function-name is required \(or use --local\)/ },
+    { argv: ["vend", "--credential", "app"], message: /--function-name is required \(or use --local\)/ },
     // A value that looks like a negative number is the flag's value (not another flag): every numeric
     // flag names its range, whichever way the value is written.
     {
@@ -91,7 +159,7 @@ describe("genesys-rotator command line", () => {
     },
     // A flag that needs a value followed by another flag: says so (it does not claim "takes no value").
     {
-      argv: ["status", "--secret-id", "--json"],
+      argv: ["status", "--secret-id", "--local"],
       message:
         /^error: --secret-id needs a value \(write --secret-id=<value> for a value that starts with "-"\)/,
     },
@@ -227,7 +295,7 @@ describe("AWS error mapping", () => {
       target: { kind: "aws", region: "eu-west-1" },
       secretsManager: noCredentials,
     });
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 3, "AwsCallError");
     assert.equal(run.stderr.split("\n").length, 1);
     assert.match(run.stderr, /^error: No AWS credentials found\. Pass --profile <name>/);
     assert.match(run.stderr, /or use --local/);
@@ -253,7 +321,7 @@ describe("AWS error mapping", () => {
       target: { kind: "aws", region: "eu-west-1" },
       secretsManager: client,
     });
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 3, "AwsCallError");
     assert.match(
       run.stderr,
       /AWS denied DescribeSecret on secret "genesys\/app" \(AccessDeniedException\): the caller needs secretsmanager:DescribeSecret/,
@@ -269,10 +337,70 @@ describe("AWS error mapping", () => {
       target: { kind: "aws", region: "eu-west-1" },
       secretsManager: client,
     });
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 3, "AwsCallError");
     assert.match(
       run.stderr,
       /Secret "genesys\/missing" not found in region eu-west-1 \(RotateSecret\)\. Check the name and --region\./,
     );
+  });
+});
+
+describe("a secret typed at a terminal", () => {
+  /** A terminal's input: raw-mode switches recorded, keystrokes delivered with `type`. */
+  class FakeTerminal extends EventEmitter {
+    readonly rawModes: boolean[] = [];
+    setRawMode(raw: boolean): this {
+      this.rawModes.push(raw);
+      return this;
+    }
+    resume(): this {
+      return this;
+    }
+    pause(): this {
+      return this;
+    }
+    type(keys: string): void {
+      this.emit("data", Buffer.from(keys));
+    }
+  }
+  const screen = () => {
+    const written: string[] = [];
+    return { written, write: (text: string) => written.push(text) > 0 };
+  };
+
+  it("is read in raw mode without echo; Backspace edits; Enter ends; raw mode is switched off", async () => {
+    const terminal = new FakeTerminal();
+    const output = screen();
+    const read = readHiddenLine(terminal, output, "Client secret (not shown): ");
+    terminal.type("s3cr");
+    terminal.type("X\u007fet-value\r");
+    assert.equal(await read, "s3cret-value");
+    assert.deepEqual(terminal.rawModes, [true, false]);
+    assert.deepEqual(output.written, ["Client secret (not shown): ", "\n"], "only the prompt and a newline");
+    assert.equal(terminal.listenerCount("data"), 0);
+  });
+
+  it("seed's stdin: a terminal gets the hidden prompt, piped input is read to the end as before", async () => {
+    const terminal = Object.assign(new FakeTerminal(), {
+      isTTY: true,
+      [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+        throw new Error("a terminal is not read to the end");
+      },
+    });
+    const output = screen();
+    const read = readProcessStdin(terminal, output);
+    terminal.type("typed-secret\r");
+    assert.equal(await read, "typed-secret");
+    assert.deepEqual(output.written, ["Client secret (not shown): ", "\n"]);
+    assert.equal(await readProcessStdin(Readable.from(["piped-", "secret\n"]), output), "piped-secret\n");
+    assert.equal(output.written.length, 2, "no prompt for piped input");
+  });
+
+  it("Ctrl-C cancels: nothing is read, raw mode is switched off", async () => {
+    const terminal = new FakeTerminal();
+    const read = readHiddenLine(terminal, screen(), "Client secret (not shown): ");
+    terminal.type("abc\u0003");
+    await assert.rejects(read, PromptCancelledError);
+    assert.deepEqual(terminal.rawModes, [true, false]);
   });
 });

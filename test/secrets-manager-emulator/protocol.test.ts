@@ -77,7 +77,7 @@ describe("awsJson1_1 wire format", () => {
       "MissingAuthenticationTokenException",
     );
 
-    assert.equal((await call("ListSecrets", {})).body.__type, "UnknownOperationException");
+    assert.equal((await call("UpdateSecret", {})).body.__type, "UnknownOperationException");
     const missing = await call("DescribeSecret", {});
     assert.equal(missing.body.__type, "ValidationException");
     assert.equal(

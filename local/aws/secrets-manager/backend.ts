@@ -310,6 +310,62 @@ export class SecretsManagerBackend {
     return { ARN: secret.arn, Name: secret.name };
   }
 
+  /**
+   * ListSecrets: metadata of every secret (never a value), by CreatedDate (`SortOrder` asc, the default,
+   * or desc), secrets scheduled for deletion only with IncludePlannedDeletion. `Filters` as on AWS: filters
+   * are ANDed, the values of one filter ORed; each value is a prefix (`name`, `tag-key`, `tag-value`,
+   * `primary-region`, `owning-service` case-sensitive, `description` not), `!value` negates, and `all`
+   * matches any word of the value against the name, description, tag keys and values (not case-sensitive).
+   */
+  listSecrets(input: JsonObject): JsonObject {
+    const maxResults = optionalInteger(input, "MaxResults") ?? 100;
+    if (maxResults < 1 || maxResults > 100) {
+      throw Errors.constraint(String(maxResults), "maxResults", "Member must be between 1 and 100");
+    }
+    const sortOrder = optionalString(input, "SortOrder", { min: 1, max: 4 }) ?? "asc";
+    if (sortOrder !== "asc" && sortOrder !== "desc") {
+      throw Errors.constraint(sortOrder, "sortOrder", "Member must satisfy enum value set: [asc, desc]");
+    }
+    const includePlannedDeletion = optionalBoolean(input, "IncludePlannedDeletion") ?? false;
+    const filters = readFilters(input);
+    const start = Number.parseInt(optionalString(input, "NextToken") ?? "0", 10);
+    if (!Number.isInteger(start) || start < 0) {
+      throw Errors.serialization("NextToken is not a token this emulator returned");
+    }
+    const secrets = [...this.#secrets.values()]
+      .filter((secret) => includePlannedDeletion || secret.deletedDate === undefined)
+      .filter((secret) => filters.every((filter) => matchesFilter(secret, filter)))
+      .sort((a, b) => (sortOrder === "asc" ? a.createdDate - b.createdDate : b.createdDate - a.createdDate));
+    const page = secrets.slice(start, start + maxResults);
+    return compact({
+      SecretList: page.map((secret) => {
+        const versionsToStages = Object.fromEntries(
+          [...secret.versions.values()]
+            .filter((v) => v.stages.length > 0)
+            .map((v) => [v.versionId, [...v.stages]]),
+        );
+        return compact({
+          ARN: secret.arn,
+          Name: secret.name,
+          Description: secret.description,
+          KmsKeyId: secret.kmsKeyId,
+          RotationEnabled: secret.rotationEnabled,
+          RotationLambdaARN: secret.rotationLambdaArn,
+          RotationRules: secret.rotationRules,
+          LastRotatedDate: optionalSeconds(secret.lastRotatedDate),
+          LastChangedDate: epochSeconds(secret.lastChangedDate),
+          LastAccessedDate: optionalSeconds(secret.lastAccessedDate),
+          DeletedDate: optionalSeconds(secret.deletedDate),
+          NextRotationDate: optionalSeconds(secret.nextRotationDate),
+          Tags: secret.tags.length > 0 ? secret.tags.map((t) => ({ ...t })) : undefined,
+          SecretVersionsToStages: Object.keys(versionsToStages).length > 0 ? versionsToStages : undefined,
+          CreatedDate: epochSeconds(secret.createdDate),
+        });
+      }),
+      NextToken: start + maxResults < secrets.length ? String(start + maxResults) : undefined,
+    });
+  }
+
   /** ListSecretVersionIds, newest first; deprecated (unlabelled) versions only with IncludeDeprecated. */
   listSecretVersionIds(input: JsonObject): JsonObject {
     const secret = this.#resolve(input);
@@ -577,6 +633,118 @@ export class SecretsManagerBackend {
   #nextRotation(secret: SecretRecord, from: number): number | undefined {
     const interval = rotationInterval(secret.rotationRules);
     return interval === undefined ? undefined : from + interval;
+  }
+}
+
+const FILTER_KEYS = [
+  "description",
+  "name",
+  "tag-key",
+  "tag-value",
+  "primary-region",
+  "owning-service",
+  "all",
+] as const;
+type FilterKey = (typeof FILTER_KEYS)[number];
+const FILTER_VALUE = /^!?[a-zA-Z0-9 :_@/+=.\-!]*$/;
+
+interface ListFilter {
+  key: FilterKey;
+  values: string[];
+}
+
+/** ListSecrets `Filters`, validated as the service's model does (key enum, 1-10 values, value pattern). */
+function readFilters(input: JsonObject): ListFilter[] {
+  const raw = input.Filters;
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw Errors.serialization("Filters must be a list of filters");
+  if (raw.length > 10) {
+    throw Errors.constraint(
+      `[${raw.length} filters]`,
+      "filters",
+      "Member must have length less than or equal to 10",
+    );
+  }
+  return raw.map((entry: unknown, index) => {
+    const filter = (entry ?? {}) as JsonObject;
+    const member = `filters.${index + 1}.member`;
+    const key = optionalString(filter, "Key", { min: 1, max: 32 });
+    if (key === undefined || !(FILTER_KEYS as readonly string[]).includes(key)) {
+      throw Errors.constraint(
+        key ?? "null",
+        `${member}.key`,
+        `Member must satisfy enum value set: [${FILTER_KEYS.join(", ")}]`,
+      );
+    }
+    const values = optionalStringList(filter, "Values") ?? [];
+    if (values.length < 1 || values.length > 10) {
+      throw Errors.constraint(
+        `[${values.length} values]`,
+        `${member}.values`,
+        "Member must have length between 1 and 10",
+      );
+    }
+    for (const value of values) {
+      if (value.length > 512 || !FILTER_VALUE.test(value)) {
+        throw Errors.constraint(
+          value,
+          `${member}.values`,
+          "Member must satisfy regular expression pattern: ^\\!?[a-zA-Z0-9 :_@\\/\\+\\=\\.\\-\\!]*$",
+        );
+      }
+    }
+    return { key: key as FilterKey, values };
+  });
+}
+
+/** One filter: any positive value matches (or there is none) and no negated (`!`) value matches. */
+function matchesFilter(secret: SecretRecord, filter: ListFilter): boolean {
+  const positive = filter.values.filter((value) => !value.startsWith("!"));
+  const negated = filter.values.filter((value) => value.startsWith("!")).map((value) => value.slice(1));
+  const matches = (value: string) => filterMatches(secret, filter.key, value);
+  return (positive.length === 0 || positive.some(matches)) && !negated.some(matches);
+}
+
+function filterMatches(secret: SecretRecord, key: FilterKey, value: string): boolean {
+  const prefixOf = (candidates: readonly (string | undefined)[], caseSensitive: boolean) =>
+    candidates.some((candidate) =>
+      candidate === undefined
+        ? false
+        : caseSensitive
+          ? candidate.startsWith(value)
+          : candidate.toLowerCase().startsWith(value.toLowerCase()),
+    );
+  switch (key) {
+    case "name":
+      return prefixOf([secret.name], true);
+    case "description":
+      return prefixOf([secret.description], false);
+    case "tag-key":
+      return prefixOf(
+        secret.tags.map((tag) => tag.Key),
+        true,
+      );
+    case "tag-value":
+      return prefixOf(
+        secret.tags.map((tag) => tag.Value),
+        true,
+      );
+    // The emulator has no replicas and no managing services: these attributes are absent.
+    case "primary-region":
+    case "owning-service":
+      return false;
+    case "all": {
+      const attributes = [
+        secret.name,
+        secret.description ?? "",
+        ...secret.tags.flatMap((tag) => [tag.Key, tag.Value]),
+      ].map((attribute) => attribute.toLowerCase());
+      return value
+        .toLowerCase()
+        .split(/\s+/)
+        .filter((word) => word !== "")
+        .some((word) => attributes.some((attribute) => attribute.includes(word)));
+    }
   }
 }
 

@@ -164,6 +164,7 @@ export async function startSecretsManagerEmulator(
     DeleteSecret: (input) => backend.deleteSecret(input),
     DescribeSecret: (input) => backend.describeSecret(input),
     GetSecretValue: (input) => backend.getSecretValue(input),
+    ListSecrets: (input) => backend.listSecrets(input),
     ListSecretVersionIds: (input) => backend.listSecretVersionIds(input),
     PutSecretValue: (input) => backend.putSecretValue(input),
     RestoreSecret: (input) => backend.restoreSecret(input),
