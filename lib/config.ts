@@ -9,13 +9,17 @@
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import { allowedEnvironments, GENESYS_ENVIRONMENTS } from "../lambda/shared/genesys/environments.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
+import { isAliasableCredentialName, VENDED_NAME_EXTRA_RULE } from "../lambda/shared/vendor-alias.ts";
 
 /** The cdk.json context key holding the whole configuration. */
 export const CONTEXT_KEY = "genesys-oauth-rotator";
 
 /** One rotated credential that consumers get tokens for (a Genesys OAuth client, or a pair of them). */
 export interface CredentialConfig {
-  /** The name consumers pass as `credential` to the vending function; the first credential is the default. */
+  /**
+   * Also the vending function's alias consumers of this credential invoke (`<function>:<name>`), so it
+   * may not be all digits nor `cache-warming`. The first credential is the default of `grantVend`.
+   */
   readonly name: string;
   /** Genesys Cloud environment domain, e.g. `mypurecloud.ie`. */
   readonly environment: string;
@@ -263,6 +267,10 @@ function parseCredential(
       "integrationCredentialIds",
     ]) ?? {};
   const name = reader.requiredString(entry.name, `${path}.name`, { pattern: NAME_PATTERN, rule: NAME_RULE });
+  // The name is also the vending function's alias for this credential.
+  if (name !== undefined && !isAliasableCredentialName(name)) {
+    reader.add(`${path}.name`, `"${name}" is invalid: a credential name ${VENDED_NAME_EXTRA_RULE}`);
+  }
   const environment = parseEnvironment(reader, entry.environment, `${path}.environment`, known);
   const strategy = (reader.optionalString(entry.strategy, `${path}.strategy`, {
     pattern: /^(alternating|single)$/,

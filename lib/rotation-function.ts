@@ -145,16 +145,18 @@ export class GenesysRotationFunction extends Construct {
   }
 
   /**
-   * Sets TOKEN_VENDOR_FUNCTION_NAME and allows lambda:InvokeFunction on the vendor, so that each
-   * finishSecret refreshes the vendor's cached token from the new secret (best effort).
+   * Sets TOKEN_VENDOR_FUNCTION_NAME to the vendor's `cache-warming` alias and allows
+   * lambda:InvokeFunction on that alias only (no credential's alias: this function never gets a token),
+   * so that each finishSecret refreshes the vendor's cached token from the new secret (best effort).
    */
   grantCacheWarming(vendor: TokenVendor): void {
-    this.#handler.function.addEnvironment("TOKEN_VENDOR_FUNCTION_NAME", vendor.function.functionName);
+    const alias = vendor.cacheWarmingAlias;
+    this.#handler.function.addEnvironment("TOKEN_VENDOR_FUNCTION_NAME", alias.functionName);
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: "WarmTokenVendorCache",
         actions: ["lambda:InvokeFunction"],
-        resources: [vendor.function.functionArn],
+        resources: [alias.functionArn],
       }),
     );
   }

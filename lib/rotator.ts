@@ -262,13 +262,21 @@ export class GenesysOAuthRotator extends Construct {
 
   #outputs(credentials: readonly GenesysCredential[]): void {
     new CfnOutput(this, "TokenVendorFunctionName", {
-      description: "Token vendor: consumers invoke this function (grant with TokenVendor.grantVend)",
+      description:
+        "Token vendor function; consumers invoke the alias of their credential, <name>:<credential> (see the VendorFunctionName outputs)",
       value: this.tokenVendor.function.functionName,
     });
     new CfnOutput(this, "TokenVendorFunctionArn", {
-      description: "Token vendor function ARN (for consumers' lambda:InvokeFunction permission)",
+      description:
+        "Token vendor function ARN; a consumer is granted only its credential's alias, <ARN>:<credential>",
       value: this.tokenVendor.function.functionArn,
     });
+    for (const credential of this.credentials) {
+      new CfnOutput(this, `${credential.node.id}VendorFunctionName`, {
+        description: `TOKEN_VENDOR_FUNCTION_NAME of consumers of credential "${credential.credentialName}" (grant with TokenVendor.grantVend(role, "${credential.credentialName}"))`,
+        value: this.tokenVendor.vendorFunctionNameFor(credential.credentialName),
+      });
+    }
     new CfnOutput(this, "TokenTableName", {
       description: "Token vendor's DynamoDB token cache (genesys-rotator status reads it)",
       value: this.tokenVendor.table.tableName,

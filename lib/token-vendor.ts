@@ -6,10 +6,15 @@ import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
-import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
+import {
+  CACHE_WARMING_ALIAS,
+  isAliasableCredentialName,
+  VENDED_NAME_EXTRA_RULE,
+} from "../lambda/shared/vendor-alias.ts";
 import type { VendMetricName } from "../lambda/vending/metrics.ts";
 import type { GenesysCredential } from "./genesys-credential.ts";
 import { GrowingStatement, SecretKeyAccess } from "./private/growing-statement.ts";
@@ -40,6 +45,11 @@ export interface TokenVendorProps extends GenesysFunctionProps {
 /**
  * Serves Genesys access tokens to consumer functions, so that they never hold a client secret and the
  * whole fleet mints one token per lifetime. Grant consumers with {@link grantVend}.
+ *
+ * Each vended credential has a Lambda alias of its name (pointing at `$LATEST`), and the vendor serves a
+ * credential only through its alias: a consumer granted `<function>:<credential>` gets that credential's
+ * tokens and no other's (docs/vending.md, "Who may vend which credential"). The `cache-warming` alias
+ * accepts only the rotation function's warm requests.
  */
 export class TokenVendor extends Construct {
   /** The metric the vending function emits for every failed mint (Powertools, dimension `service`). */
@@ -53,8 +63,11 @@ export class TokenVendor extends Construct {
   readonly table: dynamodb.ITable;
   readonly role: iam.IRole;
   readonly logGroup: logs.ILogGroup;
+  /** The alias only the rotation function may invoke (warm requests after a rotation). */
+  readonly cacheWarmingAlias: lambda.Alias;
 
   readonly #credentials = new Map<string, GenesysCredential>();
+  readonly #aliases = new Map<string, lambda.Alias>();
   readonly #secretAccess: GrowingStatement;
   readonly #keyAccess: SecretKeyAccess;
 
@@ -112,6 +125,12 @@ export class TokenVendor extends Construct {
     this.function = handler.function;
     this.role = handler.role;
     this.logGroup = handler.logGroup;
+    // Aliases of $LATEST: no published versions pile up, and a code update reaches every alias at once.
+    this.cacheWarmingAlias = new lambda.Alias(this, "CacheWarmingAlias", {
+      aliasName: CACHE_WARMING_ALIAS,
+      version: this.function.latestVersion,
+      description: "Cache warming after a rotation (the rotation function only)",
+    });
     this.#secretAccess = new GrowingStatement(this.role, {
       sid: "ReadVendedCredentialSecrets",
       // DescribeSecret maps staging labels to versions; GetSecretValue reads a version (by VersionId).
@@ -147,22 +166,72 @@ export class TokenVendor extends Construct {
     return [...this.#credentials.keys()];
   }
 
-  /** Vends tokens for `credential` and lets the function read (only) its secret. */
+  /**
+   * Vends tokens for `credential` through a new alias of its name, and lets the function read (only)
+   * its secret.
+   */
   addCredential(credential: GenesysCredential): void {
-    if (this.#credentials.has(credential.credentialName)) {
+    const name = credential.credentialName;
+    if (this.#credentials.has(name)) {
       throw new ConfigurationError(
         `${this.node.path}: credentials`,
-        `"${credential.credentialName}" is already vended; credential names must be unique`,
+        `"${name}" is already vended; credential names must be unique`,
       );
     }
-    this.#credentials.set(credential.credentialName, credential);
+    if (!isAliasableCredentialName(name)) {
+      throw new ConfigurationError(`${this.node.path}: credentials`, `"${name}" ${VENDED_NAME_EXTRA_RULE}`);
+    }
+    this.#credentials.set(name, credential);
+    this.#aliases.set(
+      name,
+      new lambda.Alias(this, `CredentialAlias-${name}`, {
+        aliasName: name,
+        version: this.function.latestVersion,
+        description: `Vends tokens of Genesys credential "${name}" only`,
+      }),
+    );
     this.#secretAccess.addResource(secretResourceArn(credential.secret));
     this.#keyAccess.addKey(credential.encryptionKey);
   }
 
-  /** Lets `grantee` (a consumer function's role) ask for tokens: lambda:InvokeFunction on the vendor only. */
-  grantVend(grantee: iam.IGrantable): iam.Grant {
-    return this.function.grantInvoke(grantee);
+  /**
+   * Lets `grantee` (a consumer function's role) ask for tokens of one credential: lambda:InvokeFunction
+   * on that credential's alias only (not the function, not another alias). Give the consumer
+   * {@link vendorFunctionNameFor} the same credential as its `TOKEN_VENDOR_FUNCTION_NAME`.
+   *
+   * @param credentialName @default the first credential
+   * @throws ConfigurationError naming the credential when this vendor does not vend it
+   */
+  grantVend(grantee: iam.IGrantable, credentialName?: string): iam.Grant {
+    return this.credentialAlias(credentialName).grantInvoke(grantee);
+  }
+
+  /**
+   * The alias consumers of `credentialName` invoke (`<function>:<credential>`).
+   * @param credentialName @default the first credential
+   * @throws ConfigurationError naming the credential when this vendor does not vend it
+   */
+  credentialAlias(credentialName?: string): lambda.IAlias {
+    const name = credentialName ?? this.credentialNames[0];
+    const alias = name === undefined ? undefined : this.#aliases.get(name);
+    if (alias === undefined) {
+      throw new ConfigurationError(
+        `${this.node.path}: credentialName`,
+        name === undefined
+          ? "no credential is vended yet (add one before granting)"
+          : `"${name}" is not vended here; vended credentials: ${this.credentialNames.join(", ")}`,
+      );
+    }
+    return alias;
+  }
+
+  /**
+   * The function name a consumer of `credentialName` invokes, `<function name>:<credential>`: set it as
+   * the consumer's `TOKEN_VENDOR_FUNCTION_NAME`.
+   * @param credentialName @default the first credential
+   */
+  vendorFunctionNameFor(credentialName?: string): string {
+    return this.credentialAlias(credentialName).functionName;
   }
 
   /** Failed invocations (errors a consumer saw: unknown credential, rejected credential, rate limit, ...). */

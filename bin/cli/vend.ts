@@ -6,7 +6,7 @@
  */
 
 import { VendorInvokeError } from "../../lambda/client/errors.ts";
-import { invokeVendor } from "../../lambda/client/invoke.ts";
+import { invokeVendor, vendorTarget } from "../../lambda/client/invoke.ts";
 import { systemRandom } from "../../lambda/shared/clock.ts";
 import { RotatorError } from "../../lambda/shared/errors.ts";
 import {
@@ -25,7 +25,10 @@ export const vendSpec: CommandSpec = {
   summary: "Invoke the token-vending function and print the token's client and expiry (never the token).",
   details: [
     "Invokes the vending function (lambda:InvokeFunction) with {credential?, minTtlSeconds?}, exactly as the",
-    "consumer library does, and prints the environment, API base URL, expiry and - from GET /api/v2/tokens/me -",
+    "consumer library does: through the credential's alias <function>:<credential>, the only way the vendor",
+    "serves a credential (the caller needs lambda:InvokeFunction on that alias). Without --credential the",
+    "invoke is unqualified, which a vendor with exactly one credential serves (--local: the stack's first",
+    "credential). Prints the environment, API base URL, expiry and - from GET /api/v2/tokens/me -",
     "the OAuth client and organisation the token belongs to. The access token is never printed.",
   ].join("\n"),
   options: {
@@ -37,7 +40,8 @@ export const vendSpec: CommandSpec = {
     credential: {
       type: "string",
       value: "<name>",
-      description: "credential name (default: the vendor's first)",
+      description:
+        "credential name: invokes <function>:<credential> (default: unqualified; --local: the first)",
     },
     "min-ttl-seconds": {
       type: "string",
@@ -101,13 +105,19 @@ export async function runVend(input: VendInput, deps: CliDependencies): Promise<
   const functionName =
     input.functionName ?? (deps.target.kind === "local" ? deps.target.endpoints.vendingFunction : undefined);
   if (functionName === undefined) throw new UsageError("--function-name", "is required (or use --local)");
+  // The local stack's vendor vends several credentials: an unqualified invoke would be refused.
+  const credential =
+    input.credential ??
+    (deps.target.kind === "local" && input.functionName === undefined
+      ? Object.keys(deps.target.endpoints.credentials)[0]
+      : undefined);
   let token: Awaited<ReturnType<typeof invokeVendor>>;
   try {
     token = await invokeVendor(
       deps.lambda,
       functionName,
       {
-        ...(input.credential === undefined ? {} : { credential: input.credential }),
+        ...(credential === undefined ? {} : { credential }),
         ...(input.minTtlSeconds === undefined ? {} : { minTtlSeconds: input.minTtlSeconds }),
       },
       {
@@ -126,7 +136,8 @@ export async function runVend(input: VendInput, deps: CliDependencies): Promise<
       throw toAwsCallError(error.cause, {
         service: "lambda",
         operation: "Invoke",
-        resource: functionName,
+        // The alias invoked, `<function>:<credential>`: a credential the vendor does not vend has none.
+        resource: vendorTarget(functionName, credential).display,
         ...(deps.target.kind === "local" ? { endpoint: deps.target.endpoints.lambda } : {}),
       });
     }
@@ -140,7 +151,7 @@ export async function runVend(input: VendInput, deps: CliDependencies): Promise<
     expiresAt: token.expiresAt,
     expiresInSeconds: token.expiresInSeconds,
   };
-  if (input.credential !== undefined) report.credential = input.credential;
+  if (credential !== undefined) report.credential = credential;
   if (!input.whoami) {
     report.whoamiNote = "skipped (--skip-whoami)";
     return report;
@@ -165,7 +176,7 @@ function isSdkError(cause: unknown): boolean {
 /** Human-readable `vend`. */
 export function renderVend(report: VendReport): string {
   return [
-    `Vended by    ${report.functionName}${report.credential === undefined ? " (default credential)" : ` (credential ${report.credential})`}`,
+    `Vended by    ${report.functionName}${report.credential === undefined ? " (unqualified: its only credential)" : ` (credential ${report.credential})`}`,
     `Client       ${report.client === undefined ? `unknown (${report.whoamiNote ?? "not checked"})` : `${report.client.id} (${report.client.name})`}`,
     ...(report.organization === undefined
       ? []

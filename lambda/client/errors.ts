@@ -45,6 +45,18 @@ export class UnknownCredentialError extends VendorError {
   }
 }
 
+/**
+ * The vendor alias this consumer invoked does not grant the credential it asked for (a `credential`
+ * option other than the alias's), or the vendor serves several credentials and was invoked without one
+ * (set `credential`, or a function name `<function>:<credential>`). Grant with `TokenVendor.grantVend`.
+ */
+export class CredentialNotGrantedError extends VendorError {
+  override readonly name = "CredentialNotGrantedError";
+  constructor(vendorMessage: string) {
+    super("CredentialNotGrantedError", vendorMessage, false);
+  }
+}
+
 /** Genesys Cloud rejected every staged secret of the credential (`invalid_client`): an operator must act. */
 export class CredentialRejectedError extends VendorError {
   override readonly name = "CredentialRejectedError";
@@ -135,6 +147,7 @@ export class ForeignOriginError extends InputValidationError {
 const KNOWN_VENDOR_ERRORS = new Map<string, new (vendorMessage: string) => VendorError>([
   ["ValidationError", ValidationError],
   ["UnknownCredentialError", UnknownCredentialError],
+  ["CredentialNotGrantedError", CredentialNotGrantedError],
   ["CredentialRejectedError", CredentialRejectedError],
   ["GenesysRateLimitedError", GenesysRateLimitedError],
   ["TokenUnavailableError", TokenUnavailableError],

@@ -5,6 +5,7 @@
 export { defaultTokenProvider, getToken, TOKEN_VENDOR_FUNCTION_NAME_ENV } from "./default-provider.ts";
 export {
   ConfigurationError,
+  CredentialNotGrantedError,
   CredentialRejectedError,
   ForeignOriginError,
   GenesysRateLimitedError,

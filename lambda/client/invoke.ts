@@ -7,6 +7,8 @@
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
 import { awsErrorFields } from "../shared/aws-errors.ts";
 import type { Clock, Random } from "../shared/clock.ts";
+import { ValidationError } from "../shared/errors.ts";
+import { splitFunctionReference } from "../shared/vendor-alias.ts";
 import { isVendorRuntimeFailure, VendorInvokeError, vendorErrorFromPayload } from "./errors.ts";
 import { encodeVendRequest, parseVendedToken, type VendedToken, type VendRequest } from "./payload.ts";
 
@@ -38,13 +40,47 @@ const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT
 
 const decoder = new TextDecoder();
 
+/** What one vend invokes: the function and the alias (the credential) it is invoked through. */
+export interface VendorTarget {
+  /** `FunctionName` of the Invoke call, as configured. */
+  functionName: string;
+  /** `Qualifier` of the Invoke call: the credential's alias; absent when the name carries one or none is asked. */
+  qualifier?: string;
+  /** How messages name the target: `<function>:<alias>` or the function. */
+  display: string;
+}
+
+/**
+ * The alias a vend of `credential` invokes (docs/vending.md, "Who may vend which credential"): the
+ * vendor serves a credential only through its alias `<function>:<credential>`. A function name that
+ * already carries a qualifier is used as is; a `credential` naming another one is refused here.
+ *
+ * @throws ValidationError (shared) naming `credential` when it conflicts with the name's qualifier
+ */
+export function vendorTarget(functionName: string, credential: string | undefined): VendorTarget {
+  const { qualifier } = splitFunctionReference(functionName);
+  if (qualifier !== undefined) {
+    if (credential !== undefined && credential !== qualifier) {
+      throw new ValidationError(
+        "token vendor request",
+        "credential",
+        `"${credential}" conflicts with the alias "${qualifier}" the function name carries (${functionName}); leave credential unset or use the function name without a qualifier`,
+      );
+    }
+    return { functionName, display: functionName };
+  }
+  if (credential === undefined) return { functionName, display: functionName };
+  return { functionName, qualifier: credential, display: `${functionName}:${credential}` };
+}
+
 /**
  * Invokes the vending function once per attempt until it answers, with full-jitter exponential backoff
- * between attempts.
+ * between attempts. The credential's alias is the Invoke `Qualifier` ({@link vendorTarget}).
  *
  * @returns the parsed token
  * @throws a {@link VendorError} subclass when the vendor reported an error, {@link VendorInvokeError}
- *   when no answer could be obtained, `VendorResponseError` when the answer is malformed
+ *   when no answer could be obtained, `VendorResponseError` when the answer is malformed, a shared
+ *   `ValidationError` when `request.credential` conflicts with the function name's qualifier
  */
 export async function invokeVendor(
   lambda: LambdaInvoker,
@@ -52,10 +88,11 @@ export async function invokeVendor(
   request: VendRequest,
   policy: InvokePolicy,
 ): Promise<VendedToken> {
+  const target = vendorTarget(functionName, request.credential);
   const payload = new TextEncoder().encode(encodeVendRequest(request));
   for (let attempt = 1; ; attempt++) {
     try {
-      return await invokeOnce(lambda, functionName, payload, policy);
+      return await invokeOnce(lambda, target, payload, policy);
     } catch (error) {
       const transient =
         (error instanceof VendorInvokeError && error.retryable) || isVendorRuntimeFailure(error);
@@ -69,18 +106,23 @@ export async function invokeVendor(
 
 async function invokeOnce(
   lambda: LambdaInvoker,
-  functionName: string,
+  target: VendorTarget,
   payload: Uint8Array,
   policy: InvokePolicy,
 ): Promise<VendedToken> {
   let response: InvokeCommandOutput;
   try {
     response = await lambda.send(
-      new InvokeCommand({ FunctionName: functionName, InvocationType: "RequestResponse", Payload: payload }),
+      new InvokeCommand({
+        FunctionName: target.functionName,
+        ...(target.qualifier === undefined ? {} : { Qualifier: target.qualifier }),
+        InvocationType: "RequestResponse",
+        Payload: payload,
+      }),
       { abortSignal: AbortSignal.timeout(policy.invokeTimeoutMs) },
     );
   } catch (error) {
-    throw classifyInvokeFailure(functionName, error, policy.invokeTimeoutMs);
+    throw classifyInvokeFailure(target.display, error, policy.invokeTimeoutMs);
   }
   const body = response.Payload ? decoder.decode(response.Payload) : "";
   if (response.FunctionError) {
@@ -111,9 +153,9 @@ function classifyInvokeFailure(functionName: string, error: unknown, timeoutMs: 
   const message = fields.message ?? "no message";
   const hint =
     name === "AccessDeniedException" || status === 403
-      ? " (grant lambda:InvokeFunction on the vendor, e.g. TokenVendor.grantVend(role))"
+      ? " (grant lambda:InvokeFunction on the credential's vendor alias, e.g. TokenVendor.grantVend(role, credential))"
       : name === "ResourceNotFoundException"
-        ? " (check the function name, e.g. TOKEN_VENDOR_FUNCTION_NAME)"
+        ? " (check the function name, e.g. TOKEN_VENDOR_FUNCTION_NAME, and that the credential is vended: its alias must exist)"
         : "";
   return new VendorInvokeError(functionName, code ?? name, retryable, `${message}${hint}`, error);
 }

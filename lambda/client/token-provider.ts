@@ -6,14 +6,15 @@ import { LambdaClient } from "@aws-sdk/client-lambda";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
 import { ConfigurationError, describeError, ValidationError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
-import { type InvokePolicy, invokeVendor, type LambdaInvoker } from "./invoke.ts";
+import { type InvokePolicy, invokeVendor, type LambdaInvoker, vendorTarget } from "./invoke.ts";
 import { type VendedToken, withRemainingSeconds } from "./payload.ts";
 
 /** Options of {@link TokenProvider.getToken}. */
 export interface GetTokenOptions {
   /**
-   * Credential name as configured on the vendor (`CREDENTIALS`).
-   * @default the provider's `credential`, else the vendor's default credential
+   * Credential name as configured on the vendor (`CREDENTIALS`); the vend invokes its alias
+   * `<functionName>:<credential>`, which this consumer must be granted.
+   * @default the provider's `credential` (or the qualifier of its `functionName`)
    */
   credential?: string;
   /**
@@ -46,11 +47,18 @@ export interface TokenSource {
 
 /** Properties of a {@link TokenProvider}. */
 export interface TokenProviderProps {
-  /** Name, partial ARN or ARN of the token-vending function (the stack output / `TOKEN_VENDOR_FUNCTION_NAME`). */
+  /**
+   * Name, partial ARN or ARN of the token-vending function (the stack output / `TOKEN_VENDOR_FUNCTION_NAME`).
+   * With a qualifier (`<function>:<credential>`, what `TokenVendor.vendorFunctionNameFor` gives) every
+   * vend goes to that credential's alias; without one, to the alias of the requested `credential`.
+   */
   functionName: string;
   /**
-   * Credential requested when `getToken` names none.
-   * @default the vendor's default (first configured) credential
+   * Credential requested when `getToken` names none: the provider invokes `<functionName>:<credential>`,
+   * the alias the consumer must be granted (`TokenVendor.grantVend(role, credential)`). Must agree with a
+   * qualifier in `functionName`.
+   * @default the qualifier of `functionName`; else an unqualified invoke, which the vendor serves only
+   *   when it vends exactly one credential
    */
   credential?: string;
   /**
@@ -145,6 +153,12 @@ export class TokenProvider implements TokenSource {
       throw new ConfigurationError("functionName", "must be the token vendor's function name or ARN");
     }
     if (props.credential !== undefined) assertCredentialName("credential", props.credential);
+    try {
+      vendorTarget(props.functionName, props.credential);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      throw new ConfigurationError("credential", error.rule);
+    }
     const refreshSkewSeconds = props.refreshSkewSeconds ?? DEFAULT_REFRESH_SKEW_SECONDS;
     if (!Number.isFinite(refreshSkewSeconds) || refreshSkewSeconds < 0) {
       throw new ConfigurationError("refreshSkewSeconds", "must be a number of seconds >= 0");
@@ -184,7 +198,11 @@ export class TokenProvider implements TokenSource {
    */
   async getToken(options: GetTokenOptions = {}): Promise<VendedToken> {
     const credential = options.credential ?? this.#credential;
-    if (options.credential !== undefined) assertCredentialName("credential", options.credential);
+    if (options.credential !== undefined) {
+      assertCredentialName("credential", options.credential);
+      // A conflict with the function name's alias is the caller's mistake: refuse it before any invoke.
+      vendorTarget(this.functionName, options.credential);
+    }
     const minTtlMs = validateMinTtl(options.minTtlSeconds) * 1000;
     if (
       options.rejectedToken !== undefined &&

@@ -2,8 +2,9 @@
  * An example consumer Lambda: it calls the Genesys Cloud Platform API with a token from the vending
  * function and returns a small summary of the organisation (never the token).
  *
- * Deploy it with `TOKEN_VENDOR_FUNCTION_NAME` set to the vending function's name and grant it
- * `lambda:InvokeFunction` on the vendor (`tokenVendor.grantVend(consumerFunction)` in CDK). It holds no
+ * Deploy it with `TOKEN_VENDOR_FUNCTION_NAME` set to the vendor alias of its credential,
+ * `<function>:<credential>` (`tokenVendor.vendorFunctionNameFor("<credential>")` in CDK), and grant it
+ * `lambda:InvokeFunction` on that alias only (`tokenVendor.grantVend(consumerFunction, "<credential>")`). It holds no
  * client secret and mints nothing itself: the module-scope provider caches the vended token across warm
  * invocations, and a 401 is answered by one `rejectedToken` call to the vendor and one replay.
  */

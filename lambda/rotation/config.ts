@@ -5,6 +5,7 @@
  */
 import { ConfigurationError } from "../shared/errors.ts";
 import { parseExtraEnvironments } from "../shared/genesys/environments.ts";
+import { CACHE_WARMING_ALIAS, splitFunctionReference } from "../shared/vendor-alias.ts";
 
 /** Validated configuration of the rotation function. */
 export interface RotationConfig {
@@ -16,7 +17,10 @@ export interface RotationConfig {
   extraEnvironments: string[];
   /** `PROPAGATION_TIMEOUT_SECONDS`: how long testSecret waits for a new secret to be accepted. @default 60 */
   propagationTimeoutSeconds: number;
-  /** `TOKEN_VENDOR_FUNCTION_NAME`: the vending function to warm after finishSecret. @default none (no warming) */
+  /**
+   * `TOKEN_VENDOR_FUNCTION_NAME`: the vending function to warm after finishSecret, invoked through its
+   * `cache-warming` alias (a qualifier, when present, must be that alias). @default none (no warming)
+   */
   tokenVendorFunctionName: string | undefined;
   /** `LAMBDA_ENDPOINT`: endpoint override for the Lambda client (local emulator). @default the SDK's */
   lambdaEndpoint: string | undefined;
@@ -42,7 +46,7 @@ export function readRotationConfig(env: Readonly<Record<string, string | undefin
     genesysEndpointOverride: optionalString(env, "GENESYS_ENDPOINT_OVERRIDE"),
     extraEnvironments: parseExtraEnvironments(env.GENESYS_EXTRA_ENVIRONMENTS),
     propagationTimeoutSeconds: propagationTimeout(env),
-    tokenVendorFunctionName: optionalString(env, "TOKEN_VENDOR_FUNCTION_NAME"),
+    tokenVendorFunctionName: tokenVendorFunctionName(env),
     lambdaEndpoint: optionalUrl(env, "LAMBDA_ENDPOINT"),
     integrationCredentials: integrationCredentials(env),
     adminSecretArns: adminSecretArns(env),
@@ -65,6 +69,19 @@ function optionalUrl(env: Readonly<Record<string, string | undefined>>, key: str
   }
   if (url.protocol !== "https:" && url.protocol !== "http:")
     throw new ConfigurationError(key, "must use http(s)");
+  return value;
+}
+
+function tokenVendorFunctionName(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const value = optionalString(env, "TOKEN_VENDOR_FUNCTION_NAME");
+  if (value === undefined) return undefined;
+  const { qualifier } = splitFunctionReference(value);
+  if (qualifier !== undefined && qualifier !== CACHE_WARMING_ALIAS) {
+    throw new ConfigurationError(
+      "TOKEN_VENDOR_FUNCTION_NAME",
+      `must name the vending function unqualified or with its "${CACHE_WARMING_ALIAS}" alias (the only alias that accepts a warm request), not ":${qualifier}"`,
+    );
+  }
   return value;
 }
 

@@ -12,6 +12,7 @@ import { describeError, RotatorError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
 import type { CredentialSecret } from "../shared/secret-value.ts";
 import { AWSCURRENT } from "../shared/staging-labels.ts";
+import { CACHE_WARMING_ALIAS, splitFunctionReference } from "../shared/vendor-alias.ts";
 import type { StepContext } from "./context.ts";
 import { parseStagedCredential, resolveAdminCredential } from "./credentials.ts";
 import type { GenesysGateway, RotationGenesysApi } from "./genesys-gateway.ts";
@@ -108,15 +109,20 @@ const WARM_TIMEOUT_MS = 15_000;
 
 /**
  * Asks the token-vending function to mint with the new AWSCURRENT now, so the first consumer request
- * after a rotation does not pay for it. Payload `{ "warm": { "secretArn": "<ARN>" } }` (docs/ARCHITECTURE.md).
+ * after a rotation does not pay for it. Payload `{ "warm": { "secretArn": "<ARN>" } }` (docs/ARCHITECTURE.md),
+ * sent through the vendor's `cache-warming` alias, the only one that accepts it (docs/vending.md): an
+ * unqualified `functionName` gets that alias as the Invoke `Qualifier`; a qualified one (what the CDK
+ * stack sets, `<vendor>:cache-warming`) is used as is.
  */
 export function cacheWarmingHook(lambda: LambdaClient, functionName: string): FinishHook {
+  const qualified = splitFunctionReference(functionName).qualifier !== undefined;
   return {
     name: "cacheWarming",
     async run(context) {
       const response = await lambda.send(
         new InvokeCommand({
           FunctionName: functionName,
+          ...(qualified ? {} : { Qualifier: CACHE_WARMING_ALIAS }),
           Payload: new TextEncoder().encode(JSON.stringify({ warm: { secretArn: context.secretArn } })),
         }),
         { abortSignal: AbortSignal.timeout(WARM_TIMEOUT_MS) },

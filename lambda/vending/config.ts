@@ -10,10 +10,11 @@ import {
   parseExtraEnvironments,
   type ResolveEndpointsOptions,
 } from "../shared/genesys/environments.ts";
+import { isAliasableCredentialName, VENDED_NAME_EXTRA_RULE } from "../shared/vendor-alias.ts";
 
 /** One credential the function vends tokens for. */
 export interface CredentialConfig {
-  /** The name callers pass as `credential`, and the L2 item's `pk`. */
+  /** The alias callers invoke (`<function>:<name>`), the optional payload `credential`, and the L2 item's `pk`. */
   name: string;
   /** ARN of the rotated secret holding the credential (docs/design.md#the-secret-value). */
   secretArn: string;
@@ -21,7 +22,7 @@ export interface CredentialConfig {
 
 /** Everything the vending function reads from its environment. */
 export interface VendingConfig {
-  /** In `CREDENTIALS` order; the first is the default when a payload names none. */
+  /** In `CREDENTIALS` order; with exactly one, an unqualified invoke gets it (invocation.ts). */
   credentials: readonly CredentialConfig[];
   /** `TOKEN_TABLE_NAME`. */
   tableName: string;
@@ -106,6 +107,10 @@ export function parseCredentials(raw: string | undefined): CredentialConfig[] {
         "CREDENTIALS",
         "every name must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
       );
+    }
+    // A name is also the alias consumers invoke (invocation.ts).
+    if (!isAliasableCredentialName(name)) {
+      throw new ConfigurationError("CREDENTIALS", `the name "${name}" ${VENDED_NAME_EXTRA_RULE}`);
     }
     if (typeof secretArn !== "string" || !SECRET_ARN.test(secretArn)) {
       throw new ConfigurationError(

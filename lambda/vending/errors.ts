@@ -21,6 +21,24 @@ export class UnknownCredentialError extends RotatorError {
 }
 
 /**
+ * The invoked alias does not grant what the payload asks for (docs/vending.md, "Who may vend which
+ * credential"): a `credential` other than the alias's, a warm request on a credential alias, a token
+ * request on the cache-warming alias, or an unqualified invoke of a vendor with several credentials.
+ * The consumer must invoke (and be granted) `<function>:<credential>`. Nothing was minted or read.
+ */
+export class CredentialNotGrantedError extends RotatorError {
+  override readonly name = "CredentialNotGrantedError";
+  readonly retryable = false;
+  /** The payload field at fault (`credential`, `warm`, or `(qualifier)` for the invoke itself). */
+  readonly field: string;
+
+  constructor(field: string, rule: string) {
+    super(`field "${field}" ${rule}`);
+    this.field = field;
+  }
+}
+
+/**
  * Every staged version of the credential's secret (AWSCURRENT, AWSPENDING, AWSPREVIOUS) was rejected by
  * the token endpoint with `invalid_client`, or none could be read. An operator must fix the secret.
  */

@@ -1,11 +1,14 @@
 /**
  * Lambda entry point of the token-vending function (docs/vending.md, docs/design.md#token-vending).
  *
- * In:  `{ credential?, minTtlSeconds?, rejectedToken? }` → `{ accessToken, tokenType: "Bearer",
- *      expiresAt, expiresInSeconds, environment, apiBaseUrl }`
- * In:  `{ warm: { secretArn } }` (from the rotation function) → `{ warmed, credential, expiresAt }`
+ * In:  `{ credential?, minTtlSeconds?, rejectedToken? }` through the alias `<function>:<credential>` →
+ *      `{ accessToken, tokenType: "Bearer", expiresAt, expiresInSeconds, environment, apiBaseUrl }`
+ * In:  `{ warm: { secretArn } }` through `<function>:cache-warming` (the rotation function) →
+ *      `{ warmed, credential, expiresAt }`
+ * The invoked alias (`context.invokedFunctionArn`) decides the credential, see invocation.ts.
  * Errors leave with a stable `name` (Lambda's `errorType`): ValidationError, UnknownCredentialError,
- * CredentialRejectedError, GenesysRateLimitedError, TokenUnavailableError, ConfigurationError.
+ * CredentialNotGrantedError, CredentialRejectedError, GenesysRateLimitedError, TokenUnavailableError,
+ * ConfigurationError.
  */
 
 import { ConfigurationError, describeError, RotatorError, ValidationError } from "../shared/errors.ts";
@@ -13,11 +16,13 @@ import { resolveEndpoints } from "../shared/genesys/environments.ts";
 import { createLog, type Log } from "../shared/log.ts";
 import { readVendingConfig, type VendingConfig } from "./config.ts";
 import {
+  CredentialNotGrantedError,
   CredentialRejectedError,
   GenesysRateLimitedError,
   TokenUnavailableError,
   UnknownCredentialError,
 } from "./errors.ts";
+import { grantOfInvocation } from "./invocation.ts";
 import { PowertoolsVendMetrics } from "./metrics.ts";
 import { parseVendingPayload } from "./payload.ts";
 import { createVendingRuntime, type VendingRuntime } from "./runtime.ts";
@@ -49,6 +54,12 @@ export interface WarmResponse {
 /** The part of the Lambda context the handler reads. */
 export interface DeadlineContext {
   getRemainingTimeInMillis(): number;
+  /**
+   * The ARN the caller invoked, with the alias as qualifier (`...:function:<name>:<credential>`); it
+   * decides the credential (invocation.ts). Absent (direct calls from tools and tests) = unqualified:
+   * allowed only when exactly one credential is configured.
+   */
+  invokedFunctionArn?: string;
 }
 
 /** Used when no Lambda context is given (direct calls from tools). */
@@ -95,7 +106,8 @@ export async function handleVendingEvent(
   const deadline = deadlineOf(context, deps.clock.now());
   let credentialName: string | undefined;
   try {
-    const payload = parseVendingPayload(event, config.credentials);
+    const grant = grantOfInvocation(context?.invokedFunctionArn, config.credentials);
+    const payload = parseVendingPayload(event, config.credentials, grant);
     credentialName = payload.credential.name;
     if (payload.kind === "warm") {
       const result = await warmCache(payload.credential, deadline, deps);
@@ -124,7 +136,9 @@ export async function handleVendingEvent(
     const vendorError = toVendorError(error, credentialName ?? "(none)");
     // The caller's mistakes and transient trouble are warnings; ERROR is for what an operator must fix.
     const callerMistake =
-      vendorError instanceof ValidationError || vendorError instanceof UnknownCredentialError;
+      vendorError instanceof ValidationError ||
+      vendorError instanceof UnknownCredentialError ||
+      vendorError instanceof CredentialNotGrantedError;
     const level = vendorError.retryable || callerMistake ? "warn" : "error";
     log[level]("Token request failed", { credential: credentialName, ...describeError(vendorError) });
     throw vendorError;
@@ -152,6 +166,7 @@ function deadlineOf(context: DeadlineContext | undefined, now: number): number {
 const VENDOR_ERRORS = [
   ValidationError,
   UnknownCredentialError,
+  CredentialNotGrantedError,
   CredentialRejectedError,
   GenesysRateLimitedError,
   TokenUnavailableError,

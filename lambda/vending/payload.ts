@@ -4,13 +4,15 @@
  * message that names the field.
  */
 import { ValidationError } from "../shared/errors.ts";
+import { CACHE_WARMING_ALIAS } from "../shared/vendor-alias.ts";
 import type { CredentialConfig } from "./config.ts";
-import { UnknownCredentialError } from "./errors.ts";
+import { CredentialNotGrantedError, UnknownCredentialError } from "./errors.ts";
+import type { InvocationGrant } from "./invocation.ts";
 
 /** A request for a token. */
 export interface TokenRequestPayload {
   kind: "token";
-  /** The resolved credential (the default when the payload named none). */
+  /** The credential the invoked alias grants (the payload's `credential`, when present, must name it). */
   credential: CredentialConfig;
   /** The token must stay valid at least this long (capped, see token-cache.ts `satisfies`). @default 0 */
   minTtlSeconds: number;
@@ -36,21 +38,39 @@ export const MAX_MIN_TTL_SECONDS = 3600;
 export const PLAUSIBLE_TOKEN = /^[A-Za-z0-9\-._~+/]{16,4096}=*$/;
 
 /**
- * Validates `event` and resolves its credential.
+ * Validates `event` against what the invocation is allowed to ask for (invocation.ts).
  * @param credentials the configured credentials, first = default.
- * @throws ValidationError naming the field and rule; UnknownCredentialError for an unconfigured name or ARN.
+ * @param grant what the invoked alias grants: a token payload needs a credential alias (its `credential`
+ *   field, when present, must name that credential), a warm payload the cache-warming alias.
+ * @throws ValidationError naming the field and rule; CredentialNotGrantedError when the payload asks for
+ *   what the alias does not grant; UnknownCredentialError for a warm request with an unconfigured ARN.
  */
 export function parseVendingPayload(
   event: unknown,
   credentials: readonly CredentialConfig[],
+  grant: InvocationGrant,
 ): VendingPayload {
-  // Invoking with no payload at all is a request for the default credential.
+  // Invoking with no payload at all is a request for the credential the alias grants.
   const body = event === undefined || event === null ? {} : event;
   if (typeof body !== "object" || Array.isArray(body)) {
     throw new ValidationError(SUBJECT, "(payload)", "must be a JSON object");
   }
   const fields = body as Record<string, unknown>;
-  if ("warm" in fields) return parseWarm(fields, credentials);
+  if ("warm" in fields) {
+    if (grant.kind !== "cache-warming") {
+      throw new CredentialNotGrantedError(
+        "warm",
+        `is accepted only on the "${CACHE_WARMING_ALIAS}" alias (the rotation function's); the invoked ${grant.invoked} grants only credential "${grant.credential.name}"`,
+      );
+    }
+    return parseWarm(fields, credentials);
+  }
+  if (grant.kind === "cache-warming") {
+    throw new CredentialNotGrantedError(
+      "warm",
+      `is required: the "${CACHE_WARMING_ALIAS}" alias accepts only {"warm": {"secretArn": ...}} payloads; invoke <function>:<credential> for a token`,
+    );
+  }
 
   for (const key of Object.keys(fields)) {
     if (!TOKEN_FIELDS.has(key)) {
@@ -61,23 +81,23 @@ export function parseVendingPayload(
       );
     }
   }
-  const names = credentials.map((credential) => credential.name);
-  let credential = credentials[0];
+  const credential = grant.credential;
   if (fields.credential !== undefined) {
     if (typeof fields.credential !== "string" || fields.credential === "") {
       throw new ValidationError(SUBJECT, "credential", "must be a non-empty string");
     }
     const requested = fields.credential;
-    credential = credentials.find((candidate) => candidate.name === requested);
-    if (credential === undefined) {
+    if (requested !== credential.name) {
       // Echo the name only when it looks like a name: a caller could paste something secret here.
       const shown = /^[A-Za-z0-9._-]{1,64}$/.test(requested)
-        ? `credential "${requested}"`
-        : `the requested credential (${requested.length} characters, not a valid name)`;
-      throw new UnknownCredentialError(shown, names);
+        ? `names "${requested}"`
+        : `names another credential (${requested.length} characters, not a valid name)`;
+      throw new CredentialNotGrantedError(
+        "credential",
+        `${shown}, but the invoked ${grant.invoked} grants only credential "${credential.name}"; invoke <function>:<credential> (the alias you are granted) for another credential`,
+      );
     }
   }
-  if (credential === undefined) throw new UnknownCredentialError("a default credential", names);
 
   let minTtlSeconds = 0;
   if (fields.minTtlSeconds !== undefined) {

@@ -139,7 +139,11 @@ async function main(): Promise<void> {
       `${fleet.invocations} invocations (${fleet.coldStarts} cold starts), ${fleet.errors} errors`,
   );
 
-  const cachedProvider = new TokenProvider({ functionName: fleet.functionName, lambdaClient });
+  const cachedProvider = new TokenProvider({
+    functionName: fleet.functionName,
+    credential: credential.name,
+    lambdaClient,
+  });
   await cachedProvider.getToken();
   const clientCachedGetTokenPerSecond = await throughput(() => cachedProvider.getToken());
   line(`consumer library cached getToken: ${format(clientCachedGetTokenPerSecond)} calls/s`);
@@ -246,6 +250,8 @@ async function coldFleet(
     module: VENDING_HANDLER_MODULE,
     environment: stack.vendorEnvironment,
     containers: FLEET_CONTAINERS,
+    // The vendor serves a credential only through its alias (docs/vending.md).
+    aliases: readVendingConfig(stack.vendorEnvironment).credentials.map((entry) => entry.name),
     // Every caller waits for a container rather than being throttled: the figure is about minting, not queueing.
     maxQueued: FLEET_CONTAINERS * FLEET_CALLERS_PER_CONTAINER,
   });
@@ -254,7 +260,8 @@ async function coldFleet(
   // One provider per caller: each simulates a different consumer process, so nothing is shared client-side.
   const callers = Array.from(
     { length: FLEET_CONTAINERS * FLEET_CALLERS_PER_CONTAINER },
-    () => new TokenProvider({ functionName, lambdaClient, maxInvokeAttempts: 1 }),
+    () =>
+      new TokenProvider({ functionName, credential: credential.name, lambdaClient, maxInvokeAttempts: 1 }),
   );
   const outcomes = await Promise.allSettled(callers.map((provider) => provider.getToken()));
   const counters = emulator.counters(functionName);

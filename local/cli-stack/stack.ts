@@ -74,7 +74,10 @@ export async function startCliStack(options: CliStackOptions = {}): Promise<CliS
       genesys: drill.genesys.url,
       vendingFunction: DRILL_NAMES.vendorFunction,
       tokenTable: DRILL_NAMES.tokenTable,
-      credentials: { [DRILL_NAMES.credential]: drill.secrets.app },
+      credentials: {
+        [DRILL_NAMES.credential]: drill.secrets.app,
+        [DRILL_NAMES.otherCredential]: drill.secrets.other,
+      },
       secrets: { admin: DRILL_NAMES.adminSecret, app: DRILL_NAMES.appSecret },
       pid: process.pid,
     };

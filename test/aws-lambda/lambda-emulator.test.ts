@@ -89,6 +89,37 @@ describe("Lambda Invoke emulator", () => {
     assert.equal(viaQualifier.invokedFunctionArn, `${arn}:$LATEST`);
   });
 
+  it("routes an invoke qualified with a registered alias, with the alias in invokedFunctionArn", async () => {
+    await emulator.register("aliased", { module: probe, aliases: ["default", "cache-warming"] });
+    const arn = emulator.functionArn("aliased");
+    const viaName = decode<ProbeResult>(await call("aliased:default", { value: 1 }));
+    assert.equal(viaName.invokedFunctionArn, `${arn}:default`);
+    const viaParameter = decode<ProbeResult>(await call("aliased", {}, { Qualifier: "cache-warming" }));
+    assert.equal(viaParameter.invokedFunctionArn, `${arn}:cache-warming`);
+    const viaArn = decode<ProbeResult>(await call(`${arn}:default`, {}));
+    assert.equal(viaArn.invokedFunctionArn, `${arn}:default`);
+    const unqualified = decode<ProbeResult>(await call("aliased", {}));
+    assert.equal(unqualified.invokedFunctionArn, arn);
+    // The in-process invoke takes the same qualified names.
+    const inProcess = (await emulator.invoke("aliased:default", { value: 2 })) as ProbeResult;
+    assert.equal(inProcess.invokedFunctionArn, `${arn}:default`);
+    // An alias of another function, or none at all, does not exist here.
+    await assert.rejects(call("aliased:reporting", {}), (error: Error) => {
+      assert.equal(error.name, "ResourceNotFoundException");
+      assert.match(error.message, /Function not found: .*:function:aliased:reporting/);
+      return true;
+    });
+    await assert.rejects(call("probe:default", {}), { name: "ResourceNotFoundException" });
+    await assert.rejects(emulator.invoke("aliased:reporting", {}), { name: "FunctionNotFoundError" });
+    // Alias names follow Lambda's rule.
+    for (const aliases of [["123"], ["a:b"], ["x", "x"]]) {
+      await assert.rejects(emulator.register("bad-aliases", { module: probe, aliases }), {
+        name: "ValidationError",
+        message: /field "aliases"/,
+      });
+    }
+  });
+
   it("maps a thrown error to X-Amz-Function-Error: Unhandled and the runtime's error document", async () => {
     const output = await call("probe", { action: "throw", value: "x" });
     assert.equal(output.StatusCode, 200);

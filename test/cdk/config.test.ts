@@ -213,6 +213,21 @@ describe("invalid configurations name the key and the rule", () => {
     );
   });
 
+  test("credential names that cannot be the vendor's alias: all digits, or the reserved cache-warming", () => {
+    for (const name of ["2024", "cache-warming"]) {
+      assertRejected(
+        { credentials: [{ name, environment: "mypurecloud.ie" }] },
+        new RegExp(
+          `^genesys-oauth-rotator\\.credentials\\[0\\]\\.name: "${name}" is invalid: a credential name may not be all digits .* nor "cache-warming"`,
+        ),
+      );
+    }
+    // Admin credentials are never vended: no alias, no such restriction.
+    assert.doesNotThrow(() =>
+      parseRotatorConfig({ ...minimal, adminCredentials: [{ name: "2024", environment: "mypurecloud.ie" }] }),
+    );
+  });
+
   test("the same secret imported twice", () => {
     const importSecretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shared-AbC123";
     assertRejected(

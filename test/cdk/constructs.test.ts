@@ -10,6 +10,7 @@ import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { GenesysCredential } from "../../lib/genesys-credential.ts";
 import { GenesysRotationFunction } from "../../lib/rotation-function.ts";
+import { TokenVendor } from "../../lib/token-vendor.ts";
 import { ensureHandlerBundles } from "../../scripts/build.ts";
 
 await ensureHandlerBundles();
@@ -164,6 +165,37 @@ describe("GenesysRotationFunction", () => {
     assert.throws(() => rotationFunction.pinAdminSecret("genesys/app", other), {
       name: "ConfigurationError",
       message: /^Test\/Rotation: admin secret of genesys\/app: is already pinned to another admin secret/,
+    });
+  });
+});
+
+describe("TokenVendor", () => {
+  test("a vended credential's name must be able to be its alias; grantVend needs a vended credential", () => {
+    const { stack, encryptionKey, rotationFunction } = scope();
+    const vendor = new TokenVendor(stack, "Vendor", { encryptionKey });
+    const credential = (name: string) =>
+      GenesysCredential.alternating(stack, `Credential${name}`, {
+        rotationFunction,
+        encryptionKey,
+        environment: "mypurecloud.ie",
+        credentialName: name,
+      });
+    assert.throws(() => vendor.grantVend(rotationFunction.role), {
+      name: "ConfigurationError",
+      message: /^Test\/Vendor: credentialName: no credential is vended yet/,
+    });
+    for (const name of ["2024", "cache-warming"]) {
+      assert.throws(() => vendor.addCredential(credential(name)), {
+        name: "ConfigurationError",
+        message: new RegExp(`^Test/Vendor: credentials: "${name}" may not be all digits`),
+      });
+    }
+    vendor.addCredential(credential("reporting"));
+    assert.deepEqual(vendor.credentialNames, ["reporting"]);
+    assert.equal(vendor.credentialAlias().aliasName, "reporting");
+    assert.throws(() => vendor.vendorFunctionNameFor("sales"), {
+      name: "ConfigurationError",
+      message: /"sales" is not vended here; vended credentials: reporting/,
     });
   });
 });

@@ -151,7 +151,8 @@ describe("IAM: every statement, exactly", () => {
         Sid: "WarmTokenVendorCache",
         Action: "lambda:InvokeFunction",
         Effect: "Allow",
-        Resource: arnOf(stack.tokenVendor.function),
+        // The cache-warming alias only: never the function, never a credential's alias.
+        Resource: ref(stack.tokenVendor.cacheWarmingAlias),
       },
     ]);
   });
@@ -247,20 +248,33 @@ describe("IAM: every statement, exactly", () => {
     assert.equal(ofType("AWS::IAM::Role").length, 4);
   });
 
-  test("consumers are granted through grantVend: invoke on the vendor only", () => {
-    // A separate role that is not added to the shared template (the template was captured above).
+  test("consumers are granted through grantVend: invoke on the alias of their credential only", () => {
+    // Separate roles that are not added to the shared template (the template was captured above).
     const consumer = new iam.Role(stack, "Consumer", {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
     });
-    const grant = stack.tokenVendor.grantVend(consumer);
+    const grant = stack.tokenVendor.grantVend(consumer, "reporting");
     assert.ok(grant.success);
     assert.deepEqual(stack.resolve(grant.principalStatements[0]?.toStatementJson()), {
       Action: "lambda:InvokeFunction",
       Effect: "Allow",
-      Resource: [
-        arnOf(stack.tokenVendor.function),
-        { "Fn::Join": ["", [arnOf(stack.tokenVendor.function), ":*"]] },
-      ],
+      Resource: ref(stack.tokenVendor.credentialAlias("reporting")),
+    });
+    // The default is the first credential.
+    const other = new iam.Role(stack, "DefaultConsumer", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+    });
+    assert.deepEqual(
+      stack.resolve(stack.tokenVendor.grantVend(other).principalStatements[0]?.toStatementJson()),
+      {
+        Action: "lambda:InvokeFunction",
+        Effect: "Allow",
+        Resource: ref(stack.tokenVendor.credentialAlias("default")),
+      },
+    );
+    assert.throws(() => stack.tokenVendor.grantVend(other, "sales"), {
+      name: "ConfigurationError",
+      message: /credentialName: "sales" is not vended here; vended credentials: default, legacy, reporting/,
     });
   });
 });
@@ -368,7 +382,15 @@ describe("functions", () => {
           ],
         ],
       },
-      TOKEN_VENDOR_FUNCTION_NAME: ref(stack.tokenVendor.function),
+      TOKEN_VENDOR_FUNCTION_NAME: {
+        "Fn::Join": [
+          "",
+          [
+            { "Fn::Select": [6, { "Fn::Split": [":", ref(stack.tokenVendor.cacheWarmingAlias)] }] },
+            ":cache-warming",
+          ],
+        ],
+      },
     });
   });
 
@@ -585,8 +607,11 @@ describe("outputs", () => {
       "AdminAdminSecretArn",
       "AlarmTopicArn",
       "CredentialDefaultSecretArn",
+      "CredentialDefaultVendorFunctionName",
       "CredentialLegacySecretArn",
+      "CredentialLegacyVendorFunctionName",
       "CredentialReportingSecretArn",
+      "CredentialReportingVendorFunctionName",
       "RotationFunctionArn",
       "TokenTableName",
       "TokenVendorCredentials",
@@ -607,9 +632,83 @@ describe("outputs", () => {
         ],
       ],
     });
+    // What a consumer of "reporting" sets as TOKEN_VENDOR_FUNCTION_NAME: <function name>:reporting.
+    assert.deepEqual(outputs.CredentialReportingVendorFunctionName.Value, {
+      "Fn::Join": [
+        "",
+        [
+          { "Fn::Select": [6, { "Fn::Split": [":", ref(stack.tokenVendor.credentialAlias("reporting"))] }] },
+          ":reporting",
+        ],
+      ],
+    });
     assert.deepEqual(outputs.TokenVendorFunctionName.Value, ref(stack.tokenVendor.function));
     assert.deepEqual(outputs.TokenVendorFunctionArn.Value, arnOf(stack.tokenVendor.function));
     assert.deepEqual(outputs.CredentialDefaultSecretArn.Value, ref(defaultCredential.secret));
     assert.equal(outputs.CredentialReportingSecretArn.Value, REPORTING_ARN);
+  });
+});
+
+describe("who may vend which credential (synthesized template)", () => {
+  // Its own synthesis: a consumer role is part of this template.
+  const granted = synthesize(FULL_CONFIG);
+  after(() => granted.cleanup());
+  const vendor = granted.stack.tokenVendor;
+  const consumer = new iam.Role(granted.stack, "ReportingConsumer", {
+    assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+  });
+  vendor.grantVend(consumer, "reporting");
+  const json = granted.template().toJSON();
+  const all = json.Resources as Record<string, { Type: string; Properties: CfnJson }>;
+  const lid = (construct: object) => granted.logicalId(construct);
+  /** Every lambda:InvokeFunction resource in the policies attached to `role`. */
+  const invokeResources = (role: object) =>
+    Object.values(all)
+      .filter((r) => r.Type === "AWS::IAM::Policy")
+      .filter((r) =>
+        r.Properties.Roles.some(
+          (entry: unknown) => JSON.stringify(entry) === JSON.stringify({ Ref: lid(role) }),
+        ),
+      )
+      .flatMap((r) => r.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
+      .filter((statement) => [statement.Action].flat().some((action) => String(action).startsWith("lambda:")))
+      .flatMap((statement) => [statement.Resource].flat());
+
+  test("one alias of $LATEST per vended credential, plus cache-warming", () => {
+    const aliases = Object.values(all)
+      .filter((r) => r.Type === "AWS::Lambda::Alias")
+      .map((r) => r.Properties);
+    assert.deepEqual(aliases.map((a) => a.Name).sort(), ["cache-warming", "default", "legacy", "reporting"]);
+    for (const alias of aliases) {
+      assert.equal(alias.FunctionVersion, "$LATEST");
+      assert.deepEqual(alias.FunctionName, { Ref: lid(vendor.function) });
+    }
+    assert.equal(
+      Object.values(all).filter((r) => r.Type === "AWS::Lambda::Version").length,
+      0,
+      "no versions pile up",
+    );
+  });
+
+  test("the consumer's policy names only its credential's alias: no function ARN, no wildcard", () => {
+    assert.deepEqual(invokeResources(consumer), [{ Ref: lid(vendor.credentialAlias("reporting")) }]);
+    const text = JSON.stringify(invokeResources(consumer));
+    assert.ok(!text.includes(lid(vendor.function)), "not the unqualified function");
+    assert.ok(!text.includes("*"), "no wildcard");
+  });
+
+  test("the rotation role names only the cache-warming alias", () => {
+    assert.deepEqual(invokeResources(granted.stack.rotationFunction.role), [
+      { Ref: lid(vendor.cacheWarmingAlias) },
+    ]);
+  });
+
+  test("no other principal may invoke the vendor (no resource policy on it or its aliases)", () => {
+    const permissions = Object.values(all).filter((r) => r.Type === "AWS::Lambda::Permission");
+    for (const permission of permissions) {
+      assert.notDeepEqual(permission.Properties.FunctionName, {
+        "Fn::GetAtt": [lid(vendor.function), "Arn"],
+      });
+    }
   });
 });

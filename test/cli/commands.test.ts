@@ -145,10 +145,15 @@ describe("genesys-rotator against the local stack", () => {
     assert.ok((status.tokenCache?.generation ?? 0) >= 1);
   });
 
-  it("vend maps an unknown credential to the vendor's error", async () => {
+  it("vend: an unknown credential has no alias to invoke; without --credential the stack's first is vended", async () => {
     const run = await cli(["vend", "--credential", "nope"]);
     assert.equal(run.code, 5, "the token vendor's errors exit 5");
-    assert.match(run.stderr, /UnknownCredentialError/);
+    assert.match(run.stderr, /genesys-token-vendor:nope/);
+    assert.match(run.stderr, /ResourceNotFoundException|not found/i);
+    const first = await cli(["vend", "--skip-whoami"]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /Vended by +genesys-token-vendor \(credential app\)/);
+    assert.deepEqual(leaks(stack, first.output.all()), { secrets: 0, accessTokens: 0 });
   });
 
   it("rotate --wait rotates to the twin", async () => {

@@ -121,7 +121,7 @@ describe("bearer authorisation with replay on 401", () => {
         genesysFetch(
           "/api/v2/organizations/me",
           {},
-          { provider: provider(), credential: "fail:UnknownCredentialError" },
+          { provider: provider(), credential: "fail-UnknownCredentialError" },
         ),
         UnknownCredentialError,
       );
@@ -217,7 +217,7 @@ describe("bearer authorisation with replay on 401", () => {
       const agent = new Agent();
       try {
         const dispatcher = agent.compose(
-          bearerAuth({ provider: provider(), credential: "fail:UnknownCredentialError" }),
+          bearerAuth({ provider: provider(), credential: "fail-UnknownCredentialError" }),
         );
         await assert.rejects(
           request(`${api.url}/api/v2/organizations/me`, { dispatcher }),

@@ -13,7 +13,12 @@ import { TokenProvider } from "../../lambda/client/index.ts";
 import type { OrganizationSummary } from "../../lambda/examples/consumer.ts";
 import { type LambdaEmulator, startLambdaEmulator } from "../../local/aws/lambda/index.ts";
 import { assertNoSecrets } from "../support/log-capture.ts";
-import { LOCAL_AWS, startVendingStack, type VendingStack } from "../support/vending-stack.ts";
+import {
+  LOCAL_AWS,
+  startVendingStack,
+  VENDING_CREDENTIALS,
+  type VendingStack,
+} from "../support/vending-stack.ts";
 
 const VENDING_HANDLER = fileURLToPath(new URL("../../lambda/vending/handler.ts", import.meta.url));
 const CONSUMER_HANDLER = fileURLToPath(new URL("../../lambda/examples/consumer.ts", import.meta.url));
@@ -31,11 +36,14 @@ describe("consumer Lambda → vending Lambda → Genesys (emulators)", () => {
       module: VENDING_HANDLER,
       environment: { ...stack.environment, POWERTOOLS_LOG_LEVEL: "SILENT" },
       containers: 2,
+      // One alias per credential, as TokenVendor deploys it.
+      aliases: [...Object.keys(stack.credentials), "cache-warming"],
     });
     await emulator.register("consumer", {
       module: CONSUMER_HANDLER,
       environment: {
-        TOKEN_VENDOR_FUNCTION_NAME: "token-vending",
+        // What TokenVendor.vendorFunctionNameFor gives: the alias of the credential this consumer is granted.
+        TOKEN_VENDOR_FUNCTION_NAME: `token-vending:${VENDING_CREDENTIALS.app}`,
         AWS_ENDPOINT_URL_LAMBDA: emulator.url,
         AWS_REGION: LOCAL_AWS.region,
         AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
@@ -59,7 +67,7 @@ describe("consumer Lambda → vending Lambda → Genesys (emulators)", () => {
 
     // The consumer's cached token dies in Genesys (as after a revocation).
     const { accessToken, apiBaseUrl } = await new TokenProvider({
-      functionName: "token-vending",
+      functionName: `token-vending:${VENDING_CREDENTIALS.app}`,
       lambdaClient,
     }).getToken();
     assertNoSecrets(JSON.stringify(summary), { "access token": [accessToken] });

@@ -14,6 +14,26 @@ export const FAKE_VENDOR_MODULE = fileURLToPath(
   new URL("../fixtures/vendor/fake-vendor.ts", import.meta.url),
 );
 
+/** The vendor error names the fake vendor can be scripted to throw (alias `fail-<name>`). */
+export const SCRIPTED_ERRORS = [
+  "ValidationError",
+  "UnknownCredentialError",
+  "CredentialNotGrantedError",
+  "CredentialRejectedError",
+  "GenesysRateLimitedError",
+  "TokenUnavailableError",
+  "ConfigurationError",
+  "SomethingNew",
+] as const;
+
+/** Every fake vendor's aliases: credentials the tests vend, and the scripted behaviours. */
+export const FAKE_VENDOR_ALIASES = [
+  "default",
+  "reporting",
+  "malformed",
+  ...SCRIPTED_ERRORS.map((name) => `fail-${name}`),
+];
+
 /** The emulator with fake vendors registered, and an SDK client pointed at it. */
 export interface FakeVendorHarness {
   emulator: LambdaEmulator;
@@ -36,7 +56,12 @@ export async function startFakeVendorHarness(): Promise<FakeVendorHarness> {
     emulator,
     lambdaClient,
     register: (name, environment = {}, containers = 1) =>
-      emulator.register(name, { module: FAKE_VENDOR_MODULE, environment, containers }),
+      emulator.register(name, {
+        module: FAKE_VENDOR_MODULE,
+        environment,
+        containers,
+        aliases: FAKE_VENDOR_ALIASES,
+      }),
     invocations: (name) => emulator.counters(name).invocations,
     stop: async () => {
       lambdaClient.destroy();

@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { inspect } from "node:util";
 import {
   ConfigurationError,
+  CredentialNotGrantedError,
   CredentialRejectedError,
   GenesysRateLimitedError,
   TokenProvider,
@@ -134,12 +135,58 @@ describe("TokenProvider against the Lambda emulator", () => {
     assert.equal(harness.invocations(name), 2);
   });
 
+  it("invokes the credential's alias: <function>:<credential>, or the alias the function name carries", async () => {
+    const name = await freshVendor();
+    // The fake vendor mints tokens named after the alias it was invoked through.
+    assert.match(
+      (await provider(name, { credential: "reporting" }).getToken()).accessToken,
+      /^fake-reporting-/,
+    );
+    assert.match(
+      (await provider(name).getToken({ credential: "reporting" })).accessToken,
+      /^fake-reporting-/,
+    );
+    assert.match((await provider(`${name}:reporting`).getToken()).accessToken, /^fake-reporting-/);
+    assert.match(
+      (await provider(`${name}:reporting`).getToken({ credential: "reporting" })).accessToken,
+      /^fake-reporting-/,
+    );
+    const arn = harness.emulator.functionArn(name);
+    assert.match((await provider(`${arn}:reporting`).getToken()).accessToken, /^fake-reporting-/);
+    // No credential anywhere: unqualified (the vendor serves it only when it has one credential).
+    assert.match((await provider(name).getToken()).accessToken, /^fake-default-/);
+    assert.equal(harness.invocations(name), 6);
+  });
+
+  it("refuses a credential that conflicts with the function name's alias, before any invoke", async () => {
+    const name = await freshVendor();
+    assert.throws(
+      () => provider(`${name}:reporting`, { credential: "default" }),
+      (error: Error & { key?: string }) => {
+        assert.equal(error.name, "ConfigurationError");
+        assert.equal(error.key, "credential");
+        assert.match(error.message, /"default" conflicts with the alias "reporting"/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      provider(`${name}:reporting`).getToken({ credential: "default" }),
+      (error: Error & { field?: string }) => {
+        assert.equal(error.name, "ValidationError");
+        assert.equal(error.field, "credential");
+        return true;
+      },
+    );
+    assert.equal(harness.invocations(name), 0);
+  });
+
   it("maps every vendor error name to the typed error of that name, without retrying", async () => {
     const name = await freshVendor();
     const tokens = provider(name);
     const expected = [
       ["ValidationError", ValidationError, false],
       ["UnknownCredentialError", UnknownCredentialError, false],
+      ["CredentialNotGrantedError", CredentialNotGrantedError, false],
       ["CredentialRejectedError", CredentialRejectedError, false],
       ["GenesysRateLimitedError", GenesysRateLimitedError, true],
       ["TokenUnavailableError", TokenUnavailableError, true],
@@ -147,7 +194,7 @@ describe("TokenProvider against the Lambda emulator", () => {
     ] as const;
     for (const [errorName, ErrorClass, retryable] of expected) {
       const before = harness.invocations(name);
-      await assert.rejects(tokens.getToken({ credential: `fail:${errorName}` }), (error: unknown) => {
+      await assert.rejects(tokens.getToken({ credential: `fail-${errorName}` }), (error: unknown) => {
         assert.ok(error instanceof ErrorClass, `${errorName} maps to its class`);
         assert.ok(error instanceof VendorError);
         assert.equal(error.name, errorName);
@@ -157,7 +204,7 @@ describe("TokenProvider against the Lambda emulator", () => {
       });
       assert.equal(harness.invocations(name) - before, 1, `${errorName} is not retried by the client`);
     }
-    await assert.rejects(tokens.getToken({ credential: "fail:SomethingNew" }), (error: unknown) => {
+    await assert.rejects(tokens.getToken({ credential: "fail-SomethingNew" }), (error: unknown) => {
       assert.ok(error instanceof VendorError);
       assert.equal(error.name, "VendorError");
       assert.equal(error.errorType, "SomethingNew");
@@ -187,7 +234,7 @@ describe("TokenProvider against the Lambda emulator", () => {
     const token = await tokens.getToken();
     const replacement = await tokens.getToken({ rejectedToken: token.accessToken });
     const failure = await tokens
-      .getToken({ credential: "fail:CredentialRejectedError" })
+      .getToken({ credential: "fail-CredentialRejectedError" })
       .catch((error) => error);
     // What a careless consumer might print. (Not captured from stdout: swallowing stdout inside a test
     // also swallows the test runner's own report lines.)

@@ -22,15 +22,19 @@ delete process.env.POWERTOOLS_METRICS_DISABLED;
 async function startInvokeStub(): Promise<{
   url: string;
   payloads: unknown[];
+  /** The request path and query of each invoke. */
+  urls: string[];
   failNext: () => void;
   server: Server;
 }> {
   const payloads: unknown[] = [];
+  const urls: string[] = [];
   let fail = false;
   const server = createServer(async (request: IncomingMessage, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     payloads.push(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+    urls.push(request.url ?? "");
     if (fail) {
       fail = false;
       response.writeHead(200, { "Content-Type": "application/json", "X-Amz-Function-Error": "Unhandled" });
@@ -45,7 +49,7 @@ async function startInvokeStub(): Promise<{
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, payloads, failNext: () => (fail = true), server };
+  return { url: `http://127.0.0.1:${port}`, payloads, urls, failNext: () => (fail = true), server };
 }
 
 test("no secret or token in any log line; logs carry the step context; metrics are emitted", async () => {
@@ -124,6 +128,8 @@ test("no secret or token in any log line; logs carry the step context; metrics a
     assert.ok(emf.some((line) => "RotationStepFailed" in line));
 
     assert.deepEqual(stub.payloads[0], { warm: { secretArn: stack.secrets.app } });
+    // Through the vendor's cache-warming alias, the only one that accepts a warm request.
+    assert.equal(stub.urls[0], "/2015-03-31/functions/vendor/invocations?Qualifier=cache-warming");
   } finally {
     await stack.stop();
     stub.server.close();

@@ -82,7 +82,7 @@ describe("readRotationConfig", () => {
       GENESYS_ENDPOINT_OVERRIDE: "http://127.0.0.1:4010",
       GENESYS_EXTRA_ENVIRONMENTS: "xyz1.pure.cloud, abc2.pure.cloud",
       PROPAGATION_TIMEOUT_SECONDS: "90",
-      TOKEN_VENDOR_FUNCTION_NAME: "vendor",
+      TOKEN_VENDOR_FUNCTION_NAME: "vendor:cache-warming",
       LAMBDA_ENDPOINT: "http://127.0.0.1:9001",
       INTEGRATION_CREDENTIALS: '{"genesys/app":["c-1","c-2"]}',
       ADMIN_SECRET_ARNS: `{"genesys/app":"${ADMIN_ARN}","genesys/admin":""}`,
@@ -91,10 +91,16 @@ describe("readRotationConfig", () => {
     assert.equal(config.propagationTimeoutSeconds, 90);
     assert.deepEqual(config.extraEnvironments, ["xyz1.pure.cloud", "abc2.pure.cloud"]);
     assert.deepEqual(config.integrationCredentials, { "genesys/app": ["c-1", "c-2"] });
-    assert.equal(config.tokenVendorFunctionName, "vendor");
+    assert.equal(config.tokenVendorFunctionName, "vendor:cache-warming");
+    assert.equal(
+      readRotationConfig({ TOKEN_VENDOR_FUNCTION_NAME: "vendor" }).tokenVendorFunctionName,
+      "vendor",
+    );
   });
 
   const invalid: [string, Record<string, string>][] = [
+    // Only the cache-warming alias accepts a warm request.
+    ["TOKEN_VENDOR_FUNCTION_NAME", { TOKEN_VENDOR_FUNCTION_NAME: "vendor:reporting" }],
     ["PROPAGATION_TIMEOUT_SECONDS", { PROPAGATION_TIMEOUT_SECONDS: "soon" }],
     ["PROPAGATION_TIMEOUT_SECONDS", { PROPAGATION_TIMEOUT_SECONDS: "0" }],
     ["PROPAGATION_TIMEOUT_SECONDS", { PROPAGATION_TIMEOUT_SECONDS: "601" }],

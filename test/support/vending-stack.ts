@@ -20,6 +20,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { type Clock, type Random, systemClock } from "../../lambda/shared/clock.ts";
 import type { Log } from "../../lambda/shared/log.ts";
+import { CACHE_WARMING_ALIAS } from "../../lambda/shared/vendor-alias.ts";
 import { readVendingConfig } from "../../lambda/vending/config.ts";
 import {
   type DeadlineContext,
@@ -52,6 +53,25 @@ export { RecordingLog, STACK_IDS, STACK_SECRET_NAMES } from "./rotation-stack.ts
 
 /** Credential names the stack configures (first = default). */
 export const VENDING_CREDENTIALS = { app: "reporting", single: "legacy" } as const;
+/** The vending function's name in the emulator and in the ARNs the in-process containers are "invoked" with. */
+export const VENDING_FUNCTION_NAME = "genesys-token-vending";
+
+/**
+ * The alias a payload is sent through when a test names none, as the real callers choose it: a warm
+ * payload goes through `cache-warming` (the rotation function), a token payload through its
+ * `credential`'s alias (the consumer library), else through the first credential's alias (a consumer
+ * granted the default credential).
+ */
+export function aliasFor(payload: unknown): string {
+  const fields = typeof payload === "object" && payload !== null ? (payload as Record<string, unknown>) : {};
+  if ("warm" in fields) return CACHE_WARMING_ALIAS;
+  return typeof fields.credential === "string" ? fields.credential : VENDING_CREDENTIALS.app;
+}
+
+/** How a test addresses the vendor: an alias, or `null` for an unqualified invoke. @default {@link aliasFor} the payload */
+export interface InvokeTarget {
+  qualifier?: string | null;
+}
 /** The token table's name. */
 export const TOKEN_TABLE_NAME = "genesys-oauth-tokens";
 
@@ -102,10 +122,19 @@ export interface VendingContainer {
   runtime: VendingRuntime;
   metrics: RecordingMetrics;
   log: Log;
-  /** Calls the handler logic as Lambda would; `remainingMs` is what getRemainingTimeInMillis reports. @default 10000 */
-  invoke(payload: unknown, options?: { remainingMs?: number }): Promise<VendingResponse | WarmResponse>;
+  /**
+   * Calls the handler logic as Lambda would; `remainingMs` is what getRemainingTimeInMillis reports
+   * (default 10000), `qualifier` the alias in `invokedFunctionArn` (default {@link aliasFor} the payload).
+   */
+  invoke(
+    payload: unknown,
+    options?: { remainingMs?: number } & InvokeTarget,
+  ): Promise<VendingResponse | WarmResponse>;
   /** Like `invoke`, for token payloads. */
-  token(payload?: Record<string, unknown>, options?: { remainingMs?: number }): Promise<VendingResponse>;
+  token(
+    payload?: Record<string, unknown>,
+    options?: { remainingMs?: number } & InvokeTarget,
+  ): Promise<VendingResponse>;
   /** Like `invoke`, for a warm payload. */
   warm(secretArn: string): Promise<WarmResponse>;
 }
@@ -127,10 +156,13 @@ export interface VendingFleet {
   lambda: LambdaEmulator;
   /** The function name in the emulator. */
   name: string;
-  /** Invokes the function (RequestResponse); rejects with the emulator's LambdaFunctionError on a function error. */
-  invoke(payload?: unknown): Promise<unknown>;
+  /**
+   * Invokes the function (RequestResponse) through `qualifier` (default {@link aliasFor} the payload);
+   * rejects with the emulator's LambdaFunctionError on a function error.
+   */
+  invoke(payload?: unknown, target?: InvokeTarget): Promise<unknown>;
   /** Like `invoke`, for token payloads. */
-  token(payload?: Record<string, unknown>): Promise<VendingResponse>;
+  token(payload?: Record<string, unknown>, target?: InvokeTarget): Promise<VendingResponse>;
   /** Every line the containers printed (their logs), for leak checks. */
   output(): string;
   /** Stops the emulator and its containers. */
@@ -237,9 +269,10 @@ export async function startVendingStack(options: VendingStackOptions = {}): Prom
           ? {}
           : { dynamoDbProbeIntervalMs: containerOptions.dynamoDbProbeIntervalMs }),
       });
-      const invoke = (payload: unknown, invokeOptions: { remainingMs?: number } = {}) => {
+      const invoke = (payload: unknown, invokeOptions: { remainingMs?: number } & InvokeTarget = {}) => {
         const context: DeadlineContext = {
           getRemainingTimeInMillis: () => invokeOptions.remainingMs ?? 10_000,
+          invokedFunctionArn: invokedArn(payload, invokeOptions),
         };
         return handleVendingEvent(payload, context, runtime, log);
       };
@@ -274,9 +307,10 @@ export async function startVendingStack(options: VendingStackOptions = {}): Prom
         },
       });
       const lambda = await startLambdaEmulator({ region: LOCAL_AWS.region, logOutput });
-      const name = "genesys-token-vending";
+      const name = VENDING_FUNCTION_NAME;
       try {
         await lambda.register(name, {
+          aliases: [...Object.keys(credentials), CACHE_WARMING_ALIAS],
           module: VENDING_HANDLER_MODULE,
           environment: { ...environment, ...fleetOptions.environment },
           containers: fleetOptions.containers,
@@ -291,8 +325,9 @@ export async function startVendingStack(options: VendingStackOptions = {}): Prom
       const fleet: VendingFleet = {
         lambda,
         name,
-        invoke: (payload) => lambda.invoke(name, payload ?? {}),
-        token: async (payload = {}) => (await lambda.invoke(name, payload)) as VendingResponse,
+        invoke: (payload, target) => lambda.invoke(qualified(name, payload, target), payload ?? {}),
+        token: async (payload = {}, target) =>
+          (await lambda.invoke(qualified(name, payload, target), payload)) as VendingResponse,
         output: () => chunks.join(""),
         stop() {
           fleets.delete(fleet);
@@ -325,4 +360,15 @@ export async function startVendingStack(options: VendingStackOptions = {}): Prom
     },
     stop,
   };
+}
+
+/** `name` or `name:<alias>` for a test's invoke (see {@link InvokeTarget}). */
+function qualified(name: string, payload: unknown, target: InvokeTarget = {}): string {
+  const qualifier = target.qualifier === undefined ? aliasFor(payload) : target.qualifier;
+  return qualifier === null ? name : `${name}:${qualifier}`;
+}
+
+/** The `invokedFunctionArn` an in-process container gets (the emulator's default account and region). */
+function invokedArn(payload: unknown, target: InvokeTarget): string {
+  return `arn:aws:lambda:${LOCAL_AWS.region}:000000000000:function:${qualified(VENDING_FUNCTION_NAME, payload, target)}`;
 }

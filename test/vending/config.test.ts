@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { readVendingConfig } from "../../lambda/vending/config.ts";
+import { grantOfInvocation } from "../../lambda/vending/invocation.ts";
 import { parseVendingPayload } from "../../lambda/vending/payload.ts";
 
 const ARN_A = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:genesys/app-AbCdEf";
@@ -34,6 +35,15 @@ test("configuration errors name the variable and the rule", () => {
       { ...ENV, CREDENTIALS: JSON.stringify({ ok: "genesys/app" }) },
       /^CREDENTIALS: the value of "ok" must be a Secrets Manager secret ARN/,
     ],
+    // A name is also the alias consumers invoke: no version-like names, no reserved alias.
+    [
+      { ...ENV, CREDENTIALS: JSON.stringify({ "2024": ARN_A }) },
+      /^CREDENTIALS: the name "2024" may not be all digits/,
+    ],
+    [
+      { ...ENV, CREDENTIALS: JSON.stringify({ "cache-warming": ARN_A }) },
+      /^CREDENTIALS: the name "cache-warming" .*reserved/,
+    ],
     [{ CREDENTIALS: ENV.CREDENTIALS }, /^TOKEN_TABLE_NAME: is required/],
     [{ ...ENV, LEASE_SECONDS: "0" }, /^LEASE_SECONDS: must be a whole number of seconds from 1 to 900/],
     [{ ...ENV, LEASE_SECONDS: "1.5" }, /^LEASE_SECONDS/],
@@ -63,21 +73,29 @@ test("configuration errors name the variable and the rule", () => {
   }
 });
 
-test("payload: defaults and a valid request", () => {
+const FUNCTION_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:vendor";
+
+test("payload: defaults and a valid request, on the alias of the credential", () => {
   const { credentials } = readVendingConfig(ENV);
-  assert.deepEqual(parseVendingPayload({}, credentials), {
+  const reporting = grantOfInvocation(`${FUNCTION_ARN}:reporting`, credentials);
+  const legacy = grantOfInvocation(`${FUNCTION_ARN}:legacy`, credentials);
+  assert.deepEqual(parseVendingPayload({}, credentials, reporting), {
     kind: "token",
     credential: credentials[0],
     minTtlSeconds: 0,
   });
-  assert.deepEqual(parseVendingPayload(null, credentials), {
+  assert.deepEqual(parseVendingPayload(null, credentials, legacy), {
     kind: "token",
-    credential: credentials[0],
+    credential: credentials[1],
     minTtlSeconds: 0,
   });
   const token = "eyJhbGciOiJIUzI1NiJ9.abc-def_ghi";
   assert.deepEqual(
-    parseVendingPayload({ credential: "legacy", minTtlSeconds: 3600, rejectedToken: token }, credentials),
+    parseVendingPayload(
+      { credential: "legacy", minTtlSeconds: 3600, rejectedToken: token },
+      credentials,
+      legacy,
+    ),
     {
       kind: "token",
       credential: credentials[1],
@@ -85,34 +103,93 @@ test("payload: defaults and a valid request", () => {
       rejectedToken: token,
     },
   );
-  assert.deepEqual(parseVendingPayload({ warm: { secretArn: ARN_B } }, credentials), {
+  const warming = grantOfInvocation(`${FUNCTION_ARN}:cache-warming`, credentials);
+  assert.deepEqual(parseVendingPayload({ warm: { secretArn: ARN_B } }, credentials, warming), {
     kind: "warm",
     credential: credentials[1],
   });
 });
 
-test("payload: an unknown credential lists the known names; a name that is not a name is not echoed", () => {
+test("invocation: the alias decides the credential; unqualified only with one credential", () => {
   const { credentials } = readVendingConfig(ENV);
-  assert.throws(() => parseVendingPayload({ credential: "sales" }, credentials), {
+  assert.equal(grantOfInvocation(`${FUNCTION_ARN}:legacy`, credentials).kind, "credential");
+  for (const invoked of [undefined, FUNCTION_ARN, `${FUNCTION_ARN}:$LATEST`, `${FUNCTION_ARN}:3`]) {
+    assert.throws(
+      () => grantOfInvocation(invoked, credentials),
+      (error: Error & { field?: string }) => {
+        assert.equal(error.name, "CredentialNotGrantedError");
+        assert.equal(error.field, "(qualifier)");
+        assert.match(error.message, /invoke (vendor|<function>):<credential>/);
+        return true;
+      },
+    );
+  }
+  const one = readVendingConfig({ ...ENV, CREDENTIALS: JSON.stringify({ reporting: ARN_A }) }).credentials;
+  for (const invoked of [undefined, FUNCTION_ARN, `${FUNCTION_ARN}:$LATEST`]) {
+    const grant = grantOfInvocation(invoked, one);
+    assert.equal(grant.kind === "credential" && grant.credential.name, "reporting");
+  }
+  assert.throws(() => grantOfInvocation(`${FUNCTION_ARN}:sales`, credentials), {
     name: "UnknownCredentialError",
-    message: 'credential "sales" is not configured; known credentials: reporting, legacy',
+    message: 'credential "sales" (the invoked alias) is not configured; known credentials: reporting, legacy',
   });
+});
+
+test("payload: a credential other than the alias's is refused; a name that is not a name is not echoed", () => {
+  const { credentials } = readVendingConfig(ENV);
+  const legacy = grantOfInvocation(`${FUNCTION_ARN}:legacy`, credentials);
+  for (const requested of ["reporting", "sales"]) {
+    assert.throws(
+      () => parseVendingPayload({ credential: requested }, credentials, legacy),
+      (error: Error & { field?: string }) => {
+        assert.equal(error.name, "CredentialNotGrantedError");
+        assert.equal(error.field, "credential");
+        assert.match(
+          error.message,
+          new RegExp(`names "${requested}", but the invoked vendor:legacy grants only credential "legacy"`),
+        );
+        return true;
+      },
+    );
+  }
   const pasted = "Bearer abc.def.ghi secret-looking value";
   assert.throws(
-    () => parseVendingPayload({ credential: pasted }, credentials),
+    () => parseVendingPayload({ credential: pasted }, credentials, legacy),
     (error: Error) => {
-      assert.equal(error.name, "UnknownCredentialError");
+      assert.equal(error.name, "CredentialNotGrantedError");
       assert.ok(!error.message.includes("abc.def"));
       return true;
     },
   );
 });
 
+test("payload: warm only on the cache-warming alias, and only warm there", () => {
+  const { credentials } = readVendingConfig(ENV);
+  const legacy = grantOfInvocation(`${FUNCTION_ARN}:legacy`, credentials);
+  const warming = grantOfInvocation(`${FUNCTION_ARN}:cache-warming`, credentials);
+  assert.throws(
+    () => parseVendingPayload({ warm: { secretArn: ARN_B } }, credentials, legacy),
+    (error: Error & { field?: string }) => {
+      assert.equal(error.name, "CredentialNotGrantedError");
+      assert.equal(error.field, "warm");
+      assert.match(error.message, /only on the "cache-warming" alias/);
+      return true;
+    },
+  );
+  for (const payload of [{}, { credential: "legacy" }, null]) {
+    assert.throws(() => parseVendingPayload(payload, credentials, warming), {
+      name: "CredentialNotGrantedError",
+      message: /field "warm" is required: the "cache-warming" alias accepts only/,
+    });
+  }
+});
+
 test("payload: a rejected token that does not look like a bearer token is refused without being echoed", () => {
   const { credentials } = readVendingConfig(ENV);
   const value = "not a token but maybe a secret!";
+  const grant = grantOfInvocation(`${FUNCTION_ARN}:reporting`, credentials);
   assert.throws(
-    () => parseVendingPayload({ rejectedToken: value }, credentials),
+    () => parseVendingPayload({ rejectedToken: value }, credentials, grant),
     (error: Error & { field?: string }) => {
       assert.equal(error.name, "ValidationError");
       assert.equal(error.field, "rejectedToken");

@@ -783,7 +783,7 @@ describe("typed errors from the handler", () => {
       [
         { credential: "nope" },
         "UnknownCredentialError",
-        /credential "nope" is not configured; known credentials: reporting, legacy/,
+        /credential "nope" \(the invoked alias\) is not configured; known credentials: reporting, legacy/,
       ],
     ];
     for (const [payload, name, message] of cases) {
@@ -796,10 +796,69 @@ describe("typed errors from the handler", () => {
     assert.equal(tokenRequests(), 0, "nothing was minted for an invalid request");
   });
 
-  test("no payload at all vends the default credential", async () => {
-    const answer = (await container().invoke(undefined)) as VendingResponse;
-    assert.equal((await stack.readItem(APP))?.token?.tokenHash !== undefined, true);
+  test("no payload at all vends the credential of the invoked alias", async () => {
+    const answer = (await container().invoke(undefined, { qualifier: LEGACY })) as VendingResponse;
+    assert.equal((await stack.readItem(LEGACY))?.token?.tokenHash !== undefined, true);
+    assert.equal(await stack.readItem(APP), undefined);
     assert.ok(answer.accessToken);
+  });
+});
+
+describe("the invoked alias decides the credential", () => {
+  test("a consumer invoking alias reporting that asks for legacy is refused, and nothing is minted", async () => {
+    const vendor = container();
+    for (const payload of [{ credential: LEGACY }, { credential: LEGACY, minTtlSeconds: 60 }]) {
+      await assert.rejects(vendor.token(payload, { qualifier: APP }), (error: Error & { field?: string }) => {
+        assert.equal(error.name, "CredentialNotGrantedError");
+        assert.equal((error as Error & { retryable?: boolean }).retryable, false);
+        assert.equal(error.field, "credential");
+        assert.match(
+          error.message,
+          /names "legacy", but the invoked genesys-token-vending:reporting grants only credential "reporting"/,
+        );
+        return true;
+      });
+    }
+    assert.equal(tokenRequests(), 0, "nothing was minted");
+    assert.equal(await stack.readItem(LEGACY), undefined, "nothing was cached");
+    // The same credential named in the payload is accepted.
+    const own = await vendor.token({ credential: APP }, { qualifier: APP });
+    assert.ok(own.accessToken);
+    assert.equal((await stack.readItem(APP))?.token?.tokenHash !== undefined, true);
+  });
+
+  test("warm only through cache-warming, and only warm there", async () => {
+    const vendor = container();
+    await assert.rejects(vendor.invoke({ warm: { secretArn: stack.credentials[APP] } }, { qualifier: APP }), {
+      name: "CredentialNotGrantedError",
+      message: /field "warm" is accepted only on the "cache-warming" alias/,
+    });
+    for (const payload of [{}, { credential: APP }]) {
+      await assert.rejects(vendor.token(payload, { qualifier: "cache-warming" }), {
+        name: "CredentialNotGrantedError",
+        message: /field "warm" is required: the "cache-warming" alias accepts only/,
+      });
+    }
+    assert.equal(tokenRequests(), 0, "nothing was minted");
+  });
+
+  test("unqualified: refused with two credentials, served with one", async () => {
+    const vendor = container();
+    for (const qualifier of [null, "$LATEST"]) {
+      await assert.rejects(vendor.token({}, { qualifier }), (error: Error & { field?: string }) => {
+        assert.equal(error.name, "CredentialNotGrantedError");
+        assert.equal(error.field, "(qualifier)");
+        assert.match(error.message, /invoke genesys-token-vending:<credential>/);
+        return true;
+      });
+    }
+    assert.equal(tokenRequests(), 0, "nothing was minted");
+    const single = container({
+      environment: { CREDENTIALS: JSON.stringify({ [LEGACY]: stack.credentials[LEGACY] }) },
+    });
+    const answer = await single.token({}, { qualifier: null });
+    assert.ok(answer.accessToken);
+    assert.equal((await stack.readItem(LEGACY))?.token?.tokenHash !== undefined, true);
   });
 });
 
@@ -807,17 +866,23 @@ describe("logs", () => {
   test("the deployed handler (Powertools logger) prints no token or secret, in success and failure", async () => {
     Object.assign(process.env, stack.environment);
     const { handler } = await import("../../lambda/vending/handler.ts");
-    const context = { getRemainingTimeInMillis: () => 5000 };
+    const arn = "arn:aws:lambda:eu-west-1:111122223333:function:vendor";
+    const through = (alias: string, remainingMs = 5000) => ({
+      getRemainingTimeInMillis: () => remainingMs,
+      invokedFunctionArn: `${arn}:${alias}`,
+    });
+    const context = through(APP);
     const { output } = await captureOutput(async () => {
       const first = (await handler({}, context)) as VendingResponse;
       await handler({ rejectedToken: first.accessToken }, context);
-      await handler({ credential: LEGACY }, context);
-      await handler({ warm: { secretArn: stack.credentials[APP] } }, context);
+      await handler({ credential: LEGACY }, through(LEGACY));
+      await handler({ warm: { secretArn: stack.credentials[APP] } }, through("cache-warming"));
       await handler({ credential: "nope" }, context).catch(() => undefined);
+      await handler({ credential: LEGACY }, context).catch(() => undefined);
       stack.rotation.genesys.faults.tokenRateLimit.enabled = true;
-      const second = (await handler({ credential: LEGACY }, context)) as VendingResponse;
+      const second = (await handler({ credential: LEGACY }, through(LEGACY))) as VendingResponse;
       // Short enough that the rate-limit pause (1 s) outlasts it: the answer is GenesysRateLimitedError at once.
-      const shortDeadline = { getRemainingTimeInMillis: () => 1000 };
+      const shortDeadline = through(LEGACY, 1000);
       await stack.revokeToken(second.accessToken);
       await handler({ credential: LEGACY, rejectedToken: second.accessToken }, shortDeadline).catch(
         () => undefined,

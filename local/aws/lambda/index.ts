@@ -46,6 +46,12 @@ export interface FunctionDefinition {
   maxQueued?: number;
   /** Reported as `memoryLimitInMB` and `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; not enforced. @default 128 */
   memorySizeMb?: number;
+  /**
+   * Alias names, each pointing at `$LATEST`: an invoke qualified with one of them (or `$LATEST`) runs
+   * this function with the qualifier in `context.invokedFunctionArn`; any other qualifier is
+   * ResourceNotFoundException, as in AWS. @default none
+   */
+  aliases?: readonly string[];
 }
 
 /** A running emulator. */
@@ -62,9 +68,10 @@ export interface LambdaEmulator {
   killContainer(name: string, index?: number): Promise<void>;
   counters(name: string): FunctionCounters;
   /**
-   * Invokes in process through the same dispatch as HTTP (RequestResponse). Resolves with the decoded
-   * result; rejects with LambdaFunctionError (function error), FunctionNotFoundError or
-   * LambdaThrottledError.
+   * Invokes in process through the same dispatch as HTTP (RequestResponse). `name` may carry a
+   * qualifier (`name:alias`, or an ARN), as Invoke's `FunctionName` may. Resolves with the decoded
+   * result; rejects with LambdaFunctionError (function error), FunctionNotFoundError (also for an
+   * unknown qualifier) or LambdaThrottledError.
    */
   invoke(name: string, payload?: unknown): Promise<unknown>;
   /** The ARN of a registered (or future) function. */
@@ -101,6 +108,8 @@ export class LambdaThrottledError extends RotatorError {
 }
 
 const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Lambda's alias name rule: 1-128 of [A-Za-z0-9_-], not all digits (that is a version). */
+const ALIAS_NAME = /^(?![0-9]+$)[A-Za-z0-9_-]{1,128}$/;
 /** Lambda's synchronous payload limit. */
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** Parent variables a local function needs to behave like the rest of the local stack (quiet logs, SDK warnings). */
@@ -120,6 +129,8 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
   const accountId = options.accountId ?? "000000000000";
   const logOutput = options.logOutput ?? process.stdout;
   const hosts = new Map<string, FunctionHost>();
+  /** Alias names of each registered function (all pointing at $LATEST). */
+  const aliases = new Map<string, ReadonlySet<string>>();
   /** Replaced definitions whose in-flight invocations are still finishing. */
   const retiring = new Set<FunctionHost>();
   const functionArn = (name: string) => `arn:aws:lambda:${region}:${accountId}:function:${name}`;
@@ -127,6 +138,14 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
   const hostOf = (name: string): FunctionHost => {
     const host = hosts.get(name);
     if (host === undefined) throw new FunctionNotFoundError(`Function not found: ${functionArn(name)}`);
+    return host;
+  };
+  /** The function of a qualified invoke: $LATEST or one of its aliases, else not found (as in AWS). */
+  const resolveTarget = (name: string, qualifier: string | undefined): FunctionHost => {
+    const host = hostOf(name);
+    if (qualifier !== undefined && qualifier !== "$LATEST" && !aliases.get(name)?.has(qualifier)) {
+      throw new FunctionNotFoundError(`Function not found: ${functionArn(name)}:${qualifier}`);
+    }
     return host;
   };
 
@@ -140,6 +159,7 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     });
     const previous = hosts.get(name);
     hosts.set(name, host);
+    aliases.set(name, new Set(spec.aliases));
     if (previous !== undefined) {
       // New invocations use the new definition at once; the old containers finish what they run.
       retiring.add(previous);
@@ -164,9 +184,11 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
   };
 
   const server = http.createServer((request, response) => {
-    void handleRequest(request, response, { dispatch, functionArn, hostOf }).catch((error: unknown) => {
-      sendServiceError(response, 500, "ServiceException", `emulator failure: ${(error as Error).message}`);
-    });
+    void handleRequest(request, response, { dispatch, functionArn, resolve: resolveTarget }).catch(
+      (error: unknown) => {
+        sendServiceError(response, 500, "ServiceException", `emulator failure: ${(error as Error).message}`);
+      },
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -184,10 +206,15 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
       await hostOf(name).kill(index);
     },
     counters: (name) => hostOf(name).counters(),
-    async invoke(name, payload) {
+    async invoke(reference, payload) {
+      const target = parseFunctionName(reference);
+      if ("invalid" in target) throw new FunctionNotFoundError(target.invalid);
+      const { name, qualifier } = target;
+      resolveTarget(name, qualifier);
+      const invokedArn = qualifier === undefined ? functionArn(name) : `${functionArn(name)}:${qualifier}`;
       let outcome: InvocationOutcome;
       try {
-        outcome = await dispatch(name, JSON.stringify(payload ?? {}), functionArn(name)).outcome;
+        outcome = await dispatch(name, JSON.stringify(payload ?? {}), invokedArn).outcome;
       } catch (error) {
         if (error instanceof ThrottledError) throw new LambdaThrottledError(error.message);
         throw error;
@@ -232,7 +259,23 @@ async function validateDefinition(name: string, fn: FunctionDefinition) {
     initTimeoutMs: integer("initTimeoutMs", fn.initTimeoutMs, 10_000, 1, 900_000),
     maxQueued: integer("maxQueued", fn.maxQueued, 100, 0, 100_000),
     memoryLimitInMB: integer("memorySizeMb", fn.memorySizeMb, 128, 128, 10_240),
+    aliases: validateAliases(subject, fn.aliases ?? []),
   };
+}
+
+function validateAliases(subject: string, aliases: readonly string[]): string[] {
+  for (const alias of aliases) {
+    if (!ALIAS_NAME.test(alias)) {
+      throw new ValidationError(
+        subject,
+        "aliases",
+        `must be alias names: 1-128 characters of [A-Za-z0-9_-], not all digits (${JSON.stringify(alias).slice(0, 140)})`,
+      );
+    }
+  }
+  if (new Set(aliases).size !== aliases.length)
+    throw new ValidationError(subject, "aliases", "must not repeat a name");
+  return [...aliases];
 }
 
 /** The variables Lambda sets, a few inherited from the parent, then the function's own. */
@@ -272,7 +315,7 @@ interface Routing {
     options?: { unbounded?: boolean; clientContext?: unknown },
   ) => { requestId: string; outcome: Promise<InvocationOutcome> };
   functionArn: (name: string) => string;
-  hostOf: (name: string) => FunctionHost;
+  resolve: (name: string, qualifier: string | undefined) => FunctionHost;
 }
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/;
@@ -313,19 +356,10 @@ async function handleRequest(
     return;
   }
   const arn = routing.functionArn(target.name);
-  if (target.qualifier !== undefined && target.qualifier !== "$LATEST") {
-    sendServiceError(
-      response,
-      404,
-      "ResourceNotFoundException",
-      `Function not found: ${arn}:${target.qualifier}`,
-    );
-    return;
-  }
   try {
-    routing.hostOf(target.name);
-  } catch {
-    sendServiceError(response, 404, "ResourceNotFoundException", `Function not found: ${arn}`);
+    routing.resolve(target.name, target.qualifier);
+  } catch (error) {
+    sendServiceError(response, 404, "ResourceNotFoundException", (error as Error).message);
     return;
   }
 
