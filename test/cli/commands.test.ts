@@ -147,7 +147,8 @@ describe("genesys-rotator against the local stack", () => {
 
   it("vend: an unknown credential has no alias to invoke; without --credential the stack's first is vended", async () => {
     const run = await cli(["vend", "--credential", "nope"]);
-    assert.equal(run.code, 5, "the token vendor's errors exit 5");
+    // No such alias: Lambda itself answers ResourceNotFoundException, an AWS call failure (exit 3).
+    assert.equal(run.code, 3, "an AWS call failure exits 3");
     assert.match(run.stderr, /genesys-token-vendor:nope/);
     assert.match(run.stderr, /ResourceNotFoundException|not found/i);
     const first = await cli(["vend", "--skip-whoami"]);
