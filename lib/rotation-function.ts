@@ -2,7 +2,7 @@
  * The Secrets Manager rotation function (lambda/rotation/handler.ts) and its exact permissions.
  */
 import { Duration, Lazy, Stack } from "aws-cdk-lib";
-import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
@@ -10,9 +10,8 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
-import type { Strategy } from "../lambda/shared/secret-value.ts";
 import { GrowingStatement, SecretKeyAccess } from "./private/growing-statement.ts";
-import { type GenesysFunctionProps, HandlerFunction } from "./private/node-function.ts";
+import { type GenesysFunctionProps, HandlerFunction, METRICS_NAMESPACE } from "./private/node-function.ts";
 import { secretResourceArn } from "./private/secret-arn.ts";
 import type { TokenVendor } from "./token-vendor.ts";
 
@@ -28,6 +27,11 @@ export interface GenesysRotationFunctionProps extends GenesysFunctionProps {
   readonly timeout?: Duration;
   /** How long testSecret waits for a freshly generated Genesys secret to be accepted. @default Duration.seconds(60) */
   readonly propagationTimeout?: Duration;
+  /**
+   * MIN_ROTATION_GAP_SECONDS: how long after a client stopped being AWSCURRENT a rotation may regenerate
+   * it (docs/rotation.md, "Minimum gap between rotations"). @default the function's (176400 s)
+   */
+  readonly minRotationGap?: Duration;
 }
 
 /**
@@ -39,6 +43,8 @@ export interface GenesysRotationFunctionProps extends GenesysFunctionProps {
 export class GenesysRotationFunction extends Construct {
   /** Name of the permission that lets Secrets Manager invoke the function (same account only). */
   static readonly INVOKE_PERMISSION_ID = "InvokedBySecretsManager";
+  /** The function's POWERTOOLS_SERVICE_NAME, which is also its metrics' `service` dimension. */
+  static readonly SERVICE_NAME = "genesys-oauth-rotation";
 
   readonly function: lambda.IFunction;
   readonly role: iam.IRole;
@@ -47,7 +53,6 @@ export class GenesysRotationFunction extends Construct {
   readonly invokePermission: lambda.CfnPermission;
 
   readonly #secretAccess: GrowingStatement;
-  readonly #versionDates: GrowingStatement;
   readonly #keyAccess: SecretKeyAccess;
   readonly #integrationCredentials = new Map<string, readonly string[]>();
   /** Secret name → admin secret ARN ("" = self-managed); becomes ADMIN_SECRET_ARNS. */
@@ -66,6 +71,9 @@ export class GenesysRotationFunction extends Construct {
     }
     const environment: Record<string, string> = {
       PROPAGATION_TIMEOUT_SECONDS: String(propagationTimeout.toSeconds()),
+      ...(props.minRotationGap === undefined
+        ? {}
+        : { MIN_ROTATION_GAP_SECONDS: String(props.minRotationGap.toSeconds()) }),
       INTEGRATION_CREDENTIALS: Lazy.string({
         produce: () => JSON.stringify(Object.fromEntries(this.#integrationCredentials)),
       }),
@@ -73,7 +81,7 @@ export class GenesysRotationFunction extends Construct {
     this.#handler = new HandlerFunction(this, "Handler", {
       entry: "lambda/rotation/handler.ts",
       description: "Rotates Genesys Cloud OAuth client secrets (Secrets Manager rotation function)",
-      serviceName: "genesys-oauth-rotation",
+      serviceName: GenesysRotationFunction.SERVICE_NAME,
       environment,
       timeout,
       memorySize: props.memorySize ?? 256,
@@ -94,14 +102,6 @@ export class GenesysRotationFunction extends Construct {
         "secretsmanager:PutSecretValue",
         "secretsmanager:UpdateSecretVersionStage",
       ],
-    });
-    // Single-client secrets only: after a lost PutSecretValue, the live secret exists only in Genesys and
-    // AWSCURRENT is dead by the rotation's own hand. The retry may regenerate again only with evidence that
-    // the client changed after this rotation's AWSPENDING version was created — a date that only
-    // ListSecretVersionIds returns (read-only metadata, no secret value).
-    this.#versionDates = new GrowingStatement(this.role, {
-      sid: "ReadVersionDatesOfSingleClientSecrets",
-      actions: ["secretsmanager:ListSecretVersionIds"],
     });
     this.#keyAccess = new SecretKeyAccess(this.role, {
       sid: "UseSecretKeysThroughSecretsManager",
@@ -127,14 +127,9 @@ export class GenesysRotationFunction extends Construct {
    *
    * @param encryptionKey the secret's customer managed key. @default `secret.encryptionKey` (none = aws/secretsmanager)
    */
-  grantRotation(
-    secret: secretsmanager.ISecret,
-    encryptionKey?: kms.IKey,
-    options: { readonly strategy?: Strategy } = {},
-  ): void {
+  grantRotation(secret: secretsmanager.ISecret, encryptionKey?: kms.IKey): void {
     const secretArn = secretResourceArn(secret);
     this.#secretAccess.addResource(secretArn);
-    if (options.strategy === "single") this.#versionDates.addResource(secretArn);
     this.#keyAccess.addKey(encryptionKey ?? secret.encryptionKey);
   }
 
@@ -198,6 +193,22 @@ export class GenesysRotationFunction extends Construct {
   /** Errors of the rotation function (any failed step). */
   metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.#handler.function.metricErrors({ period: Duration.minutes(5), statistic: "Sum", ...props });
+  }
+
+  /**
+   * Failed best-effort actions after finishSecret (metric `FinishHookFailed`): cache warming, or an
+   * integration credential (Data Action) that still holds the old secret.
+   */
+  metricFinishHookFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: "FinishHookFailed",
+      // The handler adds the step as a dimension; the hooks run in finishSecret only.
+      dimensionsMap: { service: GenesysRotationFunction.SERVICE_NAME, step: "finishSecret" },
+      period: Duration.minutes(5),
+      statistic: "Sum",
+      ...props,
+    });
   }
 
   /** Throttled invocations: Secrets Manager retries, but a throttled rotation is delayed or fails. */

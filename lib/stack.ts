@@ -77,6 +77,7 @@ export class GenesysOAuthRotatorStack extends Stack {
       architecture,
       memorySize: config.rotationFunction.memorySize,
       propagationTimeout: Duration.seconds(config.rotationFunction.propagationTimeoutSeconds),
+      minRotationGap: Duration.seconds(config.rotationFunction.minRotationGapSeconds),
       extraEnvironments: config.extraEnvironments,
       logRetention,
       ...(network === undefined ? {} : { network }),
