@@ -61,9 +61,10 @@ export async function checkRegenerationMarker(
   if (!saved && !(await currentStillMints(context, current))) {
     context.metrics.count("UnsavedRegenerationRefused");
     throw new UnsavedRegenerationError(
-      `secret ${secretArn}: version ${marked} carries ${REGENERATION_MARKER}: an earlier createSecret was regenerating ` +
-        `client ${current.value.clientId} and never stored the result, and ${current.where} is rejected, so the live ` +
-        "secret may exist only in Genesys. Refusing to regenerate again. Run " +
+      `secret ${secretArn}: version ${marked} carries ${REGENERATION_MARKER}: an earlier createSecret regenerated ` +
+        `client ${current.value.clientId} and has not stored the result, and ${current.where} is rejected, so the live ` +
+        "secret may exist only in Genesys. Refusing to regenerate again. If another invocation of this rotation is " +
+        "still running, its result lets the next attempt continue; otherwise run " +
         `\`genesys-rotator recover --secret-id ${secretName}\` (docs/rotation.md, runbook "Unsaved regeneration")`,
     );
   }
