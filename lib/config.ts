@@ -6,6 +6,8 @@
  * to extraEnvironments to allow it`. Nothing here is secret: client secrets never appear in cdk.json (they are
  * seeded into Secrets Manager after the first deploy, see docs/deploy.md).
  */
+
+import { DEFAULT_MIN_ROTATION_GAP_SECONDS, MAX_MIN_ROTATION_GAP_SECONDS } from "../lambda/rotation/config.ts";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import { allowedEnvironments, GENESYS_ENVIRONMENTS } from "../lambda/shared/genesys/environments.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
@@ -151,10 +153,6 @@ const EIP_ALLOCATION_PATTERN = /^eipalloc-[0-9a-f]{8,17}$/;
 const INTEGRATION_CREDENTIAL_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 const RATE_PATTERN = /^rate\((\d+) (day|days|hour|hours)\)$/;
 const CRON_PATTERN = /^cron\(([^()]+)\)$/;
-/** The rotation function's default MIN_ROTATION_GAP_SECONDS (lambda/rotation/config.ts): 48 h + 1 h. */
-export const DEFAULT_MIN_ROTATION_GAP_SECONDS = 176_400;
-/** The rotation function's upper bound of MIN_ROTATION_GAP_SECONDS (one year). */
-const MAX_MIN_ROTATION_GAP_SECONDS = 31_536_000;
 /** The rotation function's own upper bound (lambda/rotation/config.ts) is 600 s; its timeout is 300 s. */
 const MAX_PROPAGATION_TIMEOUT_SECONDS = 240;
 
