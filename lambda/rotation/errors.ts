@@ -95,6 +95,17 @@ export class ConcurrentRegenerationError extends RotatorError {
 }
 
 /**
+ * Single strategy: the regenerated secret could not be stored as AWSPENDING (the put kept failing, e.g.
+ * AccessDenied or a disabled KMS key). It was written as a new AWSCURRENT version instead, which abandons
+ * the rotation (service restored: rotate again) — or, if that failed too, the message says it is lost.
+ * Fatal.
+ */
+export class PendingPutFailedError extends RotatorError {
+  override readonly name = "PendingPutFailedError";
+  readonly retryable = false;
+}
+
+/**
  * The client a rotation regenerates (before the regeneration) or the pending client (setSecret,
  * testSecret) does not exist, is not `active`, or is not a client-credentials client. Fatal.
  */

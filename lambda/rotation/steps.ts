@@ -32,6 +32,7 @@ import {
   InvalidSecretValueError,
   OrganizationMismatchError,
   PendingClientStateError,
+  PendingPutFailedError,
   PendingValueMissingError,
   PropagationTimeoutError,
   RoleDriftError,
@@ -299,6 +300,7 @@ async function resolvePutConflict(
       `AWSPENDING version ${context.version.token} of ${context.version.secretArn}: the regenerated secret of ` +
         `client ${clientId} could not be stored (${describeError(putError).errorName})`,
       putError,
+      PendingPutFailedError,
     );
   }
   assertPendingContinuesCurrent(current, stored);
@@ -341,6 +343,7 @@ async function resolvePutConflict(
     ours,
     `${stored.where}: a concurrent createSecret left a dead secret in AWSPENDING`,
     putError,
+    ConcurrentRegenerationError,
   );
 }
 
@@ -351,12 +354,14 @@ async function resolvePutConflict(
  * rerun. If even that write fails the marker stays, and later attempts refuse instead of regenerating.
  *
  * @param reason what went wrong, starting with where (for the error message).
+ * @param ErrorClass the error the step fails with.
  */
 async function rescueSingleSecret(
   context: StepContext,
   ours: CredentialSecret,
   reason: string,
   putError: unknown,
+  ErrorClass: typeof ConcurrentRegenerationError | typeof PendingPutFailedError,
 ): Promise<never> {
   const rescueVersion = randomUUID();
   const budgetMs = context.remainingMs();
@@ -373,7 +378,7 @@ async function rescueSingleSecret(
       clientId: ours.clientId,
       ...describeError(rescueError),
     });
-    throw new ConcurrentRegenerationError(
+    throw new ErrorClass(
       `${reason}, and storing the live secret of client ${ours.clientId} as AWSCURRENT failed too; no staged ` +
         "version works. Regenerate the secret by hand " +
         '(docs/rotation.md, runbook "Single strategy: AWSCURRENT is dead", step 2)',
@@ -386,7 +391,7 @@ async function rescueSingleSecret(
     clientId: ours.clientId,
     rescueVersionId: rescueVersion,
   });
-  throw new ConcurrentRegenerationError(
+  throw new ErrorClass(
     `${reason}; the live secret of client ` +
       `${ours.clientId} was stored as new AWSCURRENT version ${rescueVersion}, which abandons this rotation ` +
       "(RotationAbandoned). Service is restored; rotate again",

@@ -26,7 +26,7 @@ import {
   startRotationStack,
 } from "../support/rotation-stack.ts";
 import { SteppingClock } from "../support/stepping-clock.ts";
-import { recordingLog } from "./helpers.ts";
+import { recordingLog, waitFor } from "./helpers.ts";
 
 async function staged(
   stack: RotationStack,
@@ -216,10 +216,15 @@ describe("single: a regenerated secret is never lost to a failed put", () => {
   });
 
   test("a non-retryable put failure (AccessDenied) stores the secret as AWSCURRENT (rescue), never regenerating again", async () => {
-    await withStack({ maxRotationAttempts: 3 }, async (stack) => {
+    const log = recordingLog();
+    await withStack({ maxRotationAttempts: 3, log }, async (stack) => {
       stack.secretsManager.faults.failNext("PutSecretValue", "AccessDeniedException", 1);
       const outcome = await stack.rotate(stack.secrets.single);
-      assert.notEqual(outcome.eventName, "RotationSucceeded");
+      assert.equal(outcome.eventName, "RotationAbandoned");
+      // The rescue put records RotationAbandoned while the step is still returning its error.
+      await waitFor(() =>
+        log.lines.some((line) => line.includes('"errorName":"PendingPutFailedError"')) ? true : undefined,
+      );
       assert.equal(stack.genesys.counters.regenerations(STACK_IDS.single), 1, "regenerated exactly once");
       const current = await staged(stack, stack.secrets.single);
       assert.equal(await stack.mints(current), true, "the live secret is AWSCURRENT");
