@@ -6,6 +6,8 @@
  * to extraEnvironments to allow it`. Nothing here is secret: client secrets never appear in cdk.json (they are
  * seeded into Secrets Manager after the first deploy, see docs/deploy.md).
  */
+
+import { DEFAULT_MIN_ROTATION_GAP_SECONDS, MAX_MIN_ROTATION_GAP_SECONDS } from "../lambda/rotation/config.ts";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import { allowedEnvironments, GENESYS_ENVIRONMENTS } from "../lambda/shared/genesys/environments.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
@@ -69,6 +71,13 @@ export interface RotationFunctionConfig {
   readonly memorySize: number;
   /** How long testSecret waits for a new Genesys secret to be accepted (PROPAGATION_TIMEOUT_SECONDS). @default 60 */
   readonly propagationTimeoutSeconds: number;
+  /**
+   * MIN_ROTATION_GAP_SECONDS: a rotation refuses to regenerate the client that was AWSCURRENT until less
+   * than this long ago (docs/rotation.md, "Minimum gap between rotations"). Must be shorter than a
+   * `rate(...)` interval. @default 176400 (48 h, Genesys' longest token lifetime, + 1 h raw-secret cache),
+   * or half the interval of a shorter `rate(...)` schedule
+   */
+  readonly minRotationGapSeconds: number;
 }
 
 /** Memory and time settings of the vending function. */
@@ -236,7 +245,11 @@ export function parseRotatorConfig(raw: unknown): RotatorConfig {
     architecture: architecture ?? "arm64",
     extraEnvironments,
     warmTokenCache,
-    rotationFunction: parseRotationFunction(reader, root.rotationFunction),
+    rotationFunction: parseRotationFunction(
+      reader,
+      root.rotationFunction,
+      rateIntervalHours(schedule.expression),
+    ),
     vendingFunction: parseVendingFunction(reader, root.vendingFunction),
     logRetentionDays,
     dashboard,
@@ -519,11 +532,52 @@ function parseStaticEgress(reader: IssueCollector, raw: unknown): StaticEgressCo
   return { eipAllocationIds, natGateways, maxAzs };
 }
 
-function parseRotationFunction(reader: IssueCollector, raw: unknown): RotationFunctionConfig {
+/** The interval of a valid `rate(...)` expression in hours; undefined for anything else (cron, invalid). */
+function rateIntervalHours(expression: string): number | undefined {
+  const rate = RATE_PATTERN.exec(expression);
+  if (rate === null) return undefined;
+  const amount = Number(rate[1]);
+  return (rate[2] ?? "").startsWith("day") ? amount * 24 : amount;
+}
+
+function parseRotationFunction(
+  reader: IssueCollector,
+  raw: unknown,
+  intervalHours: number | undefined,
+): RotationFunctionConfig {
   const path = `${CONTEXT_KEY}.rotationFunction`;
   const entry =
-    raw === undefined ? {} : (reader.object(raw, path, ["memorySize", "propagationTimeoutSeconds"]) ?? {});
+    raw === undefined
+      ? {}
+      : (reader.object(raw, path, ["memorySize", "propagationTimeoutSeconds", "minRotationGapSeconds"]) ??
+        {});
+  const intervalSeconds = intervalHours === undefined ? undefined : intervalHours * 3600;
+  const minRotationGapSeconds = reader.optionalInteger(
+    entry.minRotationGapSeconds,
+    `${path}.minRotationGapSeconds`,
+    {
+      min: 0,
+      max: MAX_MIN_ROTATION_GAP_SECONDS,
+      rule: `must be a whole number of seconds from 0 to ${MAX_MIN_ROTATION_GAP_SECONDS}`,
+    },
+  );
+  if (
+    minRotationGapSeconds !== undefined &&
+    intervalSeconds !== undefined &&
+    minRotationGapSeconds >= intervalSeconds
+  ) {
+    reader.add(
+      `${path}.minRotationGapSeconds`,
+      `must be shorter than the rotation interval (${intervalSeconds} s), or every scheduled rotation is refused`,
+    );
+  }
   return {
+    minRotationGapSeconds:
+      minRotationGapSeconds ??
+      Math.min(
+        DEFAULT_MIN_ROTATION_GAP_SECONDS,
+        intervalSeconds === undefined ? Number.POSITIVE_INFINITY : Math.floor(intervalSeconds / 2),
+      ),
     memorySize:
       reader.optionalInteger(entry.memorySize, `${path}.memorySize`, { min: 128, max: 10240 }) ?? 256,
     propagationTimeoutSeconds:

@@ -155,7 +155,7 @@ export class GenesysCredential extends Construct {
       Tags.of(this.secret).add("genesys-credential", this.credentialName);
     }
 
-    props.rotationFunction.grantRotation(this.secret, this.encryptionKey, { strategy: props.strategy });
+    props.rotationFunction.grantRotation(this.secret, this.encryptionKey);
     // The value's adminSecretArn is written by whoever can write the secret: pin it to the configuration.
     props.rotationFunction.pinAdminSecret(this.secretName, props.admin?.secret);
     if (props.integrationCredentialIds !== undefined) {

@@ -11,7 +11,6 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import type { RotationStep } from "../lambda/rotation/steps.ts";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
-import type { Strategy } from "../lambda/shared/secret-value.ts";
 import { GrowingStatement, SecretKeyAccess } from "./private/growing-statement.ts";
 import { type GenesysFunctionProps, HandlerFunction, METRICS_NAMESPACE } from "./private/node-function.ts";
 import { secretResourceArn } from "./private/secret-arn.ts";
@@ -32,6 +31,11 @@ export interface GenesysRotationFunctionProps extends GenesysFunctionProps {
   readonly timeout?: Duration;
   /** How long testSecret waits for a freshly generated Genesys secret to be accepted. @default Duration.seconds(60) */
   readonly propagationTimeout?: Duration;
+  /**
+   * MIN_ROTATION_GAP_SECONDS: how long after a client stopped being AWSCURRENT a rotation may regenerate
+   * it (docs/rotation.md, "Minimum gap between rotations"). @default the function's (176400 s)
+   */
+  readonly minRotationGap?: Duration;
 }
 
 /**
@@ -53,7 +57,6 @@ export class GenesysRotationFunction extends Construct {
   readonly invokePermission: lambda.CfnPermission;
 
   readonly #secretAccess: GrowingStatement;
-  readonly #versionDates: GrowingStatement;
   readonly #keyAccess: SecretKeyAccess;
   readonly #integrationCredentials = new Map<string, readonly string[]>();
   /** Secret name → admin secret ARN ("" = self-managed); becomes ADMIN_SECRET_ARNS. */
@@ -72,6 +75,9 @@ export class GenesysRotationFunction extends Construct {
     }
     const environment: Record<string, string> = {
       PROPAGATION_TIMEOUT_SECONDS: String(propagationTimeout.toSeconds()),
+      ...(props.minRotationGap === undefined
+        ? {}
+        : { MIN_ROTATION_GAP_SECONDS: String(props.minRotationGap.toSeconds()) }),
       INTEGRATION_CREDENTIALS: Lazy.string({
         produce: () => JSON.stringify(Object.fromEntries(this.#integrationCredentials)),
       }),
@@ -101,14 +107,6 @@ export class GenesysRotationFunction extends Construct {
         "secretsmanager:UpdateSecretVersionStage",
       ],
     });
-    // Single-client secrets only: after a lost PutSecretValue, the live secret exists only in Genesys and
-    // AWSCURRENT is dead by the rotation's own hand. The retry may regenerate again only with evidence that
-    // the client changed after this rotation's AWSPENDING version was created — a date that only
-    // ListSecretVersionIds returns (read-only metadata, no secret value).
-    this.#versionDates = new GrowingStatement(this.role, {
-      sid: "ReadVersionDatesOfSingleClientSecrets",
-      actions: ["secretsmanager:ListSecretVersionIds"],
-    });
     this.#keyAccess = new SecretKeyAccess(this.role, {
       sid: "UseSecretKeysThroughSecretsManager",
       // Decrypt for GetSecretValue, GenerateDataKey for PutSecretValue: what Secrets Manager asks KMS for.
@@ -133,14 +131,9 @@ export class GenesysRotationFunction extends Construct {
    *
    * @param encryptionKey the secret's customer managed key. @default `secret.encryptionKey` (none = aws/secretsmanager)
    */
-  grantRotation(
-    secret: secretsmanager.ISecret,
-    encryptionKey?: kms.IKey,
-    options: { readonly strategy?: Strategy } = {},
-  ): void {
+  grantRotation(secret: secretsmanager.ISecret, encryptionKey?: kms.IKey): void {
     const secretArn = secretResourceArn(secret);
     this.#secretAccess.addResource(secretArn);
-    if (options.strategy === "single") this.#versionDates.addResource(secretArn);
     this.#keyAccess.addKey(encryptionKey ?? secret.encryptionKey);
   }
 
@@ -225,6 +218,14 @@ export class GenesysRotationFunction extends Construct {
       label: "Failed rotation steps",
       ...props,
     });
+  }
+
+  /**
+   * Failed best-effort actions after finishSecret (metric `FinishHookFailed`): cache warming, or an
+   * integration credential (Data Action) that still holds the old secret.
+   */
+  metricFinishHookFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#stepMetric("FinishHookFailed", "finishSecret", props);
   }
 
   /** Throttled invocations: Secrets Manager retries, but a throttled rotation is delayed or fails. */

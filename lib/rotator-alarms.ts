@@ -79,6 +79,11 @@ export class RotatorAlarms extends Construct {
       description:
         "A rotation step failed. Secrets Manager retries the rotation; see the rotation function's log for the step and error name (docs/deploy.md, Alarms).",
     });
+    this.#alarm("FinishHookFailures", rotation.metricFinishHookFailures(), {
+      threshold: 1,
+      description:
+        "An action after a rotation failed: an integration credential (Data Action) may still hold the old secret, or the vendor's cache was not warmed. See the rotation log for hook and errorName (docs/deploy.md, Alarms).",
+    });
     this.#alarm("RotationThrottles", rotation.metricThrottles(), {
       threshold: 1,
       description:

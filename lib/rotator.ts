@@ -82,6 +82,11 @@ export interface GenesysOAuthRotatorProps {
   readonly rotationFunction?: {
     readonly memorySize?: number;
     readonly propagationTimeoutSeconds?: number;
+    /**
+     * Shortest time between two rotations of one secret: a client that was AWSCURRENT is not regenerated
+     * sooner (docs/rotation.md). @default 176400 (48 h token lifetime + 1 h secret cache), capped by the schedule
+     */
+    readonly minRotationGapSeconds?: number;
   };
   readonly vendingFunction?: {
     readonly memorySize?: number;
@@ -147,6 +152,7 @@ export class GenesysOAuthRotator extends Construct {
       architecture,
       memorySize: config.rotationFunction.memorySize,
       propagationTimeout: Duration.seconds(config.rotationFunction.propagationTimeoutSeconds),
+      minRotationGap: Duration.seconds(config.rotationFunction.minRotationGapSeconds),
       extraEnvironments: config.extraEnvironments,
       logRetention,
       ...(network === undefined ? {} : { network }),

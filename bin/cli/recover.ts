@@ -10,12 +10,21 @@
  * - only AWSPREVIOUS works → move AWSCURRENT back to it (rollback) and drop AWSPENDING;
  * - nothing works → no label can help: explains how to re-seed through the admin credential.
  *
+ * The rotation function's regeneration marker (label GENESYS_REGENERATING, left when a single client was
+ * regenerated and the result never stored) is removed with any of these moves, or on its own when
+ * AWSCURRENT works and nothing is pending. After a re-seed the next rotation removes it (AWSCURRENT works).
+ *
  * Dry run by default; `--apply` asks for confirmation on a terminal, `--yes` skips the question. A test
  * that could not decide (throttling, network) never leads to a change.
  */
 import { UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
 import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from "../../lambda/shared/staging-labels.ts";
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  AWSPREVIOUS,
+  REGENERATION_MARKER,
+} from "../../lambda/shared/staging-labels.ts";
 import {
   type CommandSpec,
   flag,
@@ -100,14 +109,22 @@ export type RecoveryPlan =
       /** Why nothing changes, as one statement: "nothing to recover: ...", "could not test ...". */
       reason: string;
     }
-  | { action: "remove-pending"; pendingVersionId: string }
-  | { action: "promote-pending"; pendingVersionId: string; currentVersionId: string }
+  | { action: "remove-pending"; pendingVersionId: string; markerVersionId?: string }
+  | {
+      action: "promote-pending";
+      pendingVersionId: string;
+      currentVersionId: string;
+      markerVersionId?: string;
+    }
   | {
       action: "rollback-to-previous";
       previousVersionId: string;
       currentVersionId: string;
       pendingVersionId?: string;
+      markerVersionId?: string;
     }
+  /** AWSCURRENT works and nothing is pending, but the regeneration marker is left: remove it. */
+  | { action: "clear-marker"; markerVersionId: string }
   | { action: "reseed"; reason: string; commands: string[] };
 
 /** What `recover` found and did. */
@@ -194,6 +211,10 @@ export function planRecovery(
   const result = (label: string) => checks.find((check) => check.label === label);
   const current = result(AWSCURRENT);
   const pending = state.pendingRotation;
+  const markerVersionId = state.versions.find((version) =>
+    version.stages.includes(REGENERATION_MARKER),
+  )?.versionId;
+  const marker = markerVersionId === undefined ? {} : { markerVersionId };
   if (current === undefined || state.labels.current === undefined) {
     return {
       action: "none",
@@ -201,9 +222,11 @@ export function planRecovery(
     };
   }
   if (current.result === "works") {
-    return pending === undefined
+    if (pending !== undefined)
+      return { action: "remove-pending", pendingVersionId: pending.versionId, ...marker };
+    return markerVersionId === undefined
       ? { action: "none", reason: "nothing to recover: AWSCURRENT works and no rotation is pending" }
-      : { action: "remove-pending", pendingVersionId: pending.versionId };
+      : { action: "clear-marker", markerVersionId };
   }
   const undecided = checks.find((check) => check.result === "unknown");
   if (current.result === "unknown" || undecided !== undefined) {
@@ -217,6 +240,7 @@ export function planRecovery(
       action: "promote-pending",
       pendingVersionId: pending.versionId,
       currentVersionId: state.labels.current,
+      ...marker,
     };
   }
   const previous = result(AWSPREVIOUS);
@@ -226,6 +250,7 @@ export function planRecovery(
       previousVersionId: state.labels.previous,
       currentVersionId: state.labels.current,
       ...(pending === undefined ? {} : { pendingVersionId: pending.versionId }),
+      ...marker,
     };
   }
   return reseedPlan(state, input.secretId, deps);
@@ -327,7 +352,7 @@ async function applyPlan(deps: CliDependencies, secretId: string, plan: Recovery
   switch (plan.action) {
     case "remove-pending":
       await move({ VersionStage: AWSPENDING, RemoveFromVersionId: plan.pendingVersionId });
-      return;
+      break;
     case "promote-pending":
       // As finishSecret does: AWSCURRENT moves, AWSPREVIOUS follows, AWSPENDING may stay on the new current.
       await move({
@@ -335,7 +360,7 @@ async function applyPlan(deps: CliDependencies, secretId: string, plan: Recovery
         MoveToVersionId: plan.pendingVersionId,
         RemoveFromVersionId: plan.currentVersionId,
       });
-      return;
+      break;
     case "rollback-to-previous":
       await move({
         VersionStage: AWSCURRENT,
@@ -345,20 +370,32 @@ async function applyPlan(deps: CliDependencies, secretId: string, plan: Recovery
       if (plan.pendingVersionId !== undefined) {
         await move({ VersionStage: AWSPENDING, RemoveFromVersionId: plan.pendingVersionId });
       }
-      return;
+      break;
+    case "clear-marker":
+      break;
     default:
       return;
+  }
+  // Last: while it is there, no rotation regenerates the single client again.
+  if (plan.markerVersionId !== undefined) {
+    await move({ VersionStage: REGENERATION_MARKER, RemoveFromVersionId: plan.markerVersionId });
   }
 }
 
 function describePlan(plan: RecoveryPlan): string {
+  const marker =
+    "markerVersionId" in plan && plan.markerVersionId !== undefined
+      ? ` Then remove the regeneration marker ${REGENERATION_MARKER} from version ${plan.markerVersionId}.`
+      : "";
   switch (plan.action) {
     case "remove-pending":
-      return `AWSCURRENT works: remove AWSPENDING from stuck version ${plan.pendingVersionId}.`;
+      return `AWSCURRENT works: remove AWSPENDING from stuck version ${plan.pendingVersionId}.${marker}`;
     case "promote-pending":
-      return `AWSCURRENT is rejected but AWSPENDING works: move AWSCURRENT to version ${plan.pendingVersionId}.`;
+      return `AWSCURRENT is rejected but AWSPENDING works: move AWSCURRENT to version ${plan.pendingVersionId}.${marker}`;
     case "rollback-to-previous":
-      return `Only AWSPREVIOUS works: move AWSCURRENT back to version ${plan.previousVersionId}${plan.pendingVersionId === undefined ? "" : ` and remove AWSPENDING from ${plan.pendingVersionId}`}.`;
+      return `Only AWSPREVIOUS works: move AWSCURRENT back to version ${plan.previousVersionId}${plan.pendingVersionId === undefined ? "" : ` and remove AWSPENDING from ${plan.pendingVersionId}`}.${marker}`;
+    case "clear-marker":
+      return `AWSCURRENT works and no rotation is pending: remove the regeneration marker ${REGENERATION_MARKER} from version ${plan.markerVersionId}.`;
     case "reseed":
       return `${plan.reason}:`;
     case "none":

@@ -3,7 +3,9 @@
  * version becomes AWSCURRENT, or until a timeout. A rotation refused because a previous one is stuck is
  * answered with the commands that clear it.
  */
+import { randomUUID } from "node:crypto";
 import { DescribeSecretCommand, RotateSecretCommand } from "@aws-sdk/client-secrets-manager";
+import { IGNORE_MIN_GAP_TOKEN_PREFIX } from "../../lambda/rotation/preconditions.ts";
 import { AWSCURRENT, AWSPENDING } from "../../lambda/shared/staging-labels.ts";
 import {
   type CommandSpec,
@@ -25,6 +27,13 @@ export const rotateSpec: CommandSpec = {
     "DescribeSecret until the new version carries AWSCURRENT (success), loses AWSPENDING without becoming",
     "current (failed or abandoned), or --timeout-seconds pass. --test-only runs the rotation function's",
     "testSecret step alone (RotateImmediately=false), which changes nothing.",
+    "",
+    "The rotation function refuses to regenerate a client that was AWSCURRENT less than its minimum gap",
+    "ago (MinRotationGapError; rotationFunction.minRotationGapSeconds). In an emergency (a leaked secret)",
+    `--ignore-min-gap overrides it for this rotation only: the version id (ClientRequestToken) starts with`,
+    `"${IGNORE_MIN_GAP_TOKEN_PREFIX}", which the rotation function reads. Consumers still holding the`,
+    "previous value or a token minted with it may then fail. A rotation refused earlier stays stuck:",
+    "clear it with recover first.",
   ].join("\n"),
   options: {
     "secret-id": ROTATED_SECRET_ID_OPTION,
@@ -35,9 +44,14 @@ export const rotateSpec: CommandSpec = {
       description: "how long --wait waits (default 300)",
     },
     "test-only": { type: "boolean", description: "validate the rotation setup without rotating" },
+    "ignore-min-gap": {
+      type: "boolean",
+      description: "emergency: rotate even if the previous rotation was less than the minimum gap ago",
+    },
   },
   examples: [
     "rotate --secret-id genesys/reporting --wait",
+    "rotate --secret-id genesys/reporting --ignore-min-gap --wait",
     "rotate --local --secret-id drill/genesys-app --wait",
   ],
 };
@@ -48,6 +62,8 @@ export interface RotateInput {
   wait: boolean;
   timeoutMs: number;
   testOnly: boolean;
+  /** Skip the rotation function's minimum gap for this rotation (a ClientRequestToken it recognises). */
+  ignoreMinGap: boolean;
   /** Time between DescribeSecret polls. */
   pollIntervalMs: number;
 }
@@ -58,11 +74,17 @@ export function parseRotateInput(values: ParsedValues): RotateInput {
   if (!wait && values["timeout-seconds"] !== undefined) {
     throw new UsageError("--timeout-seconds", "only applies with --wait");
   }
+  const testOnly = flag(values, "test-only");
+  const ignoreMinGap = flag(values, "ignore-min-gap");
+  if (testOnly && ignoreMinGap) {
+    throw new UsageError("--ignore-min-gap", "does not apply with --test-only (nothing is regenerated)");
+  }
   return {
     secretId: secretIdOption(values, "secret-id", true),
     wait,
     timeoutMs: integerOption(values, "timeout-seconds", { min: 1, max: 3600, default: 300 }) * 1000,
-    testOnly: flag(values, "test-only"),
+    testOnly,
+    ignoreMinGap,
     pollIntervalMs: 1000,
   };
 }
@@ -96,7 +118,14 @@ export async function runRotate(input: RotateInput, deps: CliDependencies): Prom
       deps,
       () =>
         deps.secretsManager.send(
-          new RotateSecretCommand({ SecretId: input.secretId, RotateImmediately: !input.testOnly }),
+          new RotateSecretCommand({
+            SecretId: input.secretId,
+            RotateImmediately: !input.testOnly,
+            // The override travels in the version id, which every step of this rotation receives.
+            ...(input.ignoreMinGap
+              ? { ClientRequestToken: `${IGNORE_MIN_GAP_TOKEN_PREFIX}${randomUUID()}` }
+              : {}),
+          }),
         ),
       { ...context, operation: "RotateSecret" },
     );

@@ -32,11 +32,31 @@ export interface RotationConfig {
    * @default undefined (not pinned: the value's `adminSecretArn` is trusted, within the role's permissions)
    */
   adminSecretArns: Readonly<Record<string, string>> | undefined;
+  /**
+   * `MIN_ROTATION_GAP_SECONDS`: createSecret refuses to regenerate a client that AWSPREVIOUS names until
+   * AWSPREVIOUS was replaced at least this long ago (docs/rotation.md, "Minimum gap between rotations").
+   * @default {@link DEFAULT_MIN_ROTATION_GAP_SECONDS}
+   */
+  minRotationGapSeconds: number;
 }
 
 /** Longest propagation wait accepted: the steps must fit in a Lambda's 15-minute maximum with room to spare. */
 export const MAX_PROPAGATION_TIMEOUT_SECONDS = 600;
 export const DEFAULT_PROPAGATION_TIMEOUT_SECONDS = 60;
+
+/** The longest access-token lifetime Genesys Cloud allows (`accessTokenValiditySeconds` ≤ 172800). */
+export const MAX_GENESYS_TOKEN_LIFETIME_SECONDS = 172_800;
+/** How long AWS's Secrets Manager caching clients keep a value by default (1 hour): raw readers' cache. */
+export const RAW_SECRET_CACHE_TTL_SECONDS = 3_600;
+/**
+ * Default minimum gap between rotations: a token minted with the previous client just before it was
+ * replaced stays valid for up to the longest token lifetime, and a raw reader's cached copy for up to
+ * the cache TTL after that.
+ */
+export const DEFAULT_MIN_ROTATION_GAP_SECONDS =
+  MAX_GENESYS_TOKEN_LIFETIME_SECONDS + RAW_SECRET_CACHE_TTL_SECONDS;
+/** Upper bound of MIN_ROTATION_GAP_SECONDS (one year). */
+export const MAX_MIN_ROTATION_GAP_SECONDS = 31_536_000;
 
 /** Reads and validates the configuration. @throws ConfigurationError naming the variable and the rule. */
 export function readRotationConfig(env: Readonly<Record<string, string | undefined>>): RotationConfig {
@@ -50,6 +70,7 @@ export function readRotationConfig(env: Readonly<Record<string, string | undefin
     lambdaEndpoint: optionalUrl(env, "LAMBDA_ENDPOINT"),
     integrationCredentials: integrationCredentials(env),
     adminSecretArns: adminSecretArns(env),
+    minRotationGapSeconds: minRotationGap(env),
   };
 }
 
@@ -93,6 +114,19 @@ function propagationTimeout(env: Readonly<Record<string, string | undefined>>): 
     throw new ConfigurationError(
       "PROPAGATION_TIMEOUT_SECONDS",
       `must be a number of seconds greater than 0 and at most ${MAX_PROPAGATION_TIMEOUT_SECONDS}`,
+    );
+  }
+  return seconds;
+}
+
+function minRotationGap(env: Readonly<Record<string, string | undefined>>): number {
+  const raw = optionalString(env, "MIN_ROTATION_GAP_SECONDS");
+  if (raw === undefined) return DEFAULT_MIN_ROTATION_GAP_SECONDS;
+  const seconds = Number(raw);
+  if (!/^\d+$/.test(raw) || seconds > MAX_MIN_ROTATION_GAP_SECONDS) {
+    throw new ConfigurationError(
+      "MIN_ROTATION_GAP_SECONDS",
+      `must be a whole number of seconds from 0 to ${MAX_MIN_ROTATION_GAP_SECONDS}`,
     );
   }
   return seconds;

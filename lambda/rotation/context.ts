@@ -53,6 +53,16 @@ export interface RotationDependencies {
    * (`""`: none, a self-managed pair). @default undefined: not pinned
    */
   adminSecretPins?: Readonly<Record<string, string>> | undefined;
+  /**
+   * `MIN_ROTATION_GAP_SECONDS` in ms: createSecret refuses to regenerate the client AWSPREVIOUS names
+   * until AWSPREVIOUS was replaced this long ago. @default 0 (no gap)
+   */
+  minRotationGapMs?: number;
+  /**
+   * `INTEGRATION_CREDENTIALS`: secret name or ARN → integration credential ids. createSecret re-syncs
+   * any of them that still holds the client it is about to regenerate. @default {}
+   */
+  integrationCredentials?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Which credential a token is minted for; decides how a rejection is reported. */
@@ -70,12 +80,28 @@ export class StepContext {
   #current?: Promise<StagedCredential>;
   #admin?: Promise<StagedCredential>;
   readonly #tokens = new Map<string, Promise<AccessToken>>();
+  /**
+   * When the invocation must be done (epoch ms on `deps.clock`): Lambda's remaining time minus a margin.
+   * No Genesys attempt starts or sleeps past it. @default undefined (no limit: direct calls, tests)
+   */
+  readonly deadline: number | undefined;
 
-  constructor(deps: RotationDependencies, version: RotationVersion, log: Log) {
+  constructor(deps: RotationDependencies, version: RotationVersion, log: Log, deadline?: number) {
     this.deps = deps;
     this.version = version;
     this.log = log;
     this.metrics = deps.metrics ?? NO_METRICS;
+    this.deadline = deadline;
+  }
+
+  /** Milliseconds left before {@link deadline} (Infinity without one). */
+  remainingMs(): number {
+    return this.deadline === undefined ? Number.POSITIVE_INFINITY : this.deadline - this.deps.clock.now();
+  }
+
+  /** The per-call limits every Genesys call of this step gets (the step's deadline). */
+  callLimits(): { deadline?: number } {
+    return this.deadline === undefined ? {} : { deadline: this.deadline };
   }
 
   /** The validated AWSCURRENT value (read once per step). */
@@ -130,6 +156,7 @@ export class StepContext {
         this.endpoints(credential),
         credential.clientId,
         credential.clientSecret,
+        this.callLimits(),
       );
       this.#tokens.set(key, pending);
       pending.catch(() => this.#tokens.delete(key));
@@ -159,7 +186,7 @@ export class StepContext {
   async adminApi(): Promise<RotationGenesysApi> {
     const admin = await this.admin();
     const token = await this.mint(admin, "admin");
-    return this.deps.genesys.api(this.endpoints(admin.value), token.accessToken);
+    return this.deps.genesys.api(this.endpoints(admin.value), token.accessToken, this.callLimits());
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ValidationError } from "../shared/errors.ts";
-import { type CredentialSecret, parseCredentialSecret } from "../shared/secret-value.ts";
+import { type CredentialSecret, parseCredentialSecret, sameClientId } from "../shared/secret-value.ts";
 import { AWSCURRENT, AWSPENDING } from "../shared/staging-labels.ts";
 import {
   AdminCredentialError,
@@ -21,6 +21,8 @@ export interface StagedCredential {
   value: CredentialSecret;
   /** e.g. `AWSCURRENT of arn:aws:secretsmanager:...:secret:app` */
   where: string;
+  /** When the version was created (epoch ms), when Secrets Manager said. */
+  createdAt?: number | undefined;
 }
 
 /** Validates a raw staged value, naming where it came from in the error. */
@@ -57,7 +59,11 @@ export async function readCurrentCredential(
     versionId: version.currentVersionId,
   });
   if (staged === undefined) throw new InvalidSecretValueError(`${where} has no value`);
-  return { value: parseStagedCredential(staged.value, where, extraEnvironments), where };
+  return {
+    value: parseStagedCredential(staged.value, where, extraEnvironments),
+    where,
+    createdAt: staged.createdAt,
+  };
 }
 
 /**
@@ -235,7 +241,8 @@ export function assertTargetIsNotAdminClient(current: StagedCredential, admin: S
   if (current.value.adminSecretArn === undefined) return;
   const target = targetClientId(current.value);
   const adminClients = [admin.value.clientId, admin.value.alternateClientId];
-  if (!adminClients.includes(target)) return;
+  // Ignoring case: Genesys may resolve an upper-cased id to the same client.
+  if (!adminClients.some((id) => sameClientId(id, target))) return;
   const field = current.value.strategy === "alternating" ? "alternateClientId" : "clientId";
   throw new TargetIsAdminClientError(
     `${current.where}: field "${field}" names client ${target}, a client of the admin credential (${admin.where}); ` +

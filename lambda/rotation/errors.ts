@@ -95,6 +95,17 @@ export class ConcurrentRegenerationError extends RotatorError {
 }
 
 /**
+ * Single strategy: the regenerated secret could not be stored as AWSPENDING (the put kept failing, e.g.
+ * AccessDenied or a disabled KMS key). It was written as a new AWSCURRENT version instead, which abandons
+ * the rotation (service restored: rotate again) — or, if that failed too, the message says it is lost.
+ * Fatal.
+ */
+export class PendingPutFailedError extends RotatorError {
+  override readonly name = "PendingPutFailedError";
+  readonly retryable = false;
+}
+
+/**
  * The client a rotation regenerates (before the regeneration) or the pending client (setSecret,
  * testSecret) does not exist, is not `active`, or is not a client-credentials client. Fatal.
  */
@@ -154,4 +165,52 @@ export class SecretsManagerCallError extends RotatorError {
 export class UnexpectedRotationError extends RotatorError {
   override readonly name = "UnexpectedRotationError";
   readonly retryable = false;
+}
+
+/**
+ * createSecret refused to regenerate: the client it would regenerate was handed out as AWSCURRENT too
+ * recently (AWSPREVIOUS names it and was replaced less than `MIN_ROTATION_GAP_SECONDS` ago), so tokens
+ * minted with it and raw readers' cached copies may still be in use. Nothing was changed. Retryable: a
+ * later attempt passes once the gap has elapsed; `genesys-rotator rotate --ignore-min-gap` overrides it.
+ */
+export class MinRotationGapError extends RotatorError {
+  override readonly name = "MinRotationGapError";
+  readonly retryable = true;
+  /** How long until the gap has elapsed, ms. */
+  readonly retryAfterMs: number;
+
+  constructor(message: string, retryAfterMs: number) {
+    super(message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * Too little of the invocation's time is left to regenerate a secret AND store it (the Lambda timeout is
+ * near). Nothing was changed. Retryable: the next attempt starts with a fresh invocation.
+ */
+export class DeadlineTooCloseError extends RotatorError {
+  override readonly name = "DeadlineTooCloseError";
+  readonly retryable = true;
+}
+
+/**
+ * Single strategy: an earlier createSecret marked the secret (staging label `GENESYS_REGENERATING`) before
+ * regenerating the client, and the regenerated secret was never stored: it may exist only in Genesys now
+ * (or nowhere). Regenerating again would lose it for good, so the rotation refuses until an operator
+ * runs `genesys-rotator recover`, which clears the marker. Fatal.
+ */
+export class UnsavedRegenerationError extends RotatorError {
+  override readonly name = "UnsavedRegenerationError";
+  readonly retryable = false;
+}
+
+/**
+ * An integration credential (Data Action) configured for this secret still holds the client the
+ * rotation would regenerate, and re-syncing it to AWSCURRENT failed. Regenerating would break it.
+ * Nothing was regenerated. Retryable (the integration API may be throttled or briefly unavailable).
+ */
+export class IntegrationCredentialStaleError extends RotatorError {
+  override readonly name = "IntegrationCredentialStaleError";
+  readonly retryable = true;
 }

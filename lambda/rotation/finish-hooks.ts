@@ -149,7 +149,7 @@ function readErrorType(payload: Uint8Array | undefined): string {
 }
 
 /** Integration credential type that holds an OAuth client id and secret. */
-const OAUTH_CLIENT_CREDENTIAL_TYPE = "pureCloudOAuthClient";
+export const OAUTH_CLIENT_CREDENTIAL_TYPE = "pureCloudOAuthClient";
 
 /**
  * Copies the new client id and secret into Genesys integration credentials (Data Actions), which

@@ -37,8 +37,8 @@ export interface GenesysGateway {
     clientSecret: string,
     limits?: TokenRequestLimits,
   ): Promise<AccessToken>;
-  /** A Platform API client acting with `accessToken`. */
-  api(endpoints: GenesysEndpoints, accessToken: string): RotationGenesysApi;
+  /** A Platform API client acting with `accessToken`; `limits` (e.g. the step's deadline) apply to every call. */
+  api(endpoints: GenesysEndpoints, accessToken: string, limits?: TokenRequestLimits): RotationGenesysApi;
 }
 
 /** Options of {@link createGenesysGateway}. */
@@ -66,6 +66,7 @@ export function createGenesysGateway(options: GenesysGatewayOptions): GenesysGat
       }),
     requestToken: (endpoints, clientId, clientSecret, limits) =>
       requestClientCredentialsToken({ endpoints, clientId, clientSecret }, { ...callOptions, ...limits }),
-    api: (endpoints, accessToken) => new GenesysApiClient(endpoints, accessToken, callOptions),
+    api: (endpoints, accessToken, limits) =>
+      new GenesysApiClient(endpoints, accessToken, { ...callOptions, ...limits }),
   };
 }

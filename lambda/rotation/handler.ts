@@ -44,8 +44,19 @@ export interface RotationHandlerOptions {
   finishHooks?: readonly FinishHook[];
 }
 
-/** A rotation handler: resolves when the step succeeded, throws (a named error) when it failed. */
-export type RotationHandler = (event: unknown) => Promise<StepOutcome>;
+/** The part of the Lambda context the handler reads. */
+export interface DeadlineContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** Time kept back from Lambda's remaining time, to log, publish metrics and answer before the timeout. */
+const HANDLER_SAFETY_MARGIN_MS = 2_000;
+
+/**
+ * A rotation handler: resolves when the step succeeded, throws (a named error) when it failed. With a
+ * Lambda `context`, the step works against its remaining time (no deadline without one).
+ */
+export type RotationHandler = (event: unknown, context?: DeadlineContext) => Promise<StepOutcome>;
 
 /**
  * Builds a handler. Configuration and clients are created on the first invocation and reused by the
@@ -58,14 +69,22 @@ export function createRotationHandler(options: RotationHandlerOptions = {}): Rot
   const metrics = options.metrics ?? createMetrics(serviceName, env);
   let deps: RotationDependencies | undefined;
 
-  return async (event: unknown): Promise<StepOutcome> => {
+  return async (event: unknown, lambdaContext?: DeadlineContext): Promise<StepOutcome> => {
     try {
       const request = parseRotationEvent(event);
       metrics.addDimension("step", request.Step);
       deps ??= buildDependencies(options, env, log, powertoolsMetrics(metrics));
+      const remainingMs = lambdaContext?.getRemainingTimeInMillis?.();
       const outcome = await rotate(
         request.Step,
-        { secretId: request.SecretId, token: request.ClientRequestToken },
+        {
+          secretId: request.SecretId,
+          token: request.ClientRequestToken,
+          deadline:
+            remainingMs === undefined
+              ? undefined
+              : deps.clock.now() + Math.max(0, remainingMs - HANDLER_SAFETY_MARGIN_MS),
+        },
         deps,
       );
       metrics.addMetric("RotationStepSucceeded", MetricUnit.Count, 1);
@@ -139,6 +158,8 @@ function buildDependencies(
     extraEnvironments: config.extraEnvironments,
     finishHooks,
     adminSecretPins: config.adminSecretArns,
+    minRotationGapMs: config.minRotationGapSeconds * 1000,
+    integrationCredentials: config.integrationCredentials,
   };
 }
 
@@ -153,7 +174,7 @@ function powertoolsMetrics(metrics: Metrics): RotationMetrics {
 let defaultHandler: RotationHandler | undefined;
 
 /** The Lambda entry point. */
-export const handler = (event: unknown): Promise<StepOutcome> => {
+export const handler = (event: unknown, context?: DeadlineContext): Promise<StepOutcome> => {
   defaultHandler ??= createRotationHandler();
-  return defaultHandler(event);
+  return defaultHandler(event, context);
 };

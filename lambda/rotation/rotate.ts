@@ -20,6 +20,11 @@ export interface RotationRequest {
   secretId: string;
   /** The rotation's version id (ClientRequestToken). */
   token: string;
+  /**
+   * When the step must be done (epoch ms on `deps.clock`), from the Lambda context's remaining time.
+   * @default undefined (no limit)
+   */
+  deadline?: number | undefined;
 }
 
 /** What {@link rotate} reports back. */
@@ -46,7 +51,7 @@ export async function rotate(
   try {
     const version = await describeRotationVersion(deps.secretsManager, request.secretId, request.token);
     log = withLogKeys(deps.log, { step, secretArn: version.secretArn, clientRequestToken: request.token });
-    context = new StepContext(deps, version, log);
+    context = new StepContext(deps, version, log, request.deadline);
     const result = await STEP_FUNCTIONS[step](context);
     context.log.info("rotation step succeeded", { result });
     return { step, result, secretArn: version.secretArn, strategy: context.strategy };

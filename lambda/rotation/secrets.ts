@@ -5,13 +5,12 @@
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
-  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
 import { awsErrorFields } from "../shared/aws-errors.ts";
-import { AWSCURRENT, AWSPENDING } from "../shared/staging-labels.ts";
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, REGENERATION_MARKER } from "../shared/staging-labels.ts";
 import { RotationStateError, SecretsManagerCallError } from "./errors.ts";
 
 /** What the guard learned about the secret and the rotation's version (see {@link describeRotationVersion}). */
@@ -26,6 +25,12 @@ export interface RotationVersion {
   isCurrent: boolean;
   /** The version that carries AWSCURRENT now (the token's own when `isCurrent`). */
   currentVersionId: string;
+  /** The version that carries AWSPREVIOUS, if any. */
+  previousVersionId?: string | undefined;
+  /** The secret's LastRotatedDate (epoch ms), if it ever rotated. */
+  lastRotatedAt?: number | undefined;
+  /** The version carrying {@link REGENERATION_MARKER}, if any (a single-client regeneration in flight). */
+  regenerationMarkerVersionId?: string | undefined;
 }
 
 /**
@@ -67,7 +72,18 @@ export async function describeRotationVersion(
       `secret ${secretArn}: version ${token} is neither AWSCURRENT nor AWSPENDING; this rotation was abandoned or superseded`,
     );
   }
-  return { secretArn, secretName: metadata.Name ?? secretId, token, isCurrent, currentVersionId };
+  const holderOf = (label: string) =>
+    Object.entries(versions).find(([, labels]) => labels.includes(label))?.[0];
+  return {
+    secretArn,
+    secretName: metadata.Name ?? secretId,
+    token,
+    isCurrent,
+    currentVersionId,
+    previousVersionId: holderOf(AWSPREVIOUS),
+    lastRotatedAt: metadata.LastRotatedDate?.getTime(),
+    regenerationMarkerVersionId: holderOf(REGENERATION_MARKER),
+  };
 }
 
 /**
@@ -78,7 +94,7 @@ export async function getStagedValue(
   client: SecretsManagerClient,
   secretId: string,
   selector: { stage: string; versionId?: string },
-): Promise<{ value: string; versionId: string } | undefined> {
+): Promise<{ value: string; versionId: string; createdAt?: number | undefined } | undefined> {
   try {
     const response = await client.send(
       new GetSecretValueCommand({
@@ -88,7 +104,11 @@ export async function getStagedValue(
       }),
     );
     if (response.SecretString === undefined) return undefined;
-    return { value: response.SecretString, versionId: response.VersionId ?? selector.versionId ?? "" };
+    return {
+      value: response.SecretString,
+      versionId: response.VersionId ?? selector.versionId ?? "",
+      createdAt: response.CreatedDate?.getTime(),
+    };
   } catch (error) {
     if (awsErrorFields(error).name === "ResourceNotFoundException") return undefined;
     throw toSecretsManagerError("GetSecretValue", error);
@@ -104,8 +124,9 @@ export async function putPendingValue(
   secretId: string,
   token: string,
   value: string,
+  options: { abortSignal?: AbortSignal } = {},
 ): Promise<void> {
-  await putVersion(client, secretId, token, value, AWSPENDING);
+  await putVersion(client, secretId, token, value, AWSPENDING, options);
 }
 
 /**
@@ -118,8 +139,50 @@ export async function putCurrentValue(
   secretId: string,
   token: string,
   value: string,
+  options: { abortSignal?: AbortSignal } = {},
 ): Promise<void> {
-  await putVersion(client, secretId, token, value, AWSCURRENT);
+  await putVersion(client, secretId, token, value, AWSCURRENT, options);
+}
+
+/**
+ * Attaches {@link REGENERATION_MARKER} to the rotation's version (idempotent). Fails when another version
+ * carries it (the caller checks that first).
+ */
+export async function markRegeneration(
+  client: SecretsManagerClient,
+  secretId: string,
+  token: string,
+): Promise<void> {
+  await call("UpdateSecretVersionStage", () =>
+    client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: REGENERATION_MARKER,
+        MoveToVersionId: token,
+      }),
+    ),
+  );
+}
+
+/** Removes {@link REGENERATION_MARKER} from `versionId`; a version that no longer carries it is fine. */
+export async function clearRegenerationMarker(
+  client: SecretsManagerClient,
+  secretId: string,
+  versionId: string,
+): Promise<void> {
+  try {
+    await client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: REGENERATION_MARKER,
+        RemoveFromVersionId: versionId,
+      }),
+    );
+  } catch (error) {
+    // "The staging label is not attached to the version": already cleared (a retry, or the operator).
+    if (awsErrorFields(error).name === "InvalidParameterException") return;
+    throw toSecretsManagerError("UpdateSecretVersionStage", error);
+  }
 }
 
 /** Moves AWSCURRENT to the token's version; Secrets Manager moves AWSPREVIOUS to the old one itself. */
@@ -139,36 +202,6 @@ export async function promoteToCurrent(
       }),
     ),
   );
-}
-
-/**
- * When each of `versionIds` was created (RotateSecret creates the AWSPENDING placeholder at the start of a
- * rotation), in epoch ms; a version not found (or without a date) is absent from the result.
- */
-export async function versionCreationDates(
-  client: SecretsManagerClient,
-  secretId: string,
-  versionIds: readonly string[],
-): Promise<Map<string, number>> {
-  const dates = new Map<string, number>();
-  let nextToken: string | undefined;
-  do {
-    const page = await call("ListSecretVersionIds", () =>
-      client.send(new ListSecretVersionIdsCommand({ SecretId: secretId, NextToken: nextToken })),
-    );
-    for (const version of page.Versions ?? []) {
-      const created = version.CreatedDate?.getTime();
-      if (
-        version.VersionId !== undefined &&
-        versionIds.includes(version.VersionId) &&
-        created !== undefined
-      ) {
-        dates.set(version.VersionId, created);
-      }
-    }
-    nextToken = dates.size === versionIds.length ? undefined : page.NextToken;
-  } while (nextToken !== undefined);
-  return dates;
 }
 
 /** Runs one SDK call and maps its failure to a {@link SecretsManagerCallError}. */
@@ -215,6 +248,7 @@ async function putVersion(
   token: string,
   value: string,
   stage: typeof AWSPENDING | typeof AWSCURRENT,
+  options: { abortSignal?: AbortSignal },
 ): Promise<void> {
   await call("PutSecretValue", () =>
     client.send(
@@ -224,6 +258,7 @@ async function putVersion(
         SecretString: value,
         VersionStages: [stage],
       }),
+      options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal },
     ),
   );
 }

@@ -14,6 +14,7 @@ import type { AccessToken } from "../shared/genesys/oauth.ts";
 import {
   type CredentialSecret,
   nextCredentialSecret,
+  sameClientId,
   serializeCredentialSecret,
 } from "../shared/secret-value.ts";
 import type { CredentialRole, StepContext } from "./context.ts";
@@ -27,16 +28,29 @@ import {
 import { describeTwinDrift } from "./drift.ts";
 import {
   ConcurrentRegenerationError,
-  CurrentCredentialRejectedError,
   IdentityMismatchError,
+  InvalidSecretValueError,
   OrganizationMismatchError,
   PendingClientStateError,
+  PendingPutFailedError,
   PendingValueMissingError,
   PropagationTimeoutError,
   RoleDriftError,
 } from "./errors.ts";
 import { runFinishHooks } from "./finish-hooks.ts";
-import { promoteToCurrent, putCurrentValue, putPendingValue, versionCreationDates } from "./secrets.ts";
+import {
+  assertMinRotationGap,
+  assertTimeToRegenerate,
+  checkRegenerationMarker,
+  resyncIntegrationCredentials,
+} from "./preconditions.ts";
+import {
+  clearRegenerationMarker,
+  markRegeneration,
+  promoteToCurrent,
+  putCurrentValue,
+  putPendingValue,
+} from "./secrets.ts";
 
 /** The steps of the rotation protocol, in the order Secrets Manager calls them. */
 export const ROTATION_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
@@ -60,12 +74,14 @@ export type StepFunction = (context: StepContext) => Promise<StepResult>;
  * createSecret: store the new credentials under AWSPENDING.
  *
  * Reads and validates AWSCURRENT and the admin credential, then — before anything is regenerated —
- * runs the confused-deputy guards ({@link guardBeforeRegeneration}); regenerates the secret of the
- * inactive client (alternating: the twin; single: the client itself) with the admin token, and puts
- * the result at once. If the put fails after the regeneration, the next attempt regenerates again:
- * harmless for alternating (the twin has no users); for single the client's live secret is then lost
- * until the retry stores a new one (see {@link guardCurrentCredential}). If the put fails because a
- * concurrent invocation of this step stored ITS regeneration first, see {@link resolvePutConflict}.
+ * checks the preconditions of preconditions.ts (no unsaved earlier regeneration, the minimum gap between
+ * rotations, integration credentials re-synced) and runs the confused-deputy guards
+ * ({@link guardBeforeRegeneration}); refuses to start a regeneration too close to the invocation's
+ * deadline. For a single client it marks the rotation's version (staging label GENESYS_REGENERATING)
+ * before regenerating, so that a crash before the result is stored stops later attempts instead of
+ * regenerating (and losing) the secret again. It then regenerates the secret of the inactive client
+ * (alternating: the twin; single: the client itself) with the admin token and stores the result,
+ * retrying the put in-process ({@link storePendingValue}); if that fails, see {@link resolvePutConflict}.
  */
 export async function createSecret(context: StepContext): Promise<StepResult> {
   if (context.version.isCurrent) return "already-current";
@@ -73,29 +89,99 @@ export async function createSecret(context: StepContext): Promise<StepResult> {
   const existing = await context.pending();
   if (existing !== undefined) {
     assertPendingContinuesCurrent(current, existing);
+    if (context.version.regenerationMarkerVersionId === context.version.token) await clearOwnMarker(context);
     context.log.info("pending value already stored by an earlier attempt", {
       clientId: existing.value.clientId,
     });
     return "already-created";
   }
+  await checkRegenerationMarker(context, current);
+  await assertMinRotationGap(context, current);
   await guardBeforeRegeneration(context, current);
+  await resyncIntegrationCredentials(context, current);
   const target = targetClientId(current.value);
   const adminApi = await context.adminApi();
+  assertTimeToRegenerate(context, target);
+  const single = current.value.strategy === "single";
+  if (single)
+    await markRegeneration(context.deps.secretsManager, context.version.secretArn, context.version.token);
   const regenerated = await adminApi.regenerateClientSecret(target);
   context.metrics.count("SecretRegenerated");
   const pending = nextCredentialSecret(current.value, regenerated.secret);
+  let result: StepResult = "completed";
   try {
-    await putPendingValue(
-      context.deps.secretsManager,
-      context.version.secretArn,
-      context.version.token,
+    await storePendingValue(
+      context,
       serializeCredentialSecret(pending, { extraEnvironments: context.deps.extraEnvironments }),
     );
   } catch (error) {
-    return resolvePutConflict(context, current, pending, error);
+    result = await resolvePutConflict(context, current, pending, error);
   }
-  context.log.info("regenerated the secret and stored it as AWSPENDING", { clientId: target });
-  return "completed";
+  if (single) await clearOwnMarker(context);
+  if (result === "completed") {
+    context.log.info("regenerated the secret and stored it as AWSPENDING", { clientId: target });
+  }
+  return result;
+}
+
+/** Attempts of the AWSPENDING put after a regeneration (each one with the SDK's own retries). */
+export const PENDING_PUT_ATTEMPTS = 4;
+/** Time kept for the rescue write when the in-process put retries give up. */
+const RESCUE_RESERVE_MS = 5_000;
+
+/**
+ * Stores the regenerated value under the rotation's token, retrying retryable failures in-process with
+ * jittered backoff ({@link backoffDelay}) — the regenerated secret must not be dropped for a transient
+ * error — within {@link PENDING_PUT_ATTEMPTS} and the invocation's deadline (each attempt is aborted
+ * when the deadline, less the rescue write's reserve, passes). Repeating the put is safe: the same
+ * token with the same value is a no-op.
+ */
+async function storePendingValue(context: StepContext, value: string): Promise<void> {
+  const { secretsManager, clock, random } = context.deps;
+  for (let attempt = 0; ; attempt++) {
+    const budgetMs = context.remainingMs() - RESCUE_RESERVE_MS;
+    try {
+      await putPendingValue(
+        secretsManager,
+        context.version.secretArn,
+        context.version.token,
+        value,
+        Number.isFinite(budgetMs) ? { abortSignal: AbortSignal.timeout(Math.max(1, budgetMs)) } : {},
+      );
+      return;
+    } catch (error) {
+      const waitMs = backoffDelay(attempt, random);
+      const retryable = error instanceof RotatorError && error.retryable;
+      if (
+        !retryable ||
+        attempt + 1 >= PENDING_PUT_ATTEMPTS ||
+        context.remainingMs() - RESCUE_RESERVE_MS <= waitMs
+      ) {
+        throw error;
+      }
+      context.metrics.count("PendingPutRetried");
+      context.log.warn("storing the regenerated secret failed; retrying", {
+        attempt: attempt + 1,
+        waitMs,
+        ...describeError(error),
+      });
+      await clock.sleep(waitMs);
+    }
+  }
+}
+
+/** Removes the regeneration marker from the rotation's version once its value is stored (best effort). */
+async function clearOwnMarker(context: StepContext): Promise<void> {
+  try {
+    await clearRegenerationMarker(
+      context.deps.secretsManager,
+      context.version.secretArn,
+      context.version.token,
+    );
+  } catch (error) {
+    // Harmless: the next createSecret finds the marker on a version with a value and removes it.
+    context.log.warn("could not remove the regeneration marker", describeError(error));
+  }
 }
 
 /**
@@ -119,10 +205,8 @@ async function guardBeforeRegeneration(context: StepContext, current: StagedCred
   const admin = await context.admin();
   context.endpoints(admin.value);
   assertTargetIsNotAdminClient(current, admin);
-  const currentMinted = await guardCurrentCredential(context, current);
-  // Without a working AWSCURRENT (the single-strategy exception) there is no token to ask; the admin
-  // still sees the client, which proves it is in the admin's organisation.
-  if (currentMinted) await assertSameOrganization(context, current, admin);
+  await guardCurrentCredential(context, current);
+  await assertSameOrganization(context, current, admin);
   if (current.value.strategy === "alternating") await assertTwinsFitToRotate(context, current);
 }
 
@@ -140,7 +224,11 @@ async function assertSameOrganization(
 ): Promise<void> {
   if (current.value.adminSecretArn === undefined) return;
   const currentToken = await context.mint(current, "current");
-  const currentApi = context.deps.genesys.api(context.endpoints(current.value), currentToken.accessToken);
+  const currentApi = context.deps.genesys.api(
+    context.endpoints(current.value),
+    currentToken.accessToken,
+    context.callLimits(),
+  );
   // Both API clients first: a request must not fail unobserved while another is still being set up.
   const adminApi = await context.adminApi();
   const [currentInfo, adminInfo] = await Promise.all([currentApi.getTokenInfo(), adminApi.getTokenInfo()]);
@@ -156,73 +244,12 @@ async function assertSameOrganization(
 /**
  * The confused-deputy guard: before the admin regenerates anything, the AWSCURRENT credentials must
  * mint a token. Otherwise whoever can write the secret value could name a client whose secret they do
- * not hold and have the rotator hand them a fresh one. Returns `true` when AWSCURRENT minted.
- *
- * One exception keeps `single` rotations convergent: when an earlier attempt of THIS rotation
- * regenerated the client and then failed to store the result, the current secret is dead by our own
- * hand. That case is recognised by evidence the secret's writer cannot forge: the client was modified
- * in Genesys (as seen by the admin) after this rotation's AWSPENDING version was created, and within
- * {@link SINGLE_REGENERATION_EVIDENCE_WINDOW_MS} of it; and AWSCURRENT is a version older than the
- * rotation (a lost put never changes it). Residual risk (documented in docs/rotation.md): a legitimate
- * edit of the named client in that window, combined with AWSCURRENT moved to a forged value written
- * BEFORE the rotation started, passes.
+ * not hold and have the rotator hand them a fresh one. There is no exception: a single client whose
+ * secret an earlier attempt regenerated and could not store is caught before this guard, by the
+ * regeneration marker (preconditions.ts, `checkRegenerationMarker`), and needs the operator.
  */
-async function guardCurrentCredential(context: StepContext, current: StagedCredential): Promise<boolean> {
-  try {
-    await context.mint(current, "current");
-    return true;
-  } catch (error) {
-    if (!(error instanceof CurrentCredentialRejectedError) || current.value.strategy !== "single")
-      throw error;
-    if (!(await regeneratedDuringThisRotation(context, current.value.clientId))) throw error;
-    context.metrics.count("SingleSecretRegeneratedAgain");
-    context.log.warn(
-      "AWSCURRENT is rejected because an earlier attempt of this rotation regenerated the client and lost the result; regenerating again",
-      { clientId: current.value.clientId },
-    );
-    return false;
-  }
-}
-
-/**
- * How long after a rotation starts (its AWSPENDING version is created) a modification of the single
- * client still counts as this rotation's own regeneration. It covers Secrets Manager's automatic
- * retries of the rotation (undocumented count and spacing, so generously: a day, the longest rotation
- * window). A stuck rotation reattempted later stops with CurrentCredentialRejectedError instead: the
- * safe direction (runbook "Single strategy: AWSCURRENT is dead").
- */
-export const SINGLE_REGENERATION_EVIDENCE_WINDOW_MS = 24 * 60 * 60 * 1000;
-
-async function regeneratedDuringThisRotation(context: StepContext, clientId: string): Promise<boolean> {
-  const { token, currentVersionId, secretArn } = context.version;
-  let dates: Map<string, number>;
-  try {
-    dates = await versionCreationDates(context.deps.secretsManager, secretArn, [token, currentVersionId]);
-  } catch (error) {
-    // Without secretsmanager:ListSecretVersionIds there is no evidence: stay on the safe side.
-    context.log.warn(
-      "cannot read when this rotation started; treating AWSCURRENT as rejected",
-      describeError(error),
-    );
-    return false;
-  }
-  const rotationStartedAt = dates.get(token);
-  const currentCreatedAt = dates.get(currentVersionId);
-  if (rotationStartedAt === undefined || currentCreatedAt === undefined) return false;
-  // Our own lost put never touches AWSCURRENT: it is the version the rotation started from. A newer
-  // AWSCURRENT was written during the rotation, by someone else: no evidence then.
-  if (currentCreatedAt > rotationStartedAt) return false;
-  const client = await (await context.adminApi()).getOAuthClient(clientId);
-  const modifiedAt = client.dateModified === undefined ? Number.NaN : Date.parse(client.dateModified);
-  // No tolerance at the start: our own regeneration follows the version's creation by at least the
-  // createSecret round trips before it. Clock skew can only make this fail, which is the safe direction
-  // (the rotation stops with CurrentCredentialRejectedError and the runbook applies). If Genesys did not
-  // update dateModified on regeneration (unconfirmed either way), this is never true: also safe.
-  return (
-    client.state === "active" &&
-    modifiedAt >= rotationStartedAt &&
-    modifiedAt <= rotationStartedAt + SINGLE_REGENERATION_EVIDENCE_WINDOW_MS
-  );
+async function guardCurrentCredential(context: StepContext, current: StagedCredential): Promise<void> {
+  await context.mint(current, "current");
 }
 
 /**
@@ -258,11 +285,23 @@ async function resolvePutConflict(
   }
   if (stored === undefined) {
     context.metrics.count("PendingPutFailedAfterRegeneration");
-    context.log.error("the regenerated secret could not be stored; the next attempt regenerates it again", {
-      clientId,
-      ...describeError(putError),
-    });
-    throw putError;
+    if (current.value.strategy === "alternating") {
+      // The twin has no users: the next attempt regenerates it again, which loses nothing.
+      context.log.error("the regenerated secret could not be stored; the next attempt regenerates it again", {
+        clientId,
+        ...describeError(putError),
+      });
+      throw putError;
+    }
+    // Single: the regenerated secret is the client's only live one; store it as AWSCURRENT instead.
+    return rescueSingleSecret(
+      context,
+      ours,
+      `AWSPENDING version ${context.version.token} of ${context.version.secretArn}: the regenerated secret of ` +
+        `client ${clientId} could not be stored (${describeError(putError).errorName})`,
+      putError,
+      PendingPutFailedError,
+    );
   }
   assertPendingContinuesCurrent(current, stored);
   context.metrics.count("ConcurrentRegeneration");
@@ -299,46 +338,61 @@ async function resolvePutConflict(
       { cause: putError },
     );
   }
-  return rescueSingleSecret(context, ours, stored, putError);
+  return rescueSingleSecret(
+    context,
+    ours,
+    `${stored.where}: a concurrent createSecret left a dead secret in AWSPENDING`,
+    putError,
+    ConcurrentRegenerationError,
+  );
 }
 
 /**
- * Single strategy, the stored AWSPENDING is dead and ours is the client's only live secret: store it as a
- * new AWSCURRENT version at once (abandoning the rotation), then fail the step so the rotation is rerun.
+ * Single strategy, ours is the client's only live secret and AWSPENDING cannot hold it (a concurrent
+ * createSecret stored a dead one, or the put kept failing): store it as a new AWSCURRENT version at once
+ * (abandoning the rotation), remove the regeneration marker, then fail the step so the rotation is
+ * rerun. If even that write fails the marker stays, and later attempts refuse instead of regenerating.
+ *
+ * @param reason what went wrong, starting with where (for the error message).
+ * @param ErrorClass the error the step fails with.
  */
 async function rescueSingleSecret(
   context: StepContext,
   ours: CredentialSecret,
-  stored: StagedCredential,
+  reason: string,
   putError: unknown,
+  ErrorClass: typeof ConcurrentRegenerationError | typeof PendingPutFailedError,
 ): Promise<never> {
   const rescueVersion = randomUUID();
+  const budgetMs = context.remainingMs();
   try {
     await putCurrentValue(
       context.deps.secretsManager,
       context.version.secretArn,
       rescueVersion,
       serializeCredentialSecret(ours, { extraEnvironments: context.deps.extraEnvironments }),
+      Number.isFinite(budgetMs) ? { abortSignal: AbortSignal.timeout(Math.max(1, budgetMs)) } : {},
     );
   } catch (rescueError) {
     context.log.error("could not store the live secret of the single client; it is lost", {
       clientId: ours.clientId,
       ...describeError(rescueError),
     });
-    throw new ConcurrentRegenerationError(
-      `${stored.where}: a concurrent createSecret left a dead secret in AWSPENDING, and storing the live secret of ` +
-        `client ${ours.clientId} as AWSCURRENT failed too; no staged version works. Regenerate the secret by hand ` +
+    throw new ErrorClass(
+      `${reason}, and storing the live secret of client ${ours.clientId} as AWSCURRENT failed too; no staged ` +
+        "version works. Regenerate the secret by hand " +
         '(docs/rotation.md, runbook "Single strategy: AWSCURRENT is dead", step 2)',
       { cause: rescueError },
     );
   }
+  await clearOwnMarker(context);
   context.metrics.count("SingleSecretRescued");
   context.log.warn("stored the live secret as a new AWSCURRENT version; the rotation is abandoned", {
     clientId: ours.clientId,
     rescueVersionId: rescueVersion,
   });
-  throw new ConcurrentRegenerationError(
-    `${stored.where}: a concurrent createSecret left a dead secret in AWSPENDING; the live secret of client ` +
+  throw new ErrorClass(
+    `${reason}; the live secret of client ` +
       `${ours.clientId} was stored as new AWSCURRENT version ${rescueVersion}, which abandons this rotation ` +
       "(RotationAbandoned). Service is restored; rotate again",
     { cause: putError },
@@ -356,7 +410,7 @@ async function whichSecretIsLive(
   ours: StagedCredential,
 ): Promise<"stored" | "ours" | "unknown"> {
   const { clock, propagationTimeoutMs } = context.deps;
-  const deadline = clock.now() + propagationTimeoutMs;
+  const deadline = Math.min(clock.now() + propagationTimeoutMs, context.deadline ?? Number.POSITIVE_INFINITY);
   for (let attempt = 0; ; attempt++) {
     const [storedProbe, ourProbe] = await Promise.all([
       probeToken(context, stored, deadline),
@@ -427,7 +481,9 @@ export async function testSecret(context: StepContext): Promise<StepResult> {
     token = await waitForAcceptedCredential(context, pending);
   }
   const endpoints = context.endpoints(subject.value);
-  const info = await context.deps.genesys.api(endpoints, token.accessToken).getTokenInfo();
+  const info = await context.deps.genesys
+    .api(endpoints, token.accessToken, context.callLimits())
+    .getTokenInfo();
   if (info.OAuthClient.id !== subject.value.clientId) {
     throw new IdentityMismatchError(
       `${subject.where}: a token minted with it belongs to client ${info.OAuthClient.id}, expected ${subject.value.clientId}`,
@@ -436,7 +492,9 @@ export async function testSecret(context: StepContext): Promise<StepResult> {
   const reference = await referenceCredential(context, current, testOnly);
   if (reference !== undefined) {
     const referenceToken = await context.mint(reference.staged, reference.role);
-    const expected = await context.deps.genesys.api(endpoints, referenceToken.accessToken).getTokenInfo();
+    const expected = await context.deps.genesys
+      .api(endpoints, referenceToken.accessToken, context.callLimits())
+      .getTokenInfo();
     if (info.organization.id !== expected.organization.id) {
       throw new IdentityMismatchError(
         `${subject.where}: client ${subject.value.clientId} belongs to organisation ${info.organization.id}, ` +
@@ -476,7 +534,7 @@ async function waitForAcceptedCredential(
 ): Promise<AccessToken> {
   const { clock, propagationTimeoutMs } = context.deps;
   const startedAt = clock.now();
-  const deadline = startedAt + propagationTimeoutMs;
+  const deadline = Math.min(startedAt + propagationTimeoutMs, context.deadline ?? Number.POSITIVE_INFINITY);
   for (let attempt = 0; ; attempt++) {
     const probe = await probeToken(context, pending, deadline);
     if (probe.kind === "accepted") {
@@ -597,6 +655,13 @@ async function assertTwinsFitToRotate(context: StepContext, current: StagedCrede
     read(current.value.clientId),
     read(current.value.alternateClientId as string),
   ]);
+  if (sameClientId(active.id, twin.id)) {
+    // Two ids that Genesys resolves to one client (e.g. differing in case): the "twin" is the active client.
+    throw new InvalidSecretValueError(
+      `${current.where}: fields "clientId" and "alternateClientId" both resolve to client ${twin.id} in Genesys; ` +
+        "an alternating pair needs two distinct clients. Nothing was regenerated",
+    );
+  }
   for (const client of [active, twin]) {
     if (client.authorizedGrantType !== CLIENT_CREDENTIALS_GRANT) {
       throw new PendingClientStateError(

@@ -174,8 +174,9 @@ export function validateCredentialSecret(value: unknown, options: EnvironmentOpt
     if (alternateClientId === undefined) {
       throw new SecretValueError("alternateClientId", 'is required when strategy is "alternating"');
     }
-    if (alternateClientId === clientId)
-      throw new SecretValueError("alternateClientId", "must differ from clientId");
+    // Genesys may resolve ids without regard to case: an upper-cased copy of clientId is the same client.
+    if (sameClientId(alternateClientId, clientId))
+      throw new SecretValueError("alternateClientId", "must differ from clientId (ignoring case)");
   } else {
     if (alternateClientId !== undefined) {
       throw new SecretValueError("alternateClientId", 'is not allowed when strategy is "single"');
@@ -244,4 +245,9 @@ function matching(fields: Record<string, unknown>, key: Key, pattern: RegExp, ru
   const value = requiredString(fields, key);
   if (!pattern.test(value)) throw new SecretValueError(key, rule);
   return value;
+}
+
+/** True when two Genesys client ids name the same client: ids are compared without regard to case. */
+export function sameClientId(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
 }

@@ -9,3 +9,10 @@ export const AWSCURRENT = "AWSCURRENT";
 export const AWSPENDING = "AWSPENDING";
 /** The version AWSCURRENT was moved from (Secrets Manager moves this label itself). */
 export const AWSPREVIOUS = "AWSPREVIOUS";
+/**
+ * A label of the rotation function's own (not part of the AWS protocol): createSecret of a single-client
+ * secret attaches it to the rotation's version BEFORE regenerating the client and removes it once the new
+ * secret is stored. Found on a version without a value, it means a regenerated secret may be unsaved.
+ * `genesys-rotator recover` removes it.
+ */
+export const REGENERATION_MARKER = "GENESYS_REGENERATING";

@@ -85,6 +85,11 @@ export interface DrillStackOptions {
   handlerLogs?: Writable;
   /** Rotation function's PROPAGATION_TIMEOUT_SECONDS: 4× the longest injected propagation delay, so a failed attempt costs little. @default 15 */
   propagationTimeoutSeconds?: number;
+  /**
+   * MIN_ROTATION_GAP_SECONDS of the rotation function: the drill rotates every few seconds, so the gap
+   * (a day or two in production) is cut to this. @default 1
+   */
+  minRotationGapSeconds?: number;
   /** Vending function's LEASE_SECONDS: shorter than a drill token's life, so a killed minter stalls nobody for long. @default 5 */
   leaseSeconds?: number;
   /**
@@ -228,6 +233,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
         ...common,
         POWERTOOLS_SERVICE_NAME: "genesys-rotation",
         PROPAGATION_TIMEOUT_SECONDS: String(options.propagationTimeoutSeconds ?? 15),
+        MIN_ROTATION_GAP_SECONDS: String(options.minRotationGapSeconds ?? 1),
         // As the CDK stack sets it: the cache-warming alias, the only one that accepts a warm request.
         TOKEN_VENDOR_FUNCTION_NAME: `${DRILL_NAMES.vendorFunction}:${CACHE_WARMING_ALIAS}`,
         LAMBDA_ENDPOINT: lambda.url,

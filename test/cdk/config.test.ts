@@ -43,7 +43,7 @@ describe("valid configurations", () => {
       architecture: "arm64",
       extraEnvironments: [],
       warmTokenCache: true,
-      rotationFunction: { memorySize: 256, propagationTimeoutSeconds: 60 },
+      rotationFunction: { memorySize: 256, propagationTimeoutSeconds: 60, minRotationGapSeconds: 176400 },
       vendingFunction: { memorySize: 512, timeoutSeconds: 10 },
       logRetentionDays: 365,
       dashboard: true,
@@ -52,6 +52,30 @@ describe("valid configurations", () => {
 
   test("dashboard: false omits the dashboard", () => {
     assert.equal(parseRotatorConfig({ ...minimal, dashboard: false }).dashboard, false);
+  });
+
+  test("minRotationGapSeconds: 48 h + 1 h by default, half of a shorter rate interval, explicit below the interval", () => {
+    const gap = (raw: Record<string, unknown>) =>
+      parseRotatorConfig({ ...minimal, ...raw }).rotationFunction.minRotationGapSeconds;
+    assert.equal(gap({ schedule: { expression: "rate(1 day)" } }), 43200);
+    assert.equal(
+      gap({ schedule: { expression: "cron(0 14 ? 1/3 TUE#2 *)", maxSecretAgeDays: 100 } }),
+      176400,
+    );
+    assert.equal(gap({ rotationFunction: { minRotationGapSeconds: 0 } }), 0);
+    assert.equal(gap({ rotationFunction: { minRotationGapSeconds: 3600 } }), 3600);
+    assertRejected(
+      {
+        ...minimal,
+        schedule: { expression: "rate(1 day)" },
+        rotationFunction: { minRotationGapSeconds: 86400 },
+      },
+      /rotationFunction\.minRotationGapSeconds: must be shorter than the rotation interval \(86400 s\)/,
+    );
+    assertRejected(
+      { ...minimal, rotationFunction: { minRotationGapSeconds: -1 } },
+      /rotationFunction\.minRotationGapSeconds: -1 is invalid: must be a whole number of seconds from 0 to 31536000/,
+    );
   });
 
   test("a cron schedule with a window, an extra environment, static egress and x86_64", () => {

@@ -141,13 +141,6 @@ describe("IAM: every statement, exactly", () => {
         Resource: [key, IMPORTED_KEY],
       },
       {
-        // Only the single-client secret: the evidence its lost-put recovery needs (docs/rotation.md).
-        Sid: "ReadVersionDatesOfSingleClientSecrets",
-        Action: "secretsmanager:ListSecretVersionIds",
-        Effect: "Allow",
-        Resource: LEGACY_RESOURCE,
-      },
-      {
         Sid: "WarmTokenVendorCache",
         Action: "lambda:InvokeFunction",
         Effect: "Allow",
@@ -368,6 +361,7 @@ describe("functions", () => {
       POWERTOOLS_METRICS_NAMESPACE: "GenesysOAuthRotator",
       NODE_OPTIONS: "--enable-source-maps",
       PROPAGATION_TIMEOUT_SECONDS: "60",
+      MIN_ROTATION_GAP_SECONDS: "176400",
       INTEGRATION_CREDENTIALS: JSON.stringify({ "team/reporting": ["1f6e3f0a-aaaa-bbbb-cccc-0123456789ab"] }),
       // Every rotated secret pinned to the admin its configuration names; "" = self-managed pair.
       ADMIN_SECRET_ARNS: {
@@ -506,6 +500,19 @@ describe("alarms", () => {
     assert.equal(byName("FallbackStageRejected")[0]?.Threshold, 1);
   });
 
+  test("failed finish hooks of the rotation function (integration credentials, cache warming)", () => {
+    const [alarm, ...others] = byName("FinishHookFailed");
+    assert.equal(others.length, 0);
+    assert.equal(alarm?.Namespace, "GenesysOAuthRotator");
+    // The dimensions the rotation handler publishes with: its service and the step the hooks run in.
+    assert.deepEqual(alarm?.Dimensions, [
+      { Name: "service", Value: "genesys-oauth-rotation" },
+      { Name: "step", Value: "finishSecret" },
+    ]);
+    assert.equal(alarm?.Statistic, "Sum");
+    assert.equal(alarm?.Threshold, 1);
+  });
+
   test("one secret-age alarm per secret at interval + margin (99 days for 90), plus failed checks", () => {
     const ages = byName("SecondsSinceLastRotation");
     assert.equal(ages.length, 4);
@@ -543,7 +550,7 @@ describe("alarms", () => {
   });
 
   test("every alarm notifies the topic on ALARM and OK; only the silence alarms treat missing data as breaching", () => {
-    assert.equal(alarms.length, 4 + 2 + 4 + 1 + 1);
+    assert.equal(alarms.length, 5 + 2 + 4 + 1 + 1);
     for (const alarm of alarms) {
       assert.deepEqual(alarm.AlarmActions, [ref(stack.alarms.topic)]);
       assert.deepEqual(alarm.OKActions, [ref(stack.alarms.topic)]);

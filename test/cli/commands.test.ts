@@ -11,7 +11,11 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { GetSecretValueCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  UpdateSecretVersionStageCommand,
+} from "@aws-sdk/client-secrets-manager";
 import type { RecoverReport } from "../../bin/cli/recover.ts";
 import type { SeedReport } from "../../bin/cli/seed.ts";
 import type { StatusAllReport, StatusReport } from "../../bin/cli/status.ts";
@@ -279,6 +283,26 @@ describe("genesys-rotator against the local stack", () => {
     const again = await cli(["rotate", "--secret-id", appSecret, "--wait"]);
     assert.equal(again.code, 0, again.stderr);
     assert.equal((await stack.drill.readCurrent()).value.clientId, DRILL_IDS.appA);
+  });
+
+  it("recover removes the rotation function's regeneration marker when AWSCURRENT works", async () => {
+    const { versionId } = await stack.drill.readCurrent();
+    await stack.drill.secretsManagerClient.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: appSecret,
+        VersionStage: "GENESYS_REGENERATING",
+        MoveToVersionId: versionId,
+      }),
+    );
+    const applied = await cli(["recover", "--secret-id", appSecret, "--apply", "--yes", "--json"]);
+    assert.equal(applied.code, 0, applied.stderr);
+    const report = JSON.parse(applied.stdout) as RecoverReport;
+    assert.deepEqual(report.plan, { action: "clear-marker", markerVersionId: versionId });
+    assert.equal(report.applied, true);
+    const status = JSON.parse(
+      (await cli(["status", "--secret-id", appSecret, "--json"])).stdout,
+    ) as StatusReport;
+    assert.ok(!status.secret.versions.some((version) => version.stages.includes("GENESYS_REGENERATING")));
   });
 
   it("seed creates the twin with the same roles and lifetime, stores the value, and is idempotent", async () => {

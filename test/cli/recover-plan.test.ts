@@ -118,4 +118,31 @@ describe("recover plan", () => {
       /--admin-pair --client-secret-stdin --force .*< secret\.txt$/,
     );
   });
+
+  it("the regeneration marker is removed with the label move, or alone when AWSCURRENT works", () => {
+    const marked = state();
+    const pendingVersion = marked.versions.find((version) => version.versionId === "v-pending");
+    pendingVersion?.stages.push("GENESYS_REGENERATING");
+    assert.deepEqual(planRecovery(marked, checks("works", "empty", "rejected"), input, { target }), {
+      action: "remove-pending",
+      pendingVersionId: "v-pending",
+      markerVersionId: "v-pending",
+    });
+
+    // A rotation abandoned after the marker was set: no AWSPENDING any more, the marker is left.
+    const settled = state({ pending: false });
+    settled.versions.push({
+      versionId: "v-abandoned",
+      stages: ["GENESYS_REGENERATING"],
+      content: { kind: "empty" },
+    });
+    const stageChecks = checks("works", "works", "works").filter((c) => c.label !== "AWSPENDING");
+    const plan = planRecovery(settled, stageChecks, input, { target });
+    assert.deepEqual(plan, { action: "clear-marker", markerVersionId: "v-abandoned" });
+    const text = renderRecover({ secretArn: "arn", checks: stageChecks, plan, applied: false });
+    assert.match(
+      text,
+      /Plan: AWSCURRENT works and no rotation is pending: remove the regeneration marker GENESYS_REGENERATING from version v-abandoned\./,
+    );
+  });
 });

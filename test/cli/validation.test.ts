@@ -124,6 +124,11 @@ describe("genesys-rotator command line", () => {
     },
     { argv: ["recover", "--secret-id", "x", "--yes"], message: /--yes only applies with --apply/ },
     { argv: ["vend", "--credential", "app"], message: /--function-name is required \(or use --local\)/ },
+    {
+      argv: ["rotate", "--secret-id", "x", "--test-only", "--ignore-min-gap"],
+      message: /--ignore-min-gap does not apply with --test-only/,
+    },
+    { argv: ["vend"], message: /--function-name is required \(or use --local\)/ },
     // A value that looks like a negative number is the flag's value (not another flag): every numeric
     // flag names its range, whichever way the value is written.
     {
@@ -342,6 +347,31 @@ describe("AWS error mapping", () => {
       run.stderr,
       /Secret "genesys\/missing" not found in region eu-west-1 \(RotateSecret\)\. Check the name and --region\./,
     );
+  });
+
+  it("rotate --ignore-min-gap starts the rotation with a version id the rotation function recognises", async () => {
+    const sent: Record<string, unknown>[] = [];
+    const secretsManager = {
+      send: async (command: { input: Record<string, unknown> }) => {
+        sent.push(command.input);
+        return {
+          ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys/app-AbCdEf",
+          VersionId: "v",
+        };
+      },
+      destroy: () => {},
+    } as unknown as SecretsManagerClient;
+    const target = { kind: "aws", region: "eu-west-1" } as const;
+    const plain = await runCli(["rotate", "--secret-id", "genesys/app"], { target, secretsManager });
+    const override = await runCli(["rotate", "--secret-id", "genesys/app", "--ignore-min-gap"], {
+      target,
+      secretsManager,
+    });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(override.code, 0, override.stderr);
+    assert.equal(sent[0]?.ClientRequestToken, undefined, "a normal rotation lets Secrets Manager choose");
+    assert.match(String(sent[1]?.ClientRequestToken), /^ignore-min-gap-[0-9a-f-]{36}$/);
+    assert.ok(String(sent[1]?.ClientRequestToken).length <= 64, "RotateSecret accepts 32-64 characters");
   });
 });
 

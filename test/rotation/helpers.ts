@@ -185,8 +185,8 @@ export class CallInstrument {
             lost,
           },
         ),
-      api: (endpoints, accessToken) => {
-        const api = gateway.api(endpoints, accessToken);
+      api: (endpoints, accessToken, limits) => {
+        const api = gateway.api(endpoints, accessToken, limits);
         return new Proxy(api, {
           get: (target, property, receiver) => {
             const member = Reflect.get(target, property, receiver);

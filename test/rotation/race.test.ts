@@ -5,6 +5,8 @@
  *
  * - "stored secret dead": A regenerates S1, B regenerates S2 (S1 dies), A stores S1, B's put conflicts;
  * - "stored secret live": A regenerates S1, B regenerates S2, B stores S2, A's put conflicts.
+ *
+ * For a single client B never regenerates: it finds the regeneration marker A set (last describe).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -13,7 +15,7 @@ import { createGenesysGateway, type GenesysGateway } from "../../lambda/rotation
 import type { RotationHandler } from "../../lambda/rotation/handler.ts";
 import type { RotationEvent } from "../../local/aws/secrets-manager/index.ts";
 import { type RotationStack, startRotationStack } from "../support/rotation-stack.ts";
-import { recordingLog, waitFor } from "./helpers.ts";
+import { recordingLog } from "./helpers.ts";
 
 /** A promise with its resolver. */
 function signal(): { promise: Promise<void>; fire: () => void } {
@@ -157,38 +159,10 @@ describe("stored secret dead (B's live regeneration cannot be staged)", () => {
       await stack.stop();
     }
   });
-
-  test("single: the live secret is rescued as a new AWSCURRENT (rotation abandoned), then rotating again works", async () => {
-    const stack = await startRotationStack({ maxRotationAttempts: 1, log: recordingLog() });
-    try {
-      const before = await stack.readStaged(stack.secrets.single, "AWSCURRENT");
-      assert.ok(before);
-      const results = overlapCreateSecret(stack, "stored secret dead");
-      const outcome = await stack.rotate(stack.secrets.single);
-      assert.equal(outcome.eventName, "RotationAbandoned");
-      // The rescue put records RotationAbandoned while B is still returning its error.
-      await waitFor(() => (results.length === 2 ? true : undefined));
-      assert.deepEqual(results, ["completed", "ConcurrentRegenerationError"]);
-      const rescued = await stack.readStaged(stack.secrets.single, "AWSCURRENT");
-      assert.ok(rescued);
-      assert.equal(rescued.clientId, before.clientId);
-      assert.notEqual(rescued.clientSecret, before.clientSecret);
-      assert.equal(await stack.mints(rescued), true, "service restored: AWSCURRENT holds the live secret");
-      assert.equal(await stuckPendingVersion(stack, stack.secrets.single), undefined, "no stuck AWSPENDING");
-
-      const again = await stack.rotate(stack.secrets.single);
-      assert.equal(again.eventName, "RotationSucceeded", again.cause);
-      const after = await stack.readStaged(stack.secrets.single, "AWSCURRENT");
-      assert.ok(after);
-      assert.equal(await stack.mints(after), true);
-    } finally {
-      await stack.stop();
-    }
-  });
 });
 
 describe("stored secret live (A's own regeneration was superseded)", () => {
-  for (const secret of ["app", "single"] as const) {
+  for (const secret of ["app"] as const) {
     test(`${secret}: A reports already-created and the rotation succeeds with B's secret`, async () => {
       const stack = await startRotationStack({ maxRotationAttempts: 1, log: recordingLog() });
       try {
@@ -204,4 +178,48 @@ describe("stored secret live (A's own regeneration was superseded)", () => {
       }
     });
   }
+});
+
+describe("single: the regeneration marker keeps a concurrent createSecret from regenerating", () => {
+  test("B finds A's marker and refuses without regenerating; A stores its secret; the retry continues with it", async () => {
+    const stack = await startRotationStack({ maxRotationAttempts: 2, log: recordingLog() });
+    try {
+      const before = await stack.readStaged(stack.secrets.single, "AWSCURRENT");
+      assert.ok(before);
+      const results: string[] = [];
+      const aRegenerated = signal();
+      const bDone = signal();
+      const a = choreographedHandler(stack, {
+        afterRegenerate: aRegenerated.fire,
+        // A stores only after B has run: B sees the marker while A's secret exists only in memory.
+        beforePut: () => bDone.promise,
+      });
+      const b = choreographedHandler(stack, {});
+      const normal = stack.createHandler();
+      stack.setRotationFunction(async (event: RotationEvent) => {
+        if (event.Step !== "createSecret" || results.length > 0) return normal(event);
+        const first = a(event);
+        await Promise.race([aRegenerated.promise, first.catch(() => {})]);
+        const second = b(event).finally(bDone.fire);
+        const settled = await Promise.allSettled([first, second]);
+        for (const outcome of settled) {
+          results.push(
+            outcome.status === "fulfilled" ? outcome.value.result : (outcome.reason as Error).name,
+          );
+        }
+        const failure = settled.find((outcome) => outcome.status === "rejected");
+        if (failure !== undefined) throw failure.reason;
+      });
+      const outcome = await stack.rotate(stack.secrets.single);
+      assert.deepEqual(results, ["completed", "UnsavedRegenerationError"]);
+      assert.equal(outcome.eventName, "RotationSucceeded", outcome.cause);
+      assert.equal(stack.genesys.counters.regenerations(), 1, "B never regenerated");
+      const after = await stack.readStaged(stack.secrets.single, "AWSCURRENT");
+      assert.ok(after);
+      assert.notEqual(after.clientSecret, before.clientSecret);
+      assert.equal(await stack.mints(after), true, "A's secret, stored and promoted, is live");
+    } finally {
+      await stack.stop();
+    }
+  });
 });

@@ -74,6 +74,11 @@ describe("readRotationConfig", () => {
     assert.equal(config.tokenVendorFunctionName, undefined);
     assert.deepEqual(config.extraEnvironments, []);
     assert.equal(config.adminSecretArns, undefined, "not pinned unless configured");
+    assert.equal(
+      config.minRotationGapSeconds,
+      172_800 + 3_600,
+      "longest token lifetime + raw-secret cache TTL",
+    );
   });
 
   test("reads every variable", () => {
@@ -86,7 +91,9 @@ describe("readRotationConfig", () => {
       LAMBDA_ENDPOINT: "http://127.0.0.1:9001",
       INTEGRATION_CREDENTIALS: '{"genesys/app":["c-1","c-2"]}',
       ADMIN_SECRET_ARNS: `{"genesys/app":"${ADMIN_ARN}","genesys/admin":""}`,
+      MIN_ROTATION_GAP_SECONDS: "0",
     });
+    assert.equal(config.minRotationGapSeconds, 0);
     assert.deepEqual(config.adminSecretArns, { "genesys/app": ADMIN_ARN, "genesys/admin": "" });
     assert.equal(config.propagationTimeoutSeconds, 90);
     assert.deepEqual(config.extraEnvironments, ["xyz1.pure.cloud", "abc2.pure.cloud"]);
@@ -104,6 +111,9 @@ describe("readRotationConfig", () => {
     ["PROPAGATION_TIMEOUT_SECONDS", { PROPAGATION_TIMEOUT_SECONDS: "soon" }],
     ["PROPAGATION_TIMEOUT_SECONDS", { PROPAGATION_TIMEOUT_SECONDS: "0" }],
     ["PROPAGATION_TIMEOUT_SECONDS", { PROPAGATION_TIMEOUT_SECONDS: "601" }],
+    ["MIN_ROTATION_GAP_SECONDS", { MIN_ROTATION_GAP_SECONDS: "-1" }],
+    ["MIN_ROTATION_GAP_SECONDS", { MIN_ROTATION_GAP_SECONDS: "1.5" }],
+    ["MIN_ROTATION_GAP_SECONDS", { MIN_ROTATION_GAP_SECONDS: "31536001" }],
     ["INTEGRATION_CREDENTIALS", { INTEGRATION_CREDENTIALS: "[]" }],
     ["INTEGRATION_CREDENTIALS", { INTEGRATION_CREDENTIALS: '{"s":"c-1"}' }],
     ["INTEGRATION_CREDENTIALS", { INTEGRATION_CREDENTIALS: '{"s":["has space"]}' }],

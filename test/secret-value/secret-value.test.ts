@@ -227,6 +227,12 @@ describe("parseCredentialSecret rejects malformed values, naming the field and n
       /must differ/,
     ],
     [
+      "alternateClientId equal to clientId but for case",
+      withFields(alternating, { alternateClientId: alternating.clientId.toUpperCase() }),
+      "alternateClientId",
+      /must differ from clientId \(ignoring case\)/,
+    ],
+    [
       "a null alternateClientId",
       withFields(alternating, { alternateClientId: null }),
       "alternateClientId",

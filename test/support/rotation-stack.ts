@@ -114,6 +114,8 @@ export interface RotationStackOptions {
   tokensSurviveRegeneration?: boolean;
   /** Rotation function: PROPAGATION_TIMEOUT_SECONDS. @default 60 */
   propagationTimeoutSeconds?: number;
+  /** Rotation function: MIN_ROTATION_GAP_SECONDS. @default 0 (suites rotate back to back) */
+  minRotationGapSeconds?: number;
   /** Secrets Manager: whole-rotation attempts before RotationFailed. @default 3 */
   maxRotationAttempts?: number;
   /** Secrets Manager: the AWSPENDING value of a RotateImmediately=false run. @default "currentCopy" */
@@ -231,6 +233,7 @@ export async function startRotationStack(options: RotationStackOptions = {}): Pr
   const handlerEnvironment: Record<string, string> = {
     ...localHandlerEnvironment({ secretsManager: secretsManager.url, genesys: genesys.url }),
     PROPAGATION_TIMEOUT_SECONDS: String(options.propagationTimeoutSeconds ?? 60),
+    MIN_ROTATION_GAP_SECONDS: String(options.minRotationGapSeconds ?? 0),
     POWERTOOLS_SERVICE_NAME: "genesys-oauth-rotation",
   };
   const createHandler = (overrides: RotationHandlerOptions = {}) =>
