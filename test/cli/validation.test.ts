@@ -128,7 +128,6 @@ describe("genesys-rotator command line", () => {
       argv: ["rotate", "--secret-id", "x", "--test-only", "--ignore-min-gap"],
       message: /--ignore-min-gap does not apply with --test-only/,
     },
-    { argv: ["vend"], message: /--function-name is required \(or use --local\)/ },
     // A value that looks like a negative number is the flag's value (not another flag): every numeric
     // flag names its range, whichever way the value is written.
     {
