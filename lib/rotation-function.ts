@@ -12,7 +12,7 @@ import { Construct } from "constructs";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
 import { GrowingStatement, SecretKeyAccess } from "./private/growing-statement.ts";
-import { type GenesysFunctionProps, HandlerFunction } from "./private/node-function.ts";
+import { type GenesysFunctionProps, HandlerFunction, scopedServiceName } from "./private/node-function.ts";
 import { secretResourceArn } from "./private/secret-arn.ts";
 import type { TokenVendor } from "./token-vendor.ts";
 
@@ -45,6 +45,11 @@ export class GenesysRotationFunction extends Construct {
   readonly logGroup: logs.ILogGroup;
   /** Lets secretsmanager.amazonaws.com invoke the function, conditioned on this account (confused-deputy guard). */
   readonly invokePermission: lambda.CfnPermission;
+  /**
+   * The function's POWERTOOLS_SERVICE_NAME: the `service` key of its log lines and the `service` dimension
+   * of its custom metrics (RotationStepSucceeded, RotationStepFailed, ...), unique to this construct.
+   */
+  readonly serviceName: string;
 
   readonly #secretAccess: GrowingStatement;
   readonly #versionDates: GrowingStatement;
@@ -56,6 +61,7 @@ export class GenesysRotationFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: GenesysRotationFunctionProps = {}) {
     super(scope, id);
+    this.serviceName = scopedServiceName(this);
     const timeout = props.timeout ?? Duration.minutes(5);
     const propagationTimeout = props.propagationTimeout ?? Duration.seconds(60);
     if (propagationTimeout.toSeconds() + 30 > timeout.toSeconds()) {
@@ -73,7 +79,7 @@ export class GenesysRotationFunction extends Construct {
     this.#handler = new HandlerFunction(this, "Handler", {
       entry: "lambda/rotation/handler.ts",
       description: "Rotates Genesys Cloud OAuth client secrets (Secrets Manager rotation function)",
-      serviceName: "genesys-oauth-rotation",
+      serviceName: this.serviceName,
       environment,
       timeout,
       memorySize: props.memorySize ?? 256,

@@ -246,6 +246,10 @@ export class GenesysOAuthRotator extends Construct {
       description: "Token vendor function ARN (for consumers' lambda:InvokeFunction permission)",
       value: this.tokenVendor.function.functionArn,
     });
+    new CfnOutput(this, "TokenTableName", {
+      description: "Token vendor's DynamoDB token cache (the operator CLI's `status --table`)",
+      value: this.tokenVendor.table.tableName,
+    });
     for (const credential of credentials) {
       new CfnOutput(this, `${credential.node.id}SecretArn`, {
         description: `Secret of Genesys credential "${credential.credentialName}"${credential.created ? " (seed it after the first deploy)" : ""}`,

@@ -324,7 +324,8 @@ describe("functions", () => {
 
   test("rotation environment (docs/ARCHITECTURE.md)", () => {
     assert.deepEqual(rotation.Environment.Variables, {
-      POWERTOOLS_SERVICE_NAME: "genesys-oauth-rotation",
+      // The stack's name and the construct's path: no other stack's metrics share its dimension.
+      POWERTOOLS_SERVICE_NAME: `${stack.stackName}/Default/Rotation`,
       POWERTOOLS_METRICS_NAMESPACE: "GenesysOAuthRotator",
       NODE_OPTIONS: "--enable-source-maps",
       PROPAGATION_TIMEOUT_SECONDS: "60",
@@ -349,7 +350,8 @@ describe("functions", () => {
   test("vending environment: CREDENTIALS in configuration order, table name", () => {
     const variables = vendor.Environment.Variables;
     assert.deepEqual(variables.TOKEN_TABLE_NAME, ref(stack.tokenVendor.table));
-    assert.equal(variables.POWERTOOLS_SERVICE_NAME, "token-vending");
+    assert.equal(variables.POWERTOOLS_SERVICE_NAME, `${stack.stackName}/Default/TokenVendor`);
+    assert.equal(variables.POWERTOOLS_SERVICE_NAME, stack.tokenVendor.serviceName);
     assert.equal(variables.POWERTOOLS_METRICS_NAMESPACE, "GenesysOAuthRotator");
     assert.equal(variables.LEASE_SECONDS, undefined);
     assert.deepEqual(variables.CREDENTIALS, {
@@ -515,7 +517,7 @@ describe("alarms", () => {
 });
 
 describe("outputs", () => {
-  test("vendor name and ARN, every secret ARN, the topic", () => {
+  test("vendor name and ARN, token table name, every secret ARN, the topic", () => {
     const outputs = template.toJSON().Outputs;
     assert.deepEqual(Object.keys(outputs).sort(), [
       "AdminAdminSecretArn",
@@ -523,9 +525,11 @@ describe("outputs", () => {
       "CredentialDefaultSecretArn",
       "CredentialLegacySecretArn",
       "CredentialReportingSecretArn",
+      "TokenTableName",
       "TokenVendorFunctionArn",
       "TokenVendorFunctionName",
     ]);
+    assert.deepEqual(outputs.TokenTableName.Value, ref(stack.tokenVendor.table));
     assert.deepEqual(outputs.TokenVendorFunctionName.Value, ref(stack.tokenVendor.function));
     assert.deepEqual(outputs.TokenVendorFunctionArn.Value, arnOf(stack.tokenVendor.function));
     assert.deepEqual(outputs.CredentialDefaultSecretArn.Value, ref(defaultCredential.secret));
