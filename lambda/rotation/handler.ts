@@ -12,7 +12,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { awsClientLimits } from "../shared/aws-client-config.ts";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
 import { describeError, RotatorError } from "../shared/errors.ts";
-import { createLog, type Log } from "../shared/log.ts";
+import { createHandlerLog, type Log } from "../shared/log.ts";
 import { createMetrics } from "../shared/metrics.ts";
 import { readRotationConfig } from "./config.ts";
 import { UnexpectedRotationError } from "./errors.ts";
@@ -44,8 +44,11 @@ export interface RotationHandlerOptions {
   finishHooks?: readonly FinishHook[];
 }
 
-/** A rotation handler: resolves when the step succeeded, throws (a named error) when it failed. */
-export type RotationHandler = (event: unknown) => Promise<StepOutcome>;
+/**
+ * A rotation handler: resolves when the step succeeded, throws (a named error) when it failed. `context`
+ * (the Lambda context) puts the request id and the cold-start flag on every log line.
+ */
+export type RotationHandler = (event: unknown, context?: unknown) => Promise<StepOutcome>;
 
 /**
  * Builds a handler. Configuration and clients are created on the first invocation and reused by the
@@ -54,11 +57,13 @@ export type RotationHandler = (event: unknown) => Promise<StepOutcome>;
 export function createRotationHandler(options: RotationHandlerOptions = {}): RotationHandler {
   const env = options.env ?? process.env;
   const serviceName = env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
-  const log = options.log ?? createLog(serviceName);
+  const handlerLog = options.log === undefined ? createHandlerLog(serviceName) : undefined;
+  const log = options.log ?? handlerLog!.log;
   const metrics = options.metrics ?? createMetrics(serviceName, env);
   let deps: RotationDependencies | undefined;
 
-  return async (event: unknown): Promise<StepOutcome> => {
+  return async (event: unknown, context?: unknown): Promise<StepOutcome> => {
+    handlerLog?.addContext(context);
     try {
       const request = parseRotationEvent(event);
       metrics.addDimension("step", request.Step);
@@ -153,7 +158,7 @@ function powertoolsMetrics(metrics: Metrics): RotationMetrics {
 let defaultHandler: RotationHandler | undefined;
 
 /** The Lambda entry point. */
-export const handler = (event: unknown): Promise<StepOutcome> => {
+export const handler = (event: unknown, context?: unknown): Promise<StepOutcome> => {
   defaultHandler ??= createRotationHandler();
-  return defaultHandler(event);
+  return defaultHandler(event, context);
 };
