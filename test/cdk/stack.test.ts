@@ -434,7 +434,12 @@ describe("alarms", () => {
       const [alarm, ...others] = byName(metric);
       assert.equal(others.length, 0, metric);
       assert.equal(alarm?.Namespace, "GenesysOAuthRotator", metric);
-      assert.deepEqual(alarm?.Dimensions, [{ Name: "service", Value: "token-vending" }], metric);
+      // The vendor's own service (its POWERTOOLS_SERVICE_NAME): another stack's vendor never fires it.
+      assert.deepEqual(
+        alarm?.Dimensions,
+        [{ Name: "service", Value: `${stack.stackName}/Default/TokenVendor` }],
+        metric,
+      );
       assert.equal(alarm?.Statistic, "Sum", metric);
     }
     assert.equal(byName("FallbackStageRejected")[0]?.Threshold, 1);
