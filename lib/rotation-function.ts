@@ -12,7 +12,12 @@ import { Construct } from "constructs";
 import type { RotationStep } from "../lambda/rotation/steps.ts";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import { GrowingStatement, SecretKeyAccess } from "./private/growing-statement.ts";
-import { type GenesysFunctionProps, HandlerFunction, METRICS_NAMESPACE } from "./private/node-function.ts";
+import {
+  type GenesysFunctionProps,
+  HandlerFunction,
+  METRICS_NAMESPACE,
+  scopedServiceName,
+} from "./private/node-function.ts";
 import { secretResourceArn } from "./private/secret-arn.ts";
 import type { TokenVendor } from "./token-vendor.ts";
 
@@ -47,14 +52,17 @@ export interface GenesysRotationFunctionProps extends GenesysFunctionProps {
 export class GenesysRotationFunction extends Construct {
   /** Name of the permission that lets Secrets Manager invoke the function (same account only). */
   static readonly INVOKE_PERMISSION_ID = "InvokedBySecretsManager";
-  /** The function's POWERTOOLS_SERVICE_NAME, which is also its metrics' `service` dimension. */
-  static readonly SERVICE_NAME = "genesys-oauth-rotation";
 
   readonly function: lambda.IFunction;
   readonly role: iam.IRole;
   readonly logGroup: logs.ILogGroup;
   /** Lets secretsmanager.amazonaws.com invoke the function, conditioned on this account (confused-deputy guard). */
   readonly invokePermission: lambda.CfnPermission;
+  /**
+   * The function's POWERTOOLS_SERVICE_NAME: the `service` key of its log lines and the `service` dimension
+   * of its custom metrics (RotationStepSucceeded, RotationStepFailed, ...), unique to this construct.
+   */
+  readonly serviceName: string;
 
   readonly #secretAccess: GrowingStatement;
   readonly #keyAccess: SecretKeyAccess;
@@ -65,6 +73,7 @@ export class GenesysRotationFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: GenesysRotationFunctionProps = {}) {
     super(scope, id);
+    this.serviceName = scopedServiceName(this);
     const timeout = props.timeout ?? Duration.minutes(5);
     const propagationTimeout = props.propagationTimeout ?? Duration.seconds(60);
     if (propagationTimeout.toSeconds() + 30 > timeout.toSeconds()) {
@@ -85,7 +94,7 @@ export class GenesysRotationFunction extends Construct {
     this.#handler = new HandlerFunction(this, "Handler", {
       entry: "lambda/rotation/handler.ts",
       description: "Rotates Genesys Cloud OAuth client secrets (Secrets Manager rotation function)",
-      serviceName: GenesysRotationFunction.SERVICE_NAME,
+      serviceName: this.serviceName,
       environment,
       timeout,
       memorySize: props.memorySize ?? 256,
@@ -241,7 +250,7 @@ export class GenesysRotationFunction extends Construct {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
-      dimensionsMap: { service: GenesysRotationFunction.SERVICE_NAME, step },
+      dimensionsMap: { service: this.serviceName, step },
       period: Duration.minutes(5),
       statistic: "Sum",
       ...props,

@@ -1,14 +1,14 @@
 /**
  * The token-vending function (lambda/vending/handler.ts) with its DynamoDB token cache.
  */
-import { Aws, Duration, Lazy, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { ArnFormat, Aws, Duration, Lazy, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
-import { Construct } from "constructs";
+import { Construct, type IConstruct } from "constructs";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import {
   CACHE_WARMING_ALIAS,
@@ -18,7 +18,12 @@ import {
 import type { VendMetricName } from "../lambda/vending/metrics.ts";
 import type { GenesysCredential } from "./genesys-credential.ts";
 import { GrowingStatement, SecretKeyAccess } from "./private/growing-statement.ts";
-import { type GenesysFunctionProps, HandlerFunction, METRICS_NAMESPACE } from "./private/node-function.ts";
+import {
+  type GenesysFunctionProps,
+  HandlerFunction,
+  METRICS_NAMESPACE,
+  scopedServiceName,
+} from "./private/node-function.ts";
 import { secretResourceArn } from "./private/secret-arn.ts";
 
 /** Properties of {@link TokenVendor}. */
@@ -42,6 +47,55 @@ export interface TokenVendorProps extends GenesysFunctionProps {
   readonly tableRemovalPolicy?: RemovalPolicy;
 }
 
+/** A token vendor a consumer can be granted: one of this app ({@link TokenVendor}) or an imported one. */
+export interface ITokenVendor extends IConstruct {
+  /** The vending function's unqualified ARN. */
+  readonly functionArn: string;
+  /** The vending function's name (what the consumer library's `functionName` takes). */
+  readonly functionName: string;
+  /** Lets `grantee` (a consumer function's role) ask for tokens of `credentialName`. */
+  grantVend(grantee: iam.IGrantable, credentialName: string): iam.Grant;
+}
+
+/** The rule of a credential name (as GenesysCredential's `credentialName`), also a Lambda alias name. */
+const CREDENTIAL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/;
+/** An unqualified Lambda function ARN (no version or alias suffix). */
+const FUNCTION_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}$/;
+
+/** A vendor of another stack or app: only grants (see {@link TokenVendor.fromFunctionArn}). */
+class ImportedTokenVendor extends Construct implements ITokenVendor {
+  readonly functionArn: string;
+  readonly functionName: string;
+
+  constructor(scope: Construct, id: string, functionArn: string) {
+    super(scope, id);
+    if (!Token.isUnresolved(functionArn) && !FUNCTION_ARN.test(functionArn)) {
+      throw new ConfigurationError(
+        `${this.node.path}: functionArn`,
+        "must be an unqualified Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>, no version or alias)",
+      );
+    }
+    this.functionArn = functionArn;
+    this.functionName = Stack.of(this).splitArn(functionArn, ArnFormat.COLON_RESOURCE_NAME).resourceName!;
+  }
+
+  /** lambda:InvokeFunction on `<functionArn>:<credentialName>` only (the vendor's alias of that credential). */
+  grantVend(grantee: iam.IGrantable, credentialName: string): iam.Grant {
+    if (!CREDENTIAL_NAME.test(credentialName)) {
+      throw new ConfigurationError(
+        `${this.node.path}: credentialName`,
+        `"${credentialName}" must be 1-48 characters of letters, digits, '-' or '_'`,
+      );
+    }
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["lambda:InvokeFunction"],
+      resourceArns: [`${this.functionArn}:${credentialName}`],
+      scope: this,
+    });
+  }
+}
+
 /**
  * Serves Genesys access tokens to consumer functions, so that they never hold a client secret and the
  * whole fleet mints one token per lifetime. Grant consumers with {@link grantVend}.
@@ -51,16 +105,29 @@ export interface TokenVendorProps extends GenesysFunctionProps {
  * tokens and no other's (docs/vending.md, "Who may vend which credential"). The `cache-warming` alias
  * accepts only the rotation function's warm requests.
  */
-export class TokenVendor extends Construct {
+export class TokenVendor extends Construct implements ITokenVendor {
   /** The metric the vending function emits for every failed mint (Powertools, dimension `service`). */
   static readonly MINT_FAILURES_METRIC = "TokenMintFailures";
   /** The metric the vending function emits when it refuses a staged secret value as a fallback. */
   static readonly FALLBACK_REJECTED_METRIC = "FallbackStageRejected";
-  /** The vending function's POWERTOOLS_SERVICE_NAME, which is also its metrics' `service` dimension. */
-  static readonly SERVICE_NAME = "token-vending";
+
+  /**
+   * A vendor deployed elsewhere (another stack or app), by its function's unqualified ARN: a consumer
+   * stack grants itself vending with {@link ITokenVendor.grantVend}. The ARN is the `TokenVendorFunctionArn`
+   * output of the stack that deploys the vendor.
+   */
+  static fromFunctionArn(scope: Construct, id: string, functionArn: string): ITokenVendor {
+    return new ImportedTokenVendor(scope, id, functionArn);
+  }
 
   readonly function: lambda.IFunction;
   readonly table: dynamodb.ITable;
+  /**
+   * The function's POWERTOOLS_SERVICE_NAME: the `service` key of its log lines and the `service` dimension
+   * of its custom metrics, unique to this construct, so that the metric methods and alarms of one vendor
+   * never count another's.
+   */
+  readonly serviceName: string;
   readonly role: iam.IRole;
   readonly logGroup: logs.ILogGroup;
   /** The alias only the rotation function may invoke (warm requests after a rotation). */
@@ -73,6 +140,7 @@ export class TokenVendor extends Construct {
 
   constructor(scope: Construct, id: string, props: TokenVendorProps) {
     super(scope, id);
+    this.serviceName = scopedServiceName(this);
     const timeout = props.timeout ?? Duration.seconds(10);
     if (props.lease !== undefined && props.lease.toSeconds() >= 900) {
       throw new ConfigurationError(`${this.node.path}: lease`, "must be shorter than 900 seconds");
@@ -111,7 +179,7 @@ export class TokenVendor extends Construct {
     const handler = new HandlerFunction(this, "Handler", {
       entry: "lambda/vending/handler.ts",
       description: "Vends Genesys Cloud access tokens (token-vending function)",
-      serviceName: TokenVendor.SERVICE_NAME,
+      serviceName: this.serviceName,
       environment,
       timeout,
       memorySize: props.memorySize ?? 512,
@@ -159,6 +227,14 @@ export class TokenVendor extends Construct {
       }),
     );
     for (const credential of props.credentials ?? []) this.addCredential(credential);
+  }
+
+  get functionArn(): string {
+    return this.function.functionArn;
+  }
+
+  get functionName(): string {
+    return this.function.functionName;
   }
 
   /** Names of the vended credentials, in order (the first is the default). */
@@ -296,7 +372,7 @@ export class TokenVendor extends Construct {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
-      dimensionsMap: { service: TokenVendor.SERVICE_NAME },
+      dimensionsMap: { service: this.serviceName },
       period: Duration.minutes(5),
       statistic: "Sum",
       ...props,

@@ -25,7 +25,7 @@ import {
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { build } from "esbuild";
+import { type BuildOptions, build } from "esbuild";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DIST = path.join(PROJECT_ROOT, "dist");
@@ -41,30 +41,44 @@ export function bundleName(entry: string): string {
   return path.basename(path.dirname(entry));
 }
 
-/** Bundles both handlers into `<outdir>/functions/<name>/index.mjs`. */
+/**
+ * How a handler is bundled (the bench bundles its bare baseline handler with the same options). Each
+ * handler is its own build with its own output folder, so no chunk is shared between the two functions.
+ */
+export const HANDLER_BUNDLE_OPTIONS = {
+  absWorkingDir: PROJECT_ROOT,
+  bundle: true,
+  platform: "node",
+  target: "node24",
+  // ESM output keeps our sources' semantics (import.meta, top-level await); the banner gives
+  // CommonJS dependencies (undici) the `require` that ESM lacks.
+  format: "esm",
+  mainFields: ["module", "main"],
+  banner: {
+    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  },
+  // A dynamic `import()` becomes a chunk next to index.mjs, loaded only when that code runs: the
+  // vending function's mint path (Secrets Manager client, Genesys client, undici) stays out of its cold
+  // start (docs/design.md#cold-start-budget). The whole folder is the deployed asset.
+  splitting: true,
+  outExtension: { ".js": ".mjs" },
+  chunkNames: "chunks/[name]-[hash]",
+  // Everything inside, the AWS SDK too: the function runs the SDK we test against, not the runtime's.
+  external: [],
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  logLevel: "warning",
+} as const satisfies BuildOptions;
+
+/** Bundles both handlers into `<outdir>/functions/<name>/index.mjs` (+ chunks/ of lazy imports). */
 export async function bundleHandlers(outdir: string): Promise<void> {
   await Promise.all(
     HANDLER_ENTRIES.map((entry) =>
       build({
-        entryPoints: [path.join(PROJECT_ROOT, entry)],
-        outfile: path.join(outdir, "functions", bundleName(entry), "index.mjs"),
-        absWorkingDir: PROJECT_ROOT,
-        bundle: true,
-        platform: "node",
-        target: "node24",
-        // ESM output keeps our sources' semantics (import.meta, top-level await); the banner gives
-        // CommonJS dependencies (undici) the `require` that ESM lacks.
-        format: "esm",
-        mainFields: ["module", "main"],
-        banner: {
-          js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        },
-        // Everything inside, the AWS SDK too: the function runs the SDK we test against, not the runtime's.
-        external: [],
-        minify: true,
-        sourcemap: true,
-        sourcesContent: false,
-        logLevel: "warning",
+        ...HANDLER_BUNDLE_OPTIONS,
+        entryPoints: { index: path.join(PROJECT_ROOT, entry) },
+        outdir: path.join(outdir, "functions", bundleName(entry)),
       }),
     ),
   );

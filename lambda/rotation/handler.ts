@@ -12,7 +12,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { awsClientLimits } from "../shared/aws-client-config.ts";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
 import { describeError, RotatorError } from "../shared/errors.ts";
-import { createLog, type Log } from "../shared/log.ts";
+import { createHandlerLog, type Log } from "../shared/log.ts";
 import { createMetrics } from "../shared/metrics.ts";
 import { readRotationConfig } from "./config.ts";
 import { UnexpectedRotationError } from "./errors.ts";
@@ -54,7 +54,8 @@ const HANDLER_SAFETY_MARGIN_MS = 2_000;
 
 /**
  * A rotation handler: resolves when the step succeeded, throws (a named error) when it failed. With a
- * Lambda `context`, the step works against its remaining time (no deadline without one).
+ * Lambda `context`, the step works against its remaining time (no deadline without one), and every log
+ * line carries the request id and the cold-start flag.
  */
 export type RotationHandler = (event: unknown, context?: DeadlineContext) => Promise<StepOutcome>;
 
@@ -65,11 +66,13 @@ export type RotationHandler = (event: unknown, context?: DeadlineContext) => Pro
 export function createRotationHandler(options: RotationHandlerOptions = {}): RotationHandler {
   const env = options.env ?? process.env;
   const serviceName = env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
-  const log = options.log ?? createLog(serviceName);
+  const handlerLog = options.log === undefined ? createHandlerLog(serviceName) : undefined;
+  const log = options.log ?? handlerLog!.log;
   const metrics = options.metrics ?? createMetrics(serviceName, env);
   let deps: RotationDependencies | undefined;
 
   return async (event: unknown, lambdaContext?: DeadlineContext): Promise<StepOutcome> => {
+    handlerLog?.addContext(lambdaContext);
     try {
       const request = parseRotationEvent(event);
       metrics.addDimension("step", request.Step);

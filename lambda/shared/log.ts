@@ -68,3 +68,31 @@ export function asLog(logger: Logger): Log {
 export function createLog(serviceName: string, persistentKeys: Record<string, string> = {}): Log {
   return asLog(createLogger(serviceName, persistentKeys));
 }
+
+/** What Powertools' `Logger.addContext` takes: the Lambda context of an invocation. */
+type LambdaContext = Parameters<Logger["addContext"]>[0];
+
+/** A handler's logger: {@link Log} for domain code, plus the invocation's Lambda context on every line. */
+export interface HandlerLog {
+  log: Log;
+  /**
+   * Called first in each invocation: every following line carries `function_request_id`, `cold_start`
+   * (true on the container's first invocation only), `function_name`, `function_arn` and
+   * `function_memory_size` (Powertools `Logger.addContext`). Ignores a missing context (direct calls from
+   * tools and tests) or one without a request id.
+   */
+  addContext(context: unknown): void;
+}
+
+/** `createLogger` for a Lambda handler (see {@link HandlerLog}). */
+export function createHandlerLog(serviceName: string): HandlerLog {
+  const logger = createLogger(serviceName);
+  return {
+    log: asLog(logger),
+    addContext(context) {
+      if (typeof (context as { awsRequestId?: unknown } | undefined)?.awsRequestId === "string") {
+        logger.addContext(context as LambdaContext);
+      }
+    },
+  };
+}

@@ -13,7 +13,7 @@
 
 import { ConfigurationError, describeError, RotatorError, ValidationError } from "../shared/errors.ts";
 import { resolveEndpoints } from "../shared/genesys/environments.ts";
-import { createLog, type Log } from "../shared/log.ts";
+import { createHandlerLog, type Log } from "../shared/log.ts";
 import { readVendingConfig, type VendingConfig } from "./config.ts";
 import {
   CredentialNotGrantedError,
@@ -70,7 +70,7 @@ const MAX_SAFETY_MARGIN_MS = 1000;
 
 /** The `service` of logs and metrics (as the CDK stack sets `POWERTOOLS_SERVICE_NAME`, TokenVendor.SERVICE_NAME). */
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? "token-vending";
-const log = createLog(serviceName);
+const { log, addContext: addLambdaContext } = createHandlerLog(serviceName);
 const metrics = new PowertoolsVendMetrics(serviceName);
 let runtime: VendingRuntime | undefined;
 
@@ -79,6 +79,7 @@ export async function handler(
   event: unknown,
   context?: DeadlineContext,
 ): Promise<VendingResponse | WarmResponse> {
+  addLambdaContext(context);
   try {
     runtime ??= createVendingRuntime(readVendingConfig(), log, metrics);
   } catch (error) {

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Duration, RemovalPolicy } from "aws-cdk-lib";
+import { type Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -27,6 +27,18 @@ export const FUNCTIONS_DIR = MODULE_PATH.endsWith(".ts")
 
 /** The CloudWatch namespace of every custom metric of this project: the handlers' own (one definition). */
 export { METRICS_NAMESPACE } from "../../lambda/shared/metrics-namespace.ts";
+
+/**
+ * The `service` of a function construct (POWERTOOLS_SERVICE_NAME: the `service` key of its log lines and
+ * the `service` dimension of its custom metrics): its stack's name and its path in the stack, e.g.
+ * `GenesysOAuthRotator/Default/TokenVendor`. Stack names are unique in an account and region, so two
+ * stacks (or two constructs in one stack) never count into each other's metrics and alarms.
+ */
+export function scopedServiceName(scope: Construct): string {
+  const stack = Stack.of(scope);
+  const pathInStack = scope.node.path.slice(stack.node.path.length).replace(/^\//, "");
+  return pathInStack === "" ? stack.stackName : `${stack.stackName}/${pathInStack}`;
+}
 
 /** Where a function runs when static egress is configured. */
 export interface FunctionNetwork {
@@ -55,7 +67,7 @@ export interface HandlerFunctionProps extends GenesysFunctionProps {
    */
   readonly entry: string;
   readonly description: string;
-  /** POWERTOOLS_SERVICE_NAME: the `service` key of every log line and metric. */
+  /** POWERTOOLS_SERVICE_NAME: the `service` key of every log line and metric ({@link scopedServiceName}). */
   readonly serviceName: string;
   readonly environment: Record<string, string>;
   readonly timeout: Duration;

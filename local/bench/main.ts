@@ -18,17 +18,12 @@ import type { VendMetrics } from "../../lambda/vending/metrics.ts";
 import { createVendingRuntime, type VendingRuntime } from "../../lambda/vending/runtime.ts";
 import { DynamoDbTokenTable } from "../../lambda/vending/token-table.ts";
 import { vendToken } from "../../lambda/vending/vend.ts";
-import {
-  DRILL_NAMES,
-  type DrillStack,
-  LOCAL_AWS,
-  startDrillStack,
-  VENDING_HANDLER_MODULE,
-} from "../drill/stack.ts";
+import { DRILL_NAMES, type DrillStack, LOCAL_AWS, startDrillStack } from "../drill/stack.ts";
 import { percentile } from "../shared/percentile.ts";
+import { type ColdStartFigures, measureColdStarts } from "./cold-start.ts";
 
 /** What the bench measures; the last output line is this object as JSON. */
-export interface BenchResult {
+export interface BenchResult extends ColdStartFigures {
   l1VendsPerSecond: number;
   l2VendP50Ms: number;
   l2VendP99Ms: number;
@@ -42,7 +37,12 @@ export interface BenchResult {
   dynamoDbEngine: string;
 }
 
-const TARGETS = { l1VendsPerSecond: 200_000, l2ToGetItemP99Ratio: 1.3, coldFleetTokenRequests: 1 };
+const TARGETS = {
+  l1VendsPerSecond: 200_000,
+  l2ToGetItemP99Ratio: 1.3,
+  coldFleetTokenRequests: 1,
+  vendingColdStartRatio: 1.15,
+};
 const THROUGHPUT_WINDOW_MS = 2_000;
 const WARMUP_WINDOW_MS = 500;
 const LATENCY_SAMPLES = 1_000;
@@ -88,8 +88,21 @@ async function main(): Promise<void> {
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
+  // `--from-source`: the Lambda emulator runs the TypeScript sources instead of the shipped bundles.
+  const handlerCode = process.argv.slice(2).includes("--from-source") ? "sources" : "bundles";
+
+  line("building the handler bundles and loading each in fresh Node processes (cold start)…");
+  const coldStart = await measureColdStarts();
+  line(
+    `cold start (whole process, median): vending ${ms(coldStart.vendingColdStartMs)}, rotation ` +
+      `${ms(coldStart.rotationColdStartMs)}, bare DynamoDB handler ${ms(coldStart.bareColdStartMs)}; vending ratio ` +
+      `${coldStart.vendingColdStartRatio.toFixed(2)} (target ≤ ${TARGETS.vendingColdStartRatio}), rotation ratio ` +
+      `${coldStart.rotationColdStartRatio.toFixed(2)}; loaded at init: vending ${kB(coldStart.vendingBundleBytes)}, ` +
+      `rotation ${kB(coldStart.rotationBundleBytes)}, bare ${kB(coldStart.bareBundleBytes)}`,
+  );
+
   line("starting the local stack (Genesys and Secrets Manager emulators, DynamoDB Local, Lambda emulator)…");
-  const stack = await startDrillStack({ leaseSeconds: LEASE_SECONDS });
+  const stack = await startDrillStack({ leaseSeconds: LEASE_SECONDS, handlerCode });
   cleanups.push(() => stack.stop());
   line(`DynamoDB engine: ${stack.dynamoDb.engine}`);
 
@@ -149,6 +162,7 @@ async function main(): Promise<void> {
   line(`consumer library cached getToken: ${format(clientCachedGetTokenPerSecond)} calls/s`);
 
   const result: BenchResult = {
+    ...coldStart,
     l1VendsPerSecond: Math.round(l1VendsPerSecond),
     l2VendP50Ms: round(latency.l2.p50),
     l2VendP99Ms: round(latency.l2.p99),
@@ -247,7 +261,7 @@ async function coldFleet(
     new DeleteItemCommand({ TableName: DRILL_NAMES.tokenTable, Key: { pk: { S: credential.name } } }),
   );
   await emulator.register(functionName, {
-    module: VENDING_HANDLER_MODULE,
+    module: stack.vendingModule,
     environment: stack.vendorEnvironment,
     containers: FLEET_CONTAINERS,
     // The vendor serves a credential only through its alias (docs/vending.md).
@@ -288,6 +302,10 @@ function format(perSecond: number): string {
 
 function ms(value: number): string {
   return `${value.toFixed(2)} ms`;
+}
+
+function kB(bytes: number): string {
+  return `${Math.round(bytes / 1000)} kB`;
 }
 
 function round(value: number): number {

@@ -64,7 +64,8 @@ export async function runDrill(options: DrillOptions, hooks: DrillHooks = {}): P
   try {
     if (signal.aborted) return resultWithoutTraffic(options, plan, "not started");
     progress.note(
-      `Starting the local stack (${options.dynalite ? "dynalite" : "DynamoDB Local when Java is found"})…`,
+      `Starting the local stack (${options.dynalite ? "dynalite" : "DynamoDB Local when Java is found"}; ` +
+        `handlers: ${options.fromSource ? "TypeScript sources" : "shipped bundles, rebuilt if stale"})…`,
     );
     let stack: DrillStack;
     try {
@@ -73,6 +74,7 @@ export async function runDrill(options: DrillOptions, hooks: DrillHooks = {}): P
         tokenLifetimeSeconds: options.tokenLifetimeSeconds,
         verbose: options.verbose,
         preferDynalite: options.dynalite,
+        handlerCode: options.fromSource ? "sources" : "bundles",
         vendorContainers: Math.max(2, Math.min(4, Math.ceil(options.consumers / 4))),
         ...hooks.stack,
         signal,

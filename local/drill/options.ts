@@ -33,6 +33,11 @@ export interface DrillOptions {
   verbose: boolean;
   /** Use dynalite (in-process, no Java) instead of DynamoDB Local. @default false (DynamoDB Local when Java exists) */
   dynalite: boolean;
+  /**
+   * Run the handlers' TypeScript sources (tsx) in the Lambda emulator instead of their shipped bundles
+   * (dist/functions/, rebuilt first where the sources changed). @default false
+   */
+  fromSource: boolean;
 }
 
 /** The defaults of {@link DrillOptions} (the seed is drawn per run). */
@@ -48,6 +53,7 @@ export const DEFAULT_DRILL_OPTIONS: Readonly<Omit<DrillOptions, "seed">> = {
   reportFile: undefined,
   verbose: false,
   dynalite: false,
+  fromSource: false,
 };
 
 /** Bad command-line input. The CLI prints its message and exits 2. */
@@ -81,6 +87,7 @@ Options:
   --json                   print one JSON object as the last line
   --report <file.html>     write a self-contained HTML report with a timeline
   --dynalite               use dynalite instead of DynamoDB Local (no Java needed)
+  --from-source            run the handlers' TypeScript sources, not the shipped bundles (dist/functions/)
   --verbose                let the handlers log at INFO (default WARN)
   -h, --help               show this help
 
@@ -114,6 +121,7 @@ export function parseDrillArgs(
         json: { type: "boolean" },
         report: { type: "string" },
         dynalite: { type: "boolean" },
+        "from-source": { type: "boolean" },
         verbose: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -160,6 +168,7 @@ export function parseDrillArgs(
       reportFile: report,
       verbose: values.verbose === true,
       dynalite: values.dynalite === true,
+      fromSource: values["from-source"] === true,
     },
   };
 }

@@ -2,11 +2,12 @@
  * The whole local stack the drill (and any end-to-end test) runs against: the Genesys Cloud emulator
  * seeded with an admin pair and the application credential, the Secrets Manager emulator holding their
  * secrets, a local DynamoDB with the token table, and the Lambda emulator running the real rotation and
- * vending handlers in isolated containers. Secrets Manager calls the rotation function THROUGH the
+ * vending handlers in isolated containers — by default their shipped bundles (dist/functions/). Secrets Manager calls the rotation function THROUGH the
  * Lambda emulator (real Invoke wire protocol), as AWS does.
  *
  * Every server binds 127.0.0.1 on a free port; `stop()` stops everything, also after a partial start.
  */
+import * as path from "node:path";
 import type { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -23,6 +24,7 @@ import {
   serializeCredentialSecret,
 } from "../../lambda/shared/secret-value.ts";
 import { CACHE_WARMING_ALIAS } from "../../lambda/shared/vendor-alias.ts";
+import { buildDist, DIST } from "../../scripts/build.ts";
 import { createTokenTable, type LocalDynamoDb, startDynamoDb } from "../aws/dynamodb/index.ts";
 import { type LambdaEmulator, startLambdaEmulator } from "../aws/lambda/index.ts";
 import {
@@ -65,8 +67,32 @@ export const VENDING_HANDLER_MODULE = fileURLToPath(
   new URL("../../lambda/vending/handler.ts", import.meta.url),
 );
 
+/**
+ * The shipped bundle of a handler (dist/functions/<name>/index.mjs, what `cdk deploy` uploads;
+ * scripts/build.ts), for a Lambda emulator registration.
+ */
+export function handlerBundle(name: "rotation" | "vending"): string {
+  return path.join(DIST, "functions", name, "index.mjs");
+}
+
+/**
+ * What the Lambda emulator runs: the shipped bundles (rebuilt first where the sources changed, so a
+ * bundling mistake — a lazy import esbuild did not follow, a dependency left out — fails here rather than
+ * in a deployment), or the TypeScript sources through tsx (development).
+ */
+export type HandlerCode = "bundles" | "sources";
+
+/** Builds the bundles when `code` is "bundles" (only changed files are rewritten) and returns the modules to register. */
+export async function handlerModules(code: HandlerCode): Promise<{ rotation: string; vending: string }> {
+  if (code === "sources") return { rotation: ROTATION_HANDLER_MODULE, vending: VENDING_HANDLER_MODULE };
+  await buildDist({ only: "functions" });
+  return { rotation: handlerBundle("rotation"), vending: handlerBundle("vending") };
+}
+
 /** Options of {@link startDrillStack}. */
 export interface DrillStackOptions {
+  /** The handlers' code the Lambda emulator runs. @default "bundles" */
+  handlerCode?: HandlerCode;
   /** Strategy of the application credential. @default "alternating" */
   strategy?: Strategy;
   /** Lifetime of every token Genesys issues, in seconds. @default the clients' (3600) */
@@ -118,6 +144,8 @@ export interface DrillStack {
   /** Client ids of the application credential (two for alternating, one for single). */
   appClientIds: readonly string[];
   strategy: Strategy;
+  /** The vending function's module as registered (a bundle or the TypeScript source, see {@link HandlerCode}). */
+  vendingModule: string;
   /**
    * The environment the vending function is registered with (`CREDENTIALS` names the seeded app secret
    * as {@link DRILL_NAMES}.credential, first, and the other one); also what `readVendingConfig` needs to
@@ -164,6 +192,8 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
   };
 
   try {
+    checkpoint();
+    const modules = await handlerModules(options.handlerCode ?? "bundles");
     checkpoint();
     const genesys = await startGenesysEmulator({
       state: drillGenesysState(),
@@ -217,7 +247,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
       }),
     };
     await lambda.register(DRILL_NAMES.vendorFunction, {
-      module: VENDING_HANDLER_MODULE,
+      module: modules.vending,
       containers: vendorContainers,
       timeoutMs: 15_000,
       environment: vendorEnvironment,
@@ -226,7 +256,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
     });
     checkpoint();
     await lambda.register(DRILL_NAMES.rotationFunction, {
-      module: ROTATION_HANDLER_MODULE,
+      module: modules.rotation,
       containers: 1,
       timeoutMs: 120_000,
       environment: {
@@ -260,6 +290,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
       secrets,
       appClientIds: strategy === "single" ? [DRILL_IDS.single] : [DRILL_IDS.appA, DRILL_IDS.appB],
       strategy,
+      vendingModule: modules.vending,
       vendorEnvironment,
       createLambdaClient,
       wrapRotationInvoker: (wrap) => secretsManager.setInvoker(wrap(plainInvoker)),

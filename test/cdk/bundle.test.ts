@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, test } from "node:test";
 import { promisify } from "node:util";
+import { filesLoadedAtInit } from "../../local/bench/cold-start.ts";
 import { buildDist, DIST } from "../../scripts/build.ts";
 import { synthesize } from "./synth.ts";
 
@@ -52,13 +53,65 @@ test("each function deploys its pre-built bundle from dist/functions/ unchanged"
   ] as const) {
     const directory = assetDirectory(fn);
     const built = path.join(DIST, "functions", name);
-    assert.deepEqual(readdirSync(directory).sort(), ["index.mjs", "index.mjs.map"]);
-    for (const file of ["index.mjs", "index.mjs.map"]) {
+    // The whole folder: index.mjs and the chunks/ its lazy imports load.
+    const files = filesUnder(built);
+    assert.ok(files.includes("index.mjs") && files.includes("index.mjs.map"), name);
+    assert.deepEqual(filesUnder(directory), files, name);
+    for (const file of files) {
       assert.ok(readFileSync(path.join(directory, file)).equals(readFileSync(path.join(built, file))), file);
     }
     const resource = template.Resources[synth.logicalId(fn)];
     assert.equal(resource.Properties.Handler, "index.handler");
     assert.equal(resource.Properties.Runtime, "nodejs24.x");
+  }
+});
+
+/** Every file under `directory`, relative and sorted. */
+function filesUnder(directory: string): string[] {
+  return readdirSync(directory, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(directory, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+/** The source files (from the source maps) of everything a cold start of `entry` loads. */
+function sourcesLoadedAtInit(entry: string): string[] {
+  return filesLoadedAtInit(entry).flatMap(
+    (file) => (JSON.parse(readFileSync(`${file}.map`, "utf8")) as { sources: string[] }).sources,
+  );
+}
+
+test("the vending bundle's cold start loads neither undici, nor the Secrets Manager client, nor the mint path", () => {
+  const directory = assetDirectory(synth.stack.tokenVendor.function);
+  const loaded = sourcesLoadedAtInit(path.join(directory, "index.mjs"));
+  assert.ok(
+    loaded.some((source) => source.includes("@aws-sdk/client-dynamodb")),
+    "sanity: the L2 client is loaded",
+  );
+  const all = filesUnder(directory)
+    .filter((file) => file.endsWith(".mjs.map"))
+    .flatMap(
+      (file) =>
+        (JSON.parse(readFileSync(path.join(directory, file), "utf8")) as { sources: string[] }).sources,
+    );
+  for (const fragment of [
+    "/undici/",
+    "@aws-sdk/client-secrets-manager",
+    "shared/genesys/oauth.ts",
+    "shared/genesys/http.ts",
+    "vending/mint.ts",
+    "/zod/",
+  ]) {
+    assert.deepEqual(
+      loaded.filter((source) => source.includes(fragment)),
+      [],
+      `${fragment} must be in a chunk loaded on the first mint, not at init`,
+    );
+    if (fragment !== "/zod/")
+      assert.ok(
+        all.some((source) => source.includes(fragment)),
+        `sanity: ${fragment} is shipped`,
+      );
   }
 });
 

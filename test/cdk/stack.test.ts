@@ -357,7 +357,8 @@ describe("functions", () => {
 
   test("rotation environment (docs/ARCHITECTURE.md)", () => {
     assert.deepEqual(rotation.Environment.Variables, {
-      POWERTOOLS_SERVICE_NAME: "genesys-oauth-rotation",
+      // The stack's name and the construct's path: no other stack's metrics share its dimension.
+      POWERTOOLS_SERVICE_NAME: `${stack.stackName}/Default/Rotation`,
       POWERTOOLS_METRICS_NAMESPACE: "GenesysOAuthRotator",
       NODE_OPTIONS: "--enable-source-maps",
       PROPAGATION_TIMEOUT_SECONDS: "60",
@@ -391,7 +392,8 @@ describe("functions", () => {
   test("vending environment: CREDENTIALS in configuration order, table name", () => {
     const variables = vendor.Environment.Variables;
     assert.deepEqual(variables.TOKEN_TABLE_NAME, ref(stack.tokenVendor.table));
-    assert.equal(variables.POWERTOOLS_SERVICE_NAME, "token-vending");
+    assert.equal(variables.POWERTOOLS_SERVICE_NAME, `${stack.stackName}/Default/TokenVendor`);
+    assert.equal(variables.POWERTOOLS_SERVICE_NAME, stack.tokenVendor.serviceName);
     assert.equal(variables.POWERTOOLS_METRICS_NAMESPACE, "GenesysOAuthRotator");
     assert.equal(variables.LEASE_SECONDS, undefined);
     assert.equal(variables.REJECTION_MINT_INTERVAL_SECONDS, undefined);
@@ -494,7 +496,12 @@ describe("alarms", () => {
       const [alarm, ...others] = byName(metric);
       assert.equal(others.length, 0, metric);
       assert.equal(alarm?.Namespace, "GenesysOAuthRotator", metric);
-      assert.deepEqual(alarm?.Dimensions, [{ Name: "service", Value: "token-vending" }], metric);
+      // The vendor's own service (its POWERTOOLS_SERVICE_NAME): another stack's vendor never fires it.
+      assert.deepEqual(
+        alarm?.Dimensions,
+        [{ Name: "service", Value: `${stack.stackName}/Default/TokenVendor` }],
+        metric,
+      );
       assert.equal(alarm?.Statistic, "Sum", metric);
     }
     assert.equal(byName("FallbackStageRejected")[0]?.Threshold, 1);
@@ -506,7 +513,7 @@ describe("alarms", () => {
     assert.equal(alarm?.Namespace, "GenesysOAuthRotator");
     // The dimensions the rotation handler publishes with: its service and the step the hooks run in.
     assert.deepEqual(alarm?.Dimensions, [
-      { Name: "service", Value: "genesys-oauth-rotation" },
+      { Name: "service", Value: stack.rotationFunction.serviceName },
       { Name: "step", Value: "finishSecret" },
     ]);
     assert.equal(alarm?.Statistic, "Sum");
@@ -608,7 +615,7 @@ describe("alarms", () => {
 });
 
 describe("outputs", () => {
-  test("vendor name and ARN, every secret ARN, the topic", () => {
+  test("vendor name and ARN, token table name, every secret ARN, the topic", () => {
     const outputs = template.toJSON().Outputs;
     assert.deepEqual(Object.keys(outputs).sort(), [
       "AdminAdminSecretArn",

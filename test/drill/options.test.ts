@@ -47,6 +47,7 @@ describe("drill options", () => {
         "out.html",
         "--verbose",
         "--dynalite",
+        "--from-source",
       ],
       fixedSeed,
     );
@@ -65,6 +66,7 @@ describe("drill options", () => {
       reportFile: "out.html",
       verbose: true,
       dynalite: true,
+      fromSource: true,
     });
   });
 

@@ -9,6 +9,7 @@ import { FAULTS, type FaultName } from "../../local/drill/faults.ts";
 import { DEFAULT_DRILL_OPTIONS, type DrillOptions } from "../../local/drill/options.ts";
 import { type DrillResult, drillProblems } from "../../local/drill/result.ts";
 import { CLIENT_LABELS, DRILL_IDS } from "../../local/drill/seed.ts";
+import { handlerBundle } from "../../local/drill/stack.ts";
 import { assertNoSecrets } from "../support/log-capture.ts";
 
 /** Options of a short drill; `overrides` win. */
@@ -44,6 +45,8 @@ export async function runShortDrill(options: DrillOptions): Promise<DrillResult>
     stack: { rotationRetryDelayMs: 1500, vendorContainers: 2, handlerLogs },
     onStack: (stack) => {
       issued = () => stack.genesys.issued.all();
+      // The drill exercises what `cdk deploy` uploads (a lazy chunk esbuild missed fails the drill).
+      if (!options.fromSource) assert.equal(stack.vendingModule, handlerBundle("vending"));
     },
   });
   assert.ok(issued, "the stack never started");

@@ -111,7 +111,12 @@ let undiciModule: Promise<Undici> | undefined;
 let sharedAgent: Promise<Dispatcher> | undefined;
 
 function loadUndici(): Promise<Undici> {
-  undiciModule ??= import("undici");
+  undiciModule ??= import("undici").then((module) => {
+    // undici is CommonJS. Node's loader exposes its exports by name (and as `default`); in the bundles
+    // (scripts/build.ts, esbuild code splitting) its lazy chunk exposes them only as `default`.
+    const exports = (module as { default?: Partial<Undici> }).default;
+    return typeof exports?.Agent === "function" ? (exports as Undici) : module;
+  });
   return undiciModule;
 }
 

@@ -299,6 +299,8 @@ function lambdaEnvironment(
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryLimitInMB),
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
     AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
+    // Every container here starts on demand (Powertools reads it for the logs' `cold_start`).
+    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
     // Dummy credentials, as Lambda provides the execution role's: local stand-ins accept any.
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
