@@ -67,8 +67,17 @@ describe("two rotators in one account and region", () => {
       for (const alarm of vendorAlarms) {
         assert.deepEqual(alarm.dimensions, [{ Name: "service", Value: services.vendor }], alarm.metric);
       }
+      // The rotation function's finish-hook alarm selects on its own service (and the step).
+      const hookAlarms = services.alarmDimensions.filter((alarm) => alarm.metric === "FinishHookFailed");
+      assert.equal(hookAlarms.length, 1);
+      assert.deepEqual(hookAlarms[0]!.dimensions, [
+        { Name: "service", Value: services.rotation },
+        { Name: "step", Value: "finishSecret" },
+      ]);
       // The other custom metric (the secret age) is per secret ARN, which no other stack shares.
-      for (const alarm of services.alarmDimensions.filter((alarm) => !vendorMetrics.includes(alarm.metric))) {
+      const perSecret = (alarm: { metric: string }) =>
+        !vendorMetrics.includes(alarm.metric) && alarm.metric !== "FinishHookFailed";
+      for (const alarm of services.alarmDimensions.filter(perSecret)) {
         assert.deepEqual(
           alarm.dimensions.map((dimension) => dimension.Name),
           ["SecretId"],
