@@ -9,6 +9,7 @@ import { FAULTS, type FaultName } from "../../local/drill/faults.ts";
 import { DEFAULT_DRILL_OPTIONS, type DrillOptions } from "../../local/drill/options.ts";
 import { type DrillResult, drillProblems } from "../../local/drill/result.ts";
 import { CLIENT_LABELS, DRILL_IDS } from "../../local/drill/seed.ts";
+import type { DrillStack } from "../../local/drill/stack.ts";
 import { assertNoSecrets } from "../support/log-capture.ts";
 
 /** Options of a short drill; `overrides` win. */
@@ -31,7 +32,10 @@ export function shortDrill(overrides: Partial<DrillOptions> = {}): DrillOptions 
  * handlers' log lines are kept (not printed) and checked: none may contain a secret or token Genesys
  * ever issued.
  */
-export async function runShortDrill(options: DrillOptions): Promise<DrillResult> {
+export async function runShortDrill(
+  options: DrillOptions,
+  onStack?: (stack: DrillStack) => void,
+): Promise<DrillResult> {
   const lines: string[] = [];
   const handlerLogs = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -44,6 +48,7 @@ export async function runShortDrill(options: DrillOptions): Promise<DrillResult>
     stack: { rotationRetryDelayMs: 1500, vendorContainers: 2, handlerLogs },
     onStack: (stack) => {
       issued = () => stack.genesys.issued.all();
+      onStack?.(stack);
     },
   });
   assert.ok(issued, "the stack never started");
