@@ -423,19 +423,28 @@ describe("staged secret fallback: only values of AWSCURRENT's credential", () =>
 
 describe("generations", () => {
   test("a slow writer never overwrites a newer token with an older one", async () => {
+    // The slow holder pauses between Genesys' response and its write (e.g. a long GC pause) until the
+    // fast container has written: an order of events, not of wall-clock delays.
+    let fastWrote = () => {};
+    const fastWritten = new Promise<void>((resolve) => {
+      fastWrote = resolve;
+    });
     const slowRequest: TokenRequester = async (request, options) => {
       const token = await requestClientCredentialsToken(request, options);
-      await delay(2500); // e.g. a long GC pause between the response and the write
+      await fastWritten;
       return token;
     };
     const slow = container({ requestToken: slowRequest, environment: { LEASE_SECONDS: "1" } });
-    const fast = container({ environment: { LEASE_SECONDS: "1" } });
+    // The fast container's own lease (the default 30 s) bounds its mint, not the slow one's 1 s.
+    const fast = container();
     const slowAnswer = slow.token();
-    await delay(200);
+    // The slow container holds the lease once its token request reached Genesys.
+    await until(() => tokenRequests() >= 1);
     // The slow holder's lease lapses after 1 s; the fast container takes over and writes generation 1.
     const fastAnswer = await fast.token();
     const afterFast = await stack.readItem(APP);
     assert.equal(afterFast?.generation, 1);
+    fastWrote();
     const slowResult = await slowAnswer;
     const final = await stack.readItem(APP);
     assert.equal(final?.generation, 1, "the slow write lost its condition");
@@ -449,8 +458,10 @@ describe("rate limiting", () => {
   test("no valid token and a persistent token-endpoint rate limit → GenesysRateLimitedError within the deadline", async () => {
     stack.rotation.genesys.faults.tokenRateLimit.enabled = true;
     stack.rotation.genesys.faults.tokenRateLimit.retryAfterSeconds = 1;
-    const vendor = container();
-    const started = Date.now();
+    // The deadline and the Retry-After pauses run on this clock: what the vendor waited is exact,
+    // whatever the machine's load.
+    const clock = new SteppingClock(Date.now());
+    const vendor = container({ clock });
     await assert.rejects(
       vendor.token({}, { remainingMs: 3500 }),
       (error: Error & { retryAfterMs?: number }) => {
@@ -459,8 +470,8 @@ describe("rate limiting", () => {
         return true;
       },
     );
-    const elapsed = Date.now() - started;
-    assert.ok(elapsed < 3500, `answered within the caller's deadline (${elapsed} ms)`);
+    const waited = clock.sleeps.reduce((sum, ms) => sum + ms, 0);
+    assert.ok(waited < 3500, `answered within the caller's deadline (waited ${waited} ms)`);
     assert.ok(
       tokenRequests() >= 2 && tokenRequests() <= 4,
       `backed off per Retry-After (${tokenRequests()} requests)`,
@@ -814,6 +825,15 @@ describe("logs", () => {
 });
 
 /** Takes `label` off `versionId` (test clean-up). */
+/** Polls `condition` (real time: what it waits for happens in real I/O). */
+async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await delay(20);
+  }
+}
+
 async function removeLabel(arn: string, label: string, versionId: string): Promise<void> {
   await stack.rotation.client.send(
     new UpdateSecretVersionStageCommand({
