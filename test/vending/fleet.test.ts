@@ -72,7 +72,7 @@ test("refresh-ahead over several lifetimes: one mint per generation; only the le
   const expiries = new Map<string, number>();
   const note = (answer: VendingResponse) => {
     expiries.set(answer.accessToken, Date.parse(answer.expiresAt));
-    assert.ok(answer.expiresInSeconds >= 1);
+    assert.ok(answer.expiresInSeconds >= 0);
   };
   note(await running.token()); // the first token (nothing to serve meanwhile)
   // Start every container now: a cold start must not pass for a wait on a mint.
