@@ -203,6 +203,8 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
       module: VENDING_HANDLER_MODULE,
       containers: vendorContainers,
       timeoutMs: 15_000,
+      // Loading a handler takes seconds of CPU; a busy machine (CI, the test suite) can take far longer.
+      initTimeoutMs: 120_000,
       environment: vendorEnvironment,
     });
     checkpoint();
@@ -210,6 +212,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
       module: ROTATION_HANDLER_MODULE,
       containers: 1,
       timeoutMs: 120_000,
+      initTimeoutMs: 120_000,
       environment: {
         ...common,
         POWERTOOLS_SERVICE_NAME: "genesys-rotation",
