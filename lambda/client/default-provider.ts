@@ -2,7 +2,7 @@
  * The zero-configuration entry point: a process-wide {@link TokenProvider} bound to the vending function
  * named by the `TOKEN_VENDOR_FUNCTION_NAME` environment variable.
  */
-import { ConfigurationError } from "../shared/errors.ts";
+import { ConfigurationError } from "./errors.ts";
 import type { VendedToken } from "./payload.ts";
 import { type GetTokenOptions, TokenProvider } from "./token-provider.ts";
 
@@ -15,7 +15,7 @@ let defaultProvider: TokenProvider | undefined;
  * The process-wide provider, created on first use (module scope, so it survives warm Lambda invocations
  * and its cache is shared by every caller in the process).
  *
- * @throws ConfigurationError (shared, not a `VendorError`) when `TOKEN_VENDOR_FUNCTION_NAME` is unset
+ * @throws ConfigurationError (not a `VendorError`) when `TOKEN_VENDOR_FUNCTION_NAME` is unset
  */
 export function defaultTokenProvider(): TokenProvider {
   if (defaultProvider) return defaultProvider;

@@ -3,8 +3,22 @@
  * (docs/ARCHITECTURE.md, "Vendor error names"); Lambda hands them back as a `FunctionError` payload
  * `{ errorType, errorMessage }`, and {@link vendorErrorFromPayload} turns that payload into an instance
  * of the class with the same `name`, so consumers can `catch` by class or switch on `error.name`.
+ *
+ * `ValidationError` and `ConfigurationError` are one class each, whoever found the problem: this
+ * library (bad options, `TOKEN_VENDOR_FUNCTION_NAME` unset) or the vendor (`source` tells which). They
+ * extend the project's shared classes of the same name (`field`/`rule`, `key`), not `VendorError`.
  */
-import { ValidationError as InputValidationError, RotatorError } from "../shared/errors.ts";
+import {
+  RotatorError,
+  ConfigurationError as SharedConfigurationError,
+  ValidationError as SharedValidationError,
+} from "../shared/errors.ts";
+
+/**
+ * Who found the problem behind a {@link ValidationError} or {@link ConfigurationError}: this library,
+ * before anything was sent (`"client"`), or the vending function (`"vendor"`).
+ */
+export type ErrorSource = "client" | "vendor";
 
 /**
  * Any failure reported by the vending function itself. Subclasses carry the vendor's error names; an
@@ -23,17 +37,37 @@ export class VendorError extends RotatorError {
    * @param retryable whether the same request may succeed later
    */
   constructor(errorType: string, vendorMessage: string, retryable = false) {
-    super(`token vendor failed with ${errorType}: ${vendorMessage}`);
+    super(vendorFailure(errorType, vendorMessage));
     this.errorType = errorType;
     this.retryable = retryable;
   }
 }
 
-/** The vendor rejected the request payload (a bad `credential` name format, `minTtlSeconds` out of range…). */
-export class ValidationError extends VendorError {
-  override readonly name = "ValidationError";
-  constructor(vendorMessage: string) {
-    super("ValidationError", vendorMessage, false);
+/**
+ * An input broke a rule: an option this library checks before invoking (`source: "client"`), or the
+ * request payload the vendor rejected (`source: "vendor"`: a bad `credential` name format,
+ * `minTtlSeconds` out of range…). Not retryable; nothing was changed.
+ */
+export class ValidationError extends SharedValidationError {
+  override readonly name: string = "ValidationError";
+  readonly source: ErrorSource;
+
+  constructor(subject: string, field: string, rule: string, source: ErrorSource = "client") {
+    super(subject, field, rule);
+    this.source = source;
+  }
+
+  /** The vendor's `ValidationError`; `field` and `rule` are read from its message when it names them. */
+  static fromVendor(vendorMessage: string): ValidationError {
+    const named = /^[^\n]*?: field "([^"]*)" (.+)$/s.exec(vendorMessage);
+    const error = new ValidationError(
+      "token vendor",
+      named?.[1] ?? "(payload)",
+      named?.[2] ?? "was rejected by the vendor",
+      "vendor",
+    );
+    error.message = vendorFailure("ValidationError", vendorMessage);
+    return error;
   }
 }
 
@@ -81,11 +115,30 @@ export class TokenUnavailableError extends VendorError {
   }
 }
 
-/** The vending function itself is misconfigured (its environment, table or secrets). */
-export class ConfigurationError extends VendorError {
+/**
+ * A configuration value is missing or invalid: this library's (`TOKEN_VENDOR_FUNCTION_NAME` unset, a bad
+ * provider property; `source: "client"`), or the vending function's own environment, table or secrets
+ * (`source: "vendor"`). Not retryable: the deployment must be fixed.
+ */
+export class ConfigurationError extends SharedConfigurationError {
   override readonly name = "ConfigurationError";
-  constructor(vendorMessage: string) {
-    super("ConfigurationError", vendorMessage, false);
+  readonly source: ErrorSource;
+
+  constructor(key: string, rule: string, source: ErrorSource = "client") {
+    super(key, rule);
+    this.source = source;
+  }
+
+  /** The vendor's `ConfigurationError`; `key` is read from its message (`KEY: rule`) when it names one. */
+  static fromVendor(vendorMessage: string): ConfigurationError {
+    const named = /^([A-Za-z0-9_.-]+): (.+)$/s.exec(vendorMessage);
+    const error = new ConfigurationError(
+      named?.[1] ?? "(token vendor)",
+      named?.[2] ?? "the token vendor is misconfigured",
+      "vendor",
+    );
+    error.message = vendorFailure("ConfigurationError", vendorMessage);
+    return error;
   }
 }
 
@@ -125,7 +178,7 @@ export class VendorResponseError extends RotatorError {
  * only ever sent to the API it was issued for (a `nextUri` or a redirect target elsewhere would receive
  * it otherwise); fetch such URLs without the helper. A caller mistake: not retryable, nothing was sent.
  */
-export class ForeignOriginError extends InputValidationError {
+export class ForeignOriginError extends ValidationError {
   override readonly name = "ForeignOriginError";
   /** Origin of the URL the caller passed, e.g. `https://example.com`. */
   readonly origin: string;
@@ -143,15 +196,23 @@ export class ForeignOriginError extends InputValidationError {
   }
 }
 
+/** The message of an error the vendor reported. */
+function vendorFailure(errorType: string, vendorMessage: string): string {
+  return `token vendor failed with ${errorType}: ${vendorMessage}`;
+}
+
+/** An error the vendor reported on purpose, by its name. */
+type VendorReportedError = VendorError | ValidationError | ConfigurationError;
+
 // A Map, not an object literal: an errorType such as "constructor" must not find Object.prototype members.
-const KNOWN_VENDOR_ERRORS = new Map<string, new (vendorMessage: string) => VendorError>([
-  ["ValidationError", ValidationError],
-  ["UnknownCredentialError", UnknownCredentialError],
-  ["CredentialNotGrantedError", CredentialNotGrantedError],
-  ["CredentialRejectedError", CredentialRejectedError],
-  ["GenesysRateLimitedError", GenesysRateLimitedError],
-  ["TokenUnavailableError", TokenUnavailableError],
-  ["ConfigurationError", ConfigurationError],
+const KNOWN_VENDOR_ERRORS = new Map<string, (vendorMessage: string) => VendorReportedError>([
+  ["ValidationError", (message) => ValidationError.fromVendor(message)],
+  ["UnknownCredentialError", (message) => new UnknownCredentialError(message)],
+  ["CredentialNotGrantedError", (message) => new CredentialNotGrantedError(message)],
+  ["CredentialRejectedError", (message) => new CredentialRejectedError(message)],
+  ["GenesysRateLimitedError", (message) => new GenesysRateLimitedError(message)],
+  ["TokenUnavailableError", (message) => new TokenUnavailableError(message)],
+  ["ConfigurationError", (message) => ConfigurationError.fromVendor(message)],
 ]);
 
 /**
@@ -174,13 +235,13 @@ export function isVendorRuntimeFailure(error: unknown): error is VendorError {
  * Maps a Lambda `FunctionError` payload to a typed error. Unknown or malformed payloads become a
  * {@link VendorError}; the message is taken from the payload only when it is a string.
  */
-export function vendorErrorFromPayload(payload: unknown): VendorError {
+export function vendorErrorFromPayload(payload: unknown): VendorReportedError {
   const record = typeof payload === "object" && payload !== null ? (payload as Record<string, unknown>) : {};
   const errorType =
     typeof record.errorType === "string" && record.errorType !== "" ? record.errorType : "Unknown";
   const errorMessage =
     typeof record.errorMessage === "string" ? record.errorMessage : "no error message in the payload";
-  const Known = KNOWN_VENDOR_ERRORS.get(errorType);
-  if (Known) return new Known(errorMessage);
+  const known = KNOWN_VENDOR_ERRORS.get(errorType);
+  if (known) return known(errorMessage);
   return new VendorError(errorType, errorMessage, RETRYABLE_RUNTIME_ERROR.test(errorType));
 }

@@ -1,11 +1,10 @@
 /**
  * `fetch` with a vended bearer token, for the Genesys Cloud Platform API.
  */
-import { ValidationError } from "../shared/errors.ts";
 import { defaultTokenProvider } from "./default-provider.ts";
-import { ForeignOriginError } from "./errors.ts";
+import { ForeignOriginError, ValidationError } from "./errors.ts";
 import type { VendedToken } from "./payload.ts";
-import type { TokenSource } from "./token-provider.ts";
+import { abortable, type TokenSource } from "./token-provider.ts";
 
 /** The fetch signature this helper calls (the global `fetch` by default). */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -41,10 +40,15 @@ export interface GenesysFetchOptions {
  * - The token is only sent to the origin of its `apiBaseUrl`: an absolute URL (string, `URL` or
  *   `Request`) on any other origin — say a `nextUri` pointing elsewhere — is refused before anything is
  *   sent. Fetch such URLs with plain `fetch`.
+ * - The request's signal (`init.signal`, else the `Request`'s) also covers the wait for a token: once it
+ *   is aborted the call rejects with the signal's `reason` (an `AbortError` `DOMException` unless the
+ *   caller gave one), as `fetch` does, and nothing is sent. A vend shared with other callers keeps
+ *   running for them.
  *
- * @throws {@link ForeignOriginError} for a URL on another origin than the token's `apiBaseUrl`, a shared
+ * @throws {@link ForeignOriginError} for a URL on another origin than the token's `apiBaseUrl`, a
  *   `ValidationError` for an input that is neither a path starting with `/` nor an absolute URL, whatever
- *   {@link TokenSource.getToken} throws (typed vendor errors), and what `fetch` throws
+ *   {@link TokenSource.getToken} throws (typed vendor errors), the signal's reason once it is aborted,
+ *   and what `fetch` throws
  */
 export async function genesysFetch(
   input: string | URL | Request,
@@ -54,8 +58,9 @@ export async function genesysFetch(
   const provider = options.provider ?? defaultTokenProvider();
   const fetchFunction = options.fetch ?? globalThis.fetch;
   const credential = options.credential;
+  const signal = init.signal ?? (isRequest(input) ? input.signal : undefined);
 
-  const token = await provider.getToken({ credential });
+  const token = await tokenFor(provider, { credential }, signal);
   const first = await fetchFunction(resolveInput(input, token), withBearer(input, init, token));
   if (first.status !== 401) return first;
   if (!isReplayable(input, init)) {
@@ -64,10 +69,24 @@ export async function genesysFetch(
   }
   // Free the connection before the replay; the 401 body is of no use to the caller.
   await first.body?.cancel().catch(() => {});
-  const replacement = await provider.getToken({ credential, rejectedToken: token.accessToken });
+  const replacement = await tokenFor(provider, { credential, rejectedToken: token.accessToken }, signal);
   // A second 401 is returned, not reported again: a persistent 401 (wrong org, revoked client) must not
   // turn every request into a mint.
   return fetchFunction(resolveInput(input, replacement), withBearer(input, init, replacement));
+}
+
+/**
+ * A token from `provider`, or the signal's reason as soon as it is aborted: also when the provider is a
+ * custom {@link TokenSource} that ignores `signal`.
+ */
+function tokenFor(
+  provider: TokenSource,
+  options: { credential?: string; rejectedToken?: string },
+  signal: AbortSignal | undefined,
+): Promise<VendedToken> {
+  if (!signal) return provider.getToken(options);
+  signal.throwIfAborted();
+  return abortable(provider.getToken({ ...options, signal }), signal);
 }
 
 /**

@@ -4,8 +4,9 @@
  */
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
-import { ConfigurationError, describeError, ValidationError } from "../shared/errors.ts";
+import { describeError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
+import { ConfigurationError, ValidationError } from "./errors.ts";
 import { type InvokePolicy, invokeVendor, type LambdaInvoker, vendorTarget } from "./invoke.ts";
 import { type VendedToken, withRemainingSeconds } from "./payload.ts";
 
@@ -192,9 +193,9 @@ export class TokenProvider implements TokenSource {
    * possible, else from the vendor.
    *
    * @throws a `VendorError` subclass named after the vendor's error (`UnknownCredentialError`,
-   *   `CredentialRejectedError`, `GenesysRateLimitedError`, `TokenUnavailableError`,
-   *   `ConfigurationError`, `ValidationError`), `VendorInvokeError` when the vendor could not be reached,
-   *   `VendorResponseError` on a malformed answer, a shared `ValidationError` for bad options
+   *   `CredentialRejectedError`, `GenesysRateLimitedError`, `TokenUnavailableError`), `ConfigurationError`
+   *   or `ValidationError` (`source: "vendor"`), `VendorInvokeError` when the vendor could not be reached,
+   *   `VendorResponseError` on a malformed answer, `ValidationError` (`source: "client"`) for bad options
    */
   async getToken(options: GetTokenOptions = {}): Promise<VendedToken> {
     const credential = options.credential ?? this.#credential;
@@ -360,7 +361,7 @@ function validateMinTtl(value: number | undefined): number {
 }
 
 /** Lets one caller stop waiting for a shared promise without cancelling it for the others. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);

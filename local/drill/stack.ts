@@ -250,6 +250,8 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
       module: modules.vending,
       containers: vendorContainers,
       timeoutMs: 15_000,
+      // Loading a handler takes seconds of CPU; a busy machine (CI, the test suite) can take far longer.
+      initTimeoutMs: 120_000,
       environment: vendorEnvironment,
       // One alias per credential plus cache-warming, as TokenVendor deploys them.
       aliases: [DRILL_NAMES.credential, DRILL_NAMES.otherCredential, CACHE_WARMING_ALIAS],
@@ -259,6 +261,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
       module: modules.rotation,
       containers: 1,
       timeoutMs: 120_000,
+      initTimeoutMs: 120_000,
       environment: {
         ...common,
         POWERTOOLS_SERVICE_NAME: "genesys-rotation",

@@ -25,7 +25,7 @@ function jvmsOf(ownerPid: number): number[] {
 }
 
 /** Polls until `ownerPid` has no JVM left; generous bound because the watchdog reacts asynchronously. */
-async function waitForNoJvm(ownerPid: number, timeoutMs = 15_000): Promise<number[]> {
+async function waitForNoJvm(ownerPid: number, timeoutMs = 60_000): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
   let left = jvmsOf(ownerPid);
   while (left.length > 0 && Date.now() < deadline) {

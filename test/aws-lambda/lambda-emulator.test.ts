@@ -2,7 +2,9 @@
  * The Lambda Invoke emulator driven by the real @aws-sdk/client-lambda (endpoint override, dummy
  * credentials), with fixture handlers from test/fixtures/lambda/.
  */
+
 import assert from "node:assert/strict";
+import { Agent as HttpAgent } from "node:http";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -56,6 +58,9 @@ describe("Lambda Invoke emulator", () => {
       region: "us-east-1",
       credentials: { accessKeyId: "local", secretAccessKey: "local" },
       maxAttempts: 1,
+      // A fresh connection per call: with one attempt, reusing a keep-alive socket the emulator is closing
+      // (idle for its keep-alive timeout, which a loaded machine reaches between tests) fails the call.
+      requestHandler: { httpAgent: new HttpAgent({ keepAlive: false }) },
     });
   });
 

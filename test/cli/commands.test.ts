@@ -162,7 +162,8 @@ describe("genesys-rotator against the local stack", () => {
   });
 
   it("rotate --wait rotates to the twin", async () => {
-    const run = await cli(["rotate", "--secret-id", appSecret, "--wait", "--timeout-seconds", "60"]);
+    // The CLI's default wait (300 s): a rotation on a loaded machine can take well over a minute.
+    const run = await cli(["rotate", "--secret-id", appSecret, "--wait", "--timeout-seconds", "300"]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^Rotation succeeded: version \S+ is now AWSCURRENT/);
     const current = await stack.drill.readCurrent();
@@ -180,7 +181,7 @@ describe("genesys-rotator against the local stack", () => {
     try {
       const started = await cli(["rotate", "--secret-id", appSecret]);
       assert.equal(started.code, 0, started.stderr);
-      const event = await stack.drill.secretsManager.waitForRotation(appSecret, { timeoutMs: 60_000 });
+      const event = await stack.drill.secretsManager.waitForRotation(appSecret, { timeoutMs: 300_000 });
       assert.equal(event.eventName, "RotationFailed");
 
       // Fresh: reported as in progress. An hour later (injected clock): stuck, with the exact fix.

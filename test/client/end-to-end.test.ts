@@ -38,6 +38,8 @@ describe("consumer Lambda → vending Lambda → Genesys (emulators)", () => {
       containers: 2,
       // One alias per credential, as TokenVendor deploys it.
       aliases: [...Object.keys(stack.credentials), "cache-warming"],
+      // Cold starts are not under test; a loaded machine may need well over the default 10 s.
+      initTimeoutMs: 120_000,
     });
     await emulator.register("consumer", {
       module: CONSUMER_HANDLER,
@@ -49,7 +51,11 @@ describe("consumer Lambda → vending Lambda → Genesys (emulators)", () => {
         AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
       },
+      initTimeoutMs: 120_000,
+      timeoutMs: 120_000,
     });
+    // Start both vendor containers now, so the consumer's Invoke (10 s per attempt) never waits for one.
+    await Promise.all([emulator.invoke("token-vending", {}), emulator.invoke("token-vending", {})]);
   });
   after(async () => {
     lambdaClient?.destroy();

@@ -9,7 +9,7 @@ import { FAULTS, type FaultName } from "../../local/drill/faults.ts";
 import { DEFAULT_DRILL_OPTIONS, type DrillOptions } from "../../local/drill/options.ts";
 import { type DrillResult, drillProblems } from "../../local/drill/result.ts";
 import { CLIENT_LABELS, DRILL_IDS } from "../../local/drill/seed.ts";
-import { handlerBundle } from "../../local/drill/stack.ts";
+import { type DrillStack, handlerBundle } from "../../local/drill/stack.ts";
 import { assertNoSecrets } from "../support/log-capture.ts";
 
 /** Options of a short drill; `overrides` win. */
@@ -32,7 +32,10 @@ export function shortDrill(overrides: Partial<DrillOptions> = {}): DrillOptions 
  * handlers' log lines are kept (not printed) and checked: none may contain a secret or token Genesys
  * ever issued.
  */
-export async function runShortDrill(options: DrillOptions): Promise<DrillResult> {
+export async function runShortDrill(
+  options: DrillOptions,
+  onStack?: (stack: DrillStack) => void,
+): Promise<DrillResult> {
   const lines: string[] = [];
   const handlerLogs = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -47,6 +50,7 @@ export async function runShortDrill(options: DrillOptions): Promise<DrillResult>
       issued = () => stack.genesys.issued.all();
       // The drill exercises what `cdk deploy` uploads (a lazy chunk esbuild missed fails the drill).
       if (!options.fromSource) assert.equal(stack.vendingModule, handlerBundle("vending"));
+      onStack?.(stack);
     },
   });
   assert.ok(issued, "the stack never started");

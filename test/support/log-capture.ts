@@ -59,7 +59,7 @@ export async function captureOutput<T>(block: () => T | Promise<T>): Promise<Cap
  * True for a frame of node:test's v8-serializer reporter: binary, starting with the V8 serialisation
  * header byte 0xFF, which no UTF-8 text (what loggers and console write) can start with.
  */
-function isTestRunnerFrame(chunk: unknown): boolean {
+export function isTestRunnerFrame(chunk: unknown): boolean {
   return typeof chunk !== "string" && chunk instanceof Uint8Array && chunk[0] === 0xff;
 }
 

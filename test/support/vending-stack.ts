@@ -315,6 +315,8 @@ export async function startVendingStack(options: VendingStackOptions = {}): Prom
           environment: { ...environment, ...fleetOptions.environment },
           containers: fleetOptions.containers,
           timeoutMs: fleetOptions.timeoutMs ?? 20_000,
+          // No fleet test is about cold-start time; a loaded machine may take well over the default 10 s.
+          initTimeoutMs: 120_000,
           maxQueued: fleetOptions.maxQueued ?? 1000,
         });
       } catch (error) {

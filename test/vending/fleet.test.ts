@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import type { VendingResponse } from "../../lambda/vending/handler.ts";
-import { refreshAheadWindowMs } from "../../lambda/vending/token-cache.ts";
+import { expiryMarginMs, refreshAheadWindowMs } from "../../lambda/vending/token-cache.ts";
 import { assertNoSecrets } from "../support/log-capture.ts";
 import { startVendingStack, type VendingFleet, type VendingStack } from "../support/vending-stack.ts";
 
@@ -55,58 +55,80 @@ test("cold fleet, 8 containers × 25 concurrent invocations: exactly one token r
 });
 
 test("refresh-ahead over several lifetimes: one mint per generation; only the lease holder waits for it", async (t) => {
-  // W = 3 s for a 12 s token (M = 0.6 s): a 1 s mint finishes well inside the window even on a busy
-  // machine, as a real mint (≪ 1 s) does inside Genesys' shortest window (75 s).
-  const lifetimeSeconds = 12;
-  const latencyMs = 1000;
+  // Real time in isolated workers: a token stops being usable at E − M whatever the machine's load, so a
+  // stalled machine can make any refresh late. The test asserts what holds under any scheduling: no
+  // token is replaced before its refresh-ahead window (one mint per generation); a caller waits for
+  // another's mint only in a generation whose refresh came late (the previous token was no longer usable
+  // when the new one arrived); and refreshes do land ahead (never, when refresh-ahead is broken).
+  const lifetimeSeconds = 12; // W = 3 s, M = 0.6 s
+  const lifetimeMs = lifetimeSeconds * 1000;
+  const windowMs = refreshAheadWindowMs(lifetimeMs);
+  const marginMs = expiryMarginMs(lifetimeMs);
   stack.rotation.genesys.faults.tokenLifetimeSeconds = lifetimeSeconds;
-  // Metrics on: each container's EMF lines say whether any invocation waited for a lease (LeaseWaits).
+  // Metrics on: each invocation's EMF line says whether it waited for a lease (LeaseWaits), and when.
   fleet = await stack.startFleet({ containers: 8, environment: { POWERTOOLS_METRICS_DISABLED: "false" } });
   const running = fleet;
-  await running.token(); // the first token (nothing to serve meanwhile)
-  // Start every container now: a cold start (≈1 s for a worker) must not pass for a wait on a mint.
-  await Promise.all(Array.from({ length: 8 }, () => running.token()));
+  /** Every token served, by its expiry (epoch ms): one per generation. */
+  const expiries = new Map<string, number>();
+  const note = (answer: VendingResponse) => {
+    expiries.set(answer.accessToken, Date.parse(answer.expiresAt));
+    assert.ok(answer.expiresInSeconds >= 0);
+  };
+  note(await running.token()); // the first token (nothing to serve meanwhile)
+  // Start every container now: a cold start must not pass for a wait on a mint.
+  for (const answer of await Promise.all(Array.from({ length: 8 }, () => running.token()))) note(answer);
   assert.equal(running.lambda.counters(running.name).coldStarts, 8);
-  const mintsBefore = stack.rotation.genesys.counters.mints();
-  stack.rotation.genesys.faults.latencyByPathPrefix = { "/oauth/token": latencyMs };
+  // A mint takes a while, so callers arrive while the lease holder waits for Genesys.
+  stack.rotation.genesys.faults.latencyByPathPrefix = { "/oauth/token": 500 };
 
+  /** Expiries in order, and per refresh whether it came late (after the previous token's usable end). */
+  const generations = () => {
+    const sorted = [...expiries.values()].sort((a, b) => a - b);
+    const late = sorted.slice(1).map((expiresAt, i) => expiresAt - sorted[i]! >= lifetimeMs - marginMs);
+    return { sorted, late };
+  };
   // 7 sequential callers for 8 containers: a free container always exists, so no call queues behind
-  // the lease holder and a slow answer can only come from waiting for Genesys.
-  const horizonMs = 2.5 * lifetimeSeconds * 1000;
-  const end = Date.now() + horizonMs;
-  const durations: number[] = [];
-  const served = new Set<string>();
+  // the lease holder. They run until three refreshes happened, one of them ahead of expiry (a stalled
+  // machine may need more), or give up after many lifetimes.
+  const giveUpAt = Date.now() + 10 * lifetimeMs;
+  const enough = () => {
+    const { late } = generations();
+    return late.length >= 3 && late.includes(false);
+  };
   await Promise.all(
     Array.from({ length: 7 }, async () => {
-      while (Date.now() < end) {
-        const startedAt = performance.now();
-        const answer = await running.token();
-        durations.push(performance.now() - startedAt);
-        served.add(answer.accessToken);
-        assert.ok(answer.expiresInSeconds >= 0);
+      while (!enough() && Date.now() < giveUpAt) {
+        note(await running.token());
         await delay(50);
       }
     }),
   );
-  const mints = stack.rotation.genesys.counters.mints() - mintsBefore;
-  const lifetimeMs = lifetimeSeconds * 1000;
-  const generationSpan = lifetimeMs - refreshAheadWindowMs(lifetimeMs);
-  const slow = durations.filter((ms) => ms >= latencyMs);
-  const leaseWaits = emfSum(running.output(), "LeaseWaits");
+  // Counted from the first token: on a loaded machine a refresh may already happen during the cold starts.
+  const mints = stack.rotation.genesys.counters.mints() - 1;
+  const { sorted, late } = generations();
+  const waits = leaseWaits(running.output());
   t.diagnostic(
-    `${durations.length} calls, ${mints} refreshes, ${slow.length} calls took ≥ ${latencyMs} ms, ${leaseWaits} lease waits`,
+    `${mints} refreshes, ${late.filter(Boolean).length} late; generation spans ${sorted
+      .slice(1)
+      .map((expiresAt, i) => expiresAt - sorted[i]!)
+      .join(", ")} ms; ${waits.length} lease waits`,
   );
-  // One mint per generation. A generation lasts L − W plus the holder's mint latency (the new token's
-  // life starts when it arrives): at least one per (L + latency), at most one per (L − W), +1 at a boundary.
-  assert.ok(mints >= Math.floor(horizonMs / (lifetimeMs + latencyMs)), `${mints} refreshes`);
-  assert.ok(mints <= Math.ceil(horizonMs / generationSpan) + 1, `${mints} refreshes`);
-  assert.equal(tokenRequests(), mints + 1, "no failed or duplicate token request");
-  assert.equal(leaseWaits, 0, "no invocation waited for another's mint");
-  assert.ok(
-    slow.length <= mints,
-    `only the lease holders took as long as a mint (${slow.length} for ${mints})`,
-  );
-  assert.ok(served.size >= mints, "every refreshed token was served");
+  // (Token requests may exceed mints: on a loaded machine a request can time out and be retried.)
+  assert.equal(expiries.size, mints + 1, "one mint per generation, and every minted token was served");
+  assert.ok(mints >= 3, `${mints} refreshes within ${10 * lifetimeSeconds} s`);
+  sorted.slice(1).forEach((expiresAt, i) => {
+    // The new token's life starts when it arrives, after the refresh began inside the old one's window.
+    assert.ok(expiresAt - sorted[i]! >= lifetimeMs - windowMs, `generation ${i + 1} replaced too early`);
+  });
+  assert.ok(late.includes(false), "a refresh replaced its token while it was still usable");
+  for (const at of waits) {
+    // A waiter's invocation ends after the token it waited for arrived (at expiry − L).
+    const generation = sorted.findLastIndex((expiresAt) => expiresAt - lifetimeMs <= at);
+    assert.ok(
+      generation >= 1 && late[generation - 1] === true,
+      `an invocation waited for another's mint in generation ${generation}, whose refresh was not late`,
+    );
+  }
   assert.equal(fleet.lambda.counters(fleet.name).errors, 0);
 });
 
@@ -180,15 +202,20 @@ test("DynamoDB outage mid-run: every invocation still succeeds, and the shared c
   assert.match(running.output(), /DynamoDB available again/);
 });
 
-/** Sums one metric over the Embedded Metric Format lines in `output` (a value may be a list). */
-function emfSum(output: string, metric: string): number {
-  let sum = 0;
+/**
+ * When invocations waited for a lease: the EMF `Timestamp` (epoch ms, written as the invocation ends) of
+ * every Embedded Metric Format line in `output` whose `LeaseWaits` is positive, once per wait.
+ */
+function leaseWaits(output: string): number[] {
+  const at: number[] = [];
   for (const line of output.split("\n")) {
     if (!line.includes('"_aws"')) continue;
-    const value = (JSON.parse(line) as Record<string, unknown>)[metric];
-    for (const n of [value].flat()) if (typeof n === "number") sum += n;
+    const record = JSON.parse(line) as { _aws: { Timestamp: number }; LeaseWaits?: number | number[] };
+    for (const n of [record.LeaseWaits ?? []].flat()) {
+      for (let i = 0; i < n; i++) at.push(record._aws.Timestamp);
+    }
   }
-  return sum;
+  return at;
 }
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -37,7 +37,7 @@ export interface StartDynamoDbOptions {
   preferDynalite?: boolean;
   /**
    * How long DynamoDB Local may take to answer its first ListTables.
-   * @default 60000 (it needs about 4 s on an idle 2-core machine; much more when the machine is busy)
+   * @default 180000 (it needs about 4 s on an idle 2-core machine; over a minute when the machine is busy)
    */
   readyTimeoutMs?: number;
 }
@@ -85,7 +85,7 @@ export async function startDynamoDb(options: StartDynamoDbOptions = {}): Promise
   }
   const engine = useDynalite
     ? await startDynalite()
-    : await startDynamoDbLocal(java!, options.readyTimeoutMs ?? 60_000);
+    : await startDynamoDbLocal(java!, options.readyTimeoutMs ?? 180_000);
   let proxy: Awaited<ReturnType<typeof startOutageProxy>>;
   try {
     proxy = await startOutageProxy({ port: engine.port });
