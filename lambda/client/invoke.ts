@@ -7,9 +7,13 @@
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
 import { awsErrorFields } from "../shared/aws-errors.ts";
 import type { Clock, Random } from "../shared/clock.ts";
-import { ValidationError } from "../shared/errors.ts";
 import { splitFunctionReference } from "../shared/vendor-alias.ts";
-import { isVendorRuntimeFailure, VendorInvokeError, vendorErrorFromPayload } from "./errors.ts";
+import {
+  isVendorRuntimeFailure,
+  ValidationError,
+  VendorInvokeError,
+  vendorErrorFromPayload,
+} from "./errors.ts";
 import { encodeVendRequest, parseVendedToken, type VendedToken, type VendRequest } from "./payload.ts";
 
 /** The part of `LambdaClient` this library uses, so tests and wrappers (X-Ray, custom retry) can pass their own. */
@@ -55,7 +59,7 @@ export interface VendorTarget {
  * vendor serves a credential only through its alias `<function>:<credential>`. A function name that
  * already carries a qualifier is used as is; a `credential` naming another one is refused here.
  *
- * @throws ValidationError (shared) naming `credential` when it conflicts with the name's qualifier
+ * @throws ValidationError naming `credential` when it conflicts with the name's qualifier
  */
 export function vendorTarget(functionName: string, credential: string | undefined): VendorTarget {
   const { qualifier } = splitFunctionReference(functionName);
