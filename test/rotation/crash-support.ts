@@ -245,7 +245,7 @@ export class CrashFigure {
   }
 
   /** The table as text (one line per row), then per row where each point that did not converge ended and where windows were seen. */
-  format(title: string): string {
+  format(title: string, footnotes: readonly string[] = []): string {
     const lines = [
       `${title}: crash points x modes, endings, windows without a working credential`,
       "suite | strategy | mode | points | converged | stopped (credential works) | operator recover reported (next rotation after recover converged) | lost | windows (of which the strategy's trade-off) | hooks undone (reported)",
@@ -271,6 +271,7 @@ export class CrashFigure {
       for (const window of row.windowsAt)
         lines.push(`  ${row.suite}, ${row.strategy}, ${row.mode}: window ${window}`);
     }
+    for (const note of footnotes) lines.push(`  note: ${note}`);
     return lines.join("\n");
   }
 }
