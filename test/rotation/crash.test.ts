@@ -280,6 +280,7 @@ for (const scenario of SCENARIOS) {
       const violationMark = violations.length;
       const logMark = log.lines.length;
       const vendorMark = vendor.received.length;
+      const regenerationsBefore = stack.genesys.counters.regenerations();
       faultsArmed = faults;
       arm(faults);
       const outcome = await rotate();
@@ -305,6 +306,11 @@ for (const scenario of SCENARIOS) {
         row.notes.push(`${where}: ${ending} (${detail.slice(0, 160)})`);
         if (ending === "operator recover reported") {
           assert.ok(lost, `${where}: recover is asked for only when the regenerated secret was lost`);
+          assert.equal(
+            stack.genesys.counters.regenerations() - regenerationsBefore,
+            1,
+            `${where}: the client was regenerated once and never again`,
+          );
           await repairSecret(stack, secretId);
         } else if (ending === "lost") {
           await repairSecret(stack, secretId);
