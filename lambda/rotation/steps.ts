@@ -179,7 +179,7 @@ async function clearOwnMarker(context: StepContext): Promise<void> {
       context.version.token,
     );
   } catch (error) {
-    // Harmless: the next createSecret finds the marker on a version with a value and removes it.
+    // Harmless: finishSecret (or the next createSecret) finds the marker on a version with a value and removes it.
     context.log.warn("could not remove the regeneration marker", describeError(error));
   }
 }
@@ -694,8 +694,8 @@ async function requirePending(context: StepContext, current: StagedCredential): 
 }
 
 /**
- * finishSecret: moves AWSCURRENT to the token's version (Secrets Manager moves AWSPREVIOUS), then runs
- * the best-effort hooks. If the move already happened (a retry after a crash), only the hooks run again:
+ * finishSecret: moves AWSCURRENT to the token's version (Secrets Manager moves AWSPREVIOUS), removes a
+ * regeneration marker createSecret left on it, then runs the best-effort hooks. If the move already happened (a retry after a crash), only the hooks run again:
  * they are idempotent, and re-running them is how a crash between the move and the hooks is repaired.
  */
 export async function finishSecret(context: StepContext): Promise<StepResult> {
@@ -715,6 +715,9 @@ export async function finishSecret(context: StepContext): Promise<StepResult> {
       previousVersionId: context.version.currentVersionId,
     });
   }
+  // createSecret could not remove its regeneration marker after the put (best effort): the value is
+  // stored, so the marker is stale; remove it here rather than leave it to the next rotation.
+  if (context.version.regenerationMarkerVersionId === context.version.token) await clearOwnMarker(context);
   await runFinishHooks(context);
   return alreadyCurrent ? "already-current" : "completed";
 }

@@ -1,12 +1,14 @@
 /**
  * What the crash suites share: how a rotation under faults ended (converged, stopped with a working
  * credential, stopped asking for the operator's recover, or lost the credential silently), the end-state
- * checks per strategy, the repair that lets the next crash point start from a clean secret, and the
- * figure (crash points × modes, endings, windows without a working credential) the suites print.
+ * checks per strategy, the operator's recover (the repair that lets the next crash point start from a
+ * clean secret, checked by {@link assertIsolated}), and the figure (crash points × modes, endings, where
+ * each point that did not converge ended, windows without a working credential and where) the suites print.
  */
 import assert from "node:assert/strict";
 import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
 import { type CredentialSecret, serializeCredentialSecret } from "../../lambda/shared/secret-value.ts";
+import { REGENERATION_MARKER } from "../../lambda/shared/staging-labels.ts";
 import type { RotationEventRecord } from "../../local/aws/secrets-manager/index.ts";
 import type { RotationStack } from "../support/rotation-stack.ts";
 
@@ -68,7 +70,10 @@ export type Ending =
   | "converged"
   /** The rotation stopped, but a staged credential still works (e.g. AWSCURRENT intact): operator work, no outage. */
   | "stopped, a credential works"
-  /** No staged credential works, and the rotation's failure asks for the operator's recover. */
+  /**
+   * No staged credential works, and an attempt of the rotation refused with UnsavedRegenerationError
+   * naming `genesys-rotator recover` (single: a regenerated secret was never stored).
+   */
   | "operator recover reported"
   /** No staged credential works and nothing says so (or RotationSucceeded with a wrong end state). */
   | "lost";
@@ -79,6 +84,25 @@ export const ENDINGS: readonly Ending[] = [
   "operator recover reported",
   "lost",
 ];
+
+/**
+ * Whether an attempt of the rotation that `outcome` ended refused with UnsavedRegenerationError asking for
+ * the operator's recover. Every attempt counts, not only the last: a later attempt may fail otherwise (a
+ * fault on its own calls) after an earlier one reported the unsaved regeneration.
+ */
+export function recoverReported(stack: RotationStack, outcome: RotationEventRecord): boolean {
+  const errors = [
+    outcome.cause,
+    ...stack.secretsManager.invocations
+      .filter((invocation) => invocation.versionId === outcome.versionId)
+      .map((invocation) => invocation.error),
+  ];
+  return errors.some(
+    (error = "") =>
+      error.startsWith("UnsavedRegenerationError: ") &&
+      error.includes("genesys-rotator recover --secret-id "),
+  );
+}
 
 /** Classifies a rotation's end (never throws on a wrong end state: that is reported as `lost`). */
 export async function endingOf(
@@ -96,20 +120,34 @@ export async function endingOf(
       return { ending: "lost", detail: `RotationSucceeded but ${(error as Error).message}` };
     }
   }
-  const detail = `${outcome.eventName}: ${outcome.cause ?? ""}`;
+  // RotationAbandoned carries no cause: the step that abandoned it (single's rescue write) failed with one.
+  const cause =
+    outcome.cause ??
+    stack.secretsManager.invocations.findLast((i) => i.versionId === outcome.versionId && i.error)?.error;
+  const detail = `${outcome.eventName}${outcome.step === undefined ? "" : ` in ${outcome.step}`}: ${cause ?? ""}`;
   for (const label of ["AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"]) {
     const value = await stack.readStaged(secretId, label);
     if (value !== undefined && (await stack.mints(value))) {
       return { ending: "stopped, a credential works", detail };
     }
   }
-  return { ending: /\brecover\b/i.test(outcome.cause ?? "") ? "operator recover reported" : "lost", detail };
+  return { ending: recoverReported(stack, outcome) ? "operator recover reported" : "lost", detail };
+}
+
+/** The version that carries `label`, if any. */
+export async function holderOf(
+  stack: RotationStack,
+  secretId: string,
+  label: string,
+): Promise<string | undefined> {
+  return Object.entries(await stack.stages(secretId)).find(([, labels]) => labels.includes(label))?.[0];
 }
 
 /**
- * Puts a secret back into a rotatable state after a rotation that did not converge: AWSPENDING removed,
- * and a dead AWSCURRENT replaced by a freshly regenerated secret of its client (what the operator's
- * recover amounts to), so the next crash point starts clean.
+ * The operator's recover after a rotation that did not converge (what `genesys-rotator recover` plans,
+ * plus the re-seed it explains when no staged value works): AWSPENDING removed, a dead AWSCURRENT replaced
+ * by a freshly regenerated secret of its client (through the admin), and the regeneration marker
+ * GENESYS_REGENERATING removed — recover's last move — so the next rotation starts clean.
  */
 export async function repairSecret(stack: RotationStack, secretId: string): Promise<void> {
   for (const [versionId, labels] of Object.entries(await stack.stages(secretId))) {
@@ -125,17 +163,42 @@ export async function repairSecret(stack: RotationStack, secretId: string): Prom
   }
   const current = await stack.readStaged(secretId, "AWSCURRENT");
   assert.ok(current, "AWSCURRENT has a value");
-  if (await stack.mints(current)) return;
-  const fresh = stack.genesys.state.regenerateSecret(current.clientId);
-  await stack.client.send(
-    new PutSecretValueCommand({
-      SecretId: secretId,
-      SecretString: serializeCredentialSecret(
-        { ...current, clientSecret: fresh.secret },
-        { extraEnvironments: [] },
-      ),
-    }),
-  );
+  if (!(await stack.mints(current))) {
+    const fresh = stack.genesys.state.regenerateSecret(current.clientId);
+    await stack.client.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        SecretString: serializeCredentialSecret(
+          { ...current, clientSecret: fresh.secret },
+          { extraEnvironments: [] },
+        ),
+      }),
+    );
+  }
+  const marked = await holderOf(stack, secretId, REGENERATION_MARKER);
+  if (marked !== undefined) {
+    await stack.client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: REGENERATION_MARKER,
+        RemoveFromVersionId: marked,
+      }),
+    );
+  }
+}
+
+/**
+ * Between two crash points: no fault left armed in the emulators, no rotation pending, no regeneration
+ * marker, and AWSCURRENT mints — so a stuck state cannot carry over into the next case.
+ */
+export async function assertIsolated(stack: RotationStack, secretId: string, where: string): Promise<void> {
+  stack.secretsManager.faults.clear();
+  stack.genesys.faults.reset();
+  const labels = Object.values(await stack.stages(secretId)).flat();
+  assert.ok(!labels.includes("AWSPENDING"), `${where}: no AWSPENDING carried over`);
+  assert.ok(!labels.includes(REGENERATION_MARKER), `${where}: no ${REGENERATION_MARKER} carried over`);
+  const current = await stack.readStaged(secretId, "AWSCURRENT");
+  assert.ok(current !== undefined && (await stack.mints(current)), `${where}: AWSCURRENT mints`);
 }
 
 /** One row of the figure: crash points of one strategy and mode, how they ended, windows seen. */
@@ -151,11 +214,15 @@ export interface FigureRow {
   toleratedWindows: number;
   /** Converged rotations whose finish hooks were left undone (each reported: WARN + FinishHookFailed). */
   hooksUndone: number;
-  /** Crash points that did not converge, and windows that are not the strategy's trade-off, for the report. */
+  /** Crash points ended after the operator's recover by a rotation that converged. */
+  convergedAfterRecover: number;
+  /** Where each crash point that did not converge ended (point: ending, step, error). */
   notes: string[];
+  /** Where each window was seen (point: step, observation), tolerated ones marked. */
+  windowsAt: string[];
 }
 
-/** Collects rows and prints them as one table. */
+/** Collects rows and prints them as one table, then where the points that did not converge ended and where the windows were. */
 export class CrashFigure {
   readonly rows: FigureRow[] = [];
 
@@ -169,17 +236,19 @@ export class CrashFigure {
       windows: 0,
       toleratedWindows: 0,
       hooksUndone: 0,
+      convergedAfterRecover: 0,
       notes: [],
+      windowsAt: [],
     };
     this.rows.push(row);
     return row;
   }
 
-  /** The table as text (one line per row, then the crash points that did not converge). */
-  format(title: string): string {
+  /** The table as text (one line per row), then per row where each point that did not converge ended and where windows were seen. */
+  format(title: string, footnotes: readonly string[] = []): string {
     const lines = [
       `${title}: crash points x modes, endings, windows without a working credential`,
-      "suite | strategy | mode | points | converged | stopped (credential works) | recover reported | lost | windows (tolerated) | hooks undone (reported)",
+      "suite | strategy | mode | points | converged | stopped (credential works) | operator recover reported (next rotation after recover converged) | lost | windows (of which the strategy's trade-off) | hooks undone (reported)",
     ];
     for (const row of this.rows) {
       lines.push(
@@ -190,7 +259,7 @@ export class CrashFigure {
           row.points,
           row.endings.converged,
           row.endings["stopped, a credential works"],
-          row.endings["operator recover reported"],
+          `${row.endings["operator recover reported"]} (${row.convergedAfterRecover})`,
           row.endings.lost,
           `${row.windows} (${row.toleratedWindows})`,
           row.hooksUndone,
@@ -198,8 +267,11 @@ export class CrashFigure {
       );
     }
     for (const row of this.rows) {
-      for (const point of row.notes) lines.push(`  ${row.strategy} ${row.mode}: ${point}`);
+      for (const point of row.notes) lines.push(`  ${row.suite}, ${row.strategy}, ${row.mode}: ${point}`);
+      for (const window of row.windowsAt)
+        lines.push(`  ${row.suite}, ${row.strategy}, ${row.mode}: window ${window}`);
     }
+    for (const note of footnotes) lines.push(`  note: ${note}`);
     return lines.join("\n");
   }
 }

@@ -10,6 +10,7 @@ import { describe, test } from "node:test";
 import {
   PutSecretValueCommand,
   RotateSecretCommand,
+  SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
 import { createGenesysGateway, type GenesysGateway } from "../../lambda/rotation/genesys-gateway.ts";
@@ -261,6 +262,31 @@ describe("single: a regenerated secret is never lost to a failed put", () => {
       assert.ok(
         await holder(stack, stack.secrets.single, REGENERATION_MARKER),
         "the marker stays for recover",
+      );
+    });
+  });
+
+  test("a marker createSecret could not remove after its put is removed by finishSecret", async () => {
+    await withStack({}, async (stack) => {
+      const secretsManager = new SecretsManagerClient(stack.secretsManager.clientConfig);
+      secretsManager.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          // The next label move after the stored put is createSecret's removal of its marker.
+          if (context.commandName === "PutSecretValueCommand") {
+            stack.secretsManager.faults.failNext("UpdateSecretVersionStage", "AccessDeniedException");
+          }
+          return result;
+        },
+        { step: "initialize", name: "failMarkerRemoval" },
+      );
+      stack.setRotationFunction(stack.createHandler({ secretsManager }));
+      const outcome = await stack.rotate(stack.secrets.single);
+      assert.equal(outcome.eventName, "RotationSucceeded", outcome.cause);
+      assert.equal(
+        await holder(stack, stack.secrets.single, REGENERATION_MARKER),
+        undefined,
+        "no stale marker left on the new AWSCURRENT",
       );
     });
   });
