@@ -6,7 +6,7 @@
  * - rotation configured on the seeded secrets (rotation function + 90-day schedule), so `rotate` works
  *   without naming a function — configured as CDK does with rotateImmediatelyOnUpdate=false: a test run;
  * - `oauth:client:add` on the admin role, so `seed` can create twin clients (a real admin credential
- *   needs it only while seeding).
+ *   needs it only while seeding), and `oauth:client:delete` for `emergency --replace-client`.
  *
  * `endpoints` is what `.local-stack.json` holds: URLs, names and the stand-ins' dummy AWS settings, never a
  * secret.
@@ -49,13 +49,7 @@ export async function startCliStack(options: CliStackOptions = {}): Promise<CliS
     rotationRetryDelayMs: options.rotationRetryDelayMs ?? 500,
   });
   try {
-    const adminRole = drill.genesys.state.getRole(DRILL_IDS.adminRole);
-    if (adminRole !== undefined && !adminRole.permissions.includes("oauth:client:add")) {
-      drill.genesys.state.putRole({
-        ...adminRole,
-        permissions: [...adminRole.permissions, "oauth:client:add"],
-      });
-    }
+    grantAdminPermissions(drill, ["oauth:client:add", "oauth:client:delete"]);
     for (const secretArn of [drill.secrets.admin, drill.secrets.app]) {
       await configureRotation(drill, secretArn, options.scheduleExpression ?? "rate(90 days)");
     }
@@ -85,6 +79,16 @@ export async function startCliStack(options: CliStackOptions = {}): Promise<CliS
   } catch (error) {
     await drill.stop();
     throw error;
+  }
+}
+
+/** Adds `permissions` to the drill organisation's admin role (what an operator grants for seed / emergency). */
+export function grantAdminPermissions(drill: DrillStack, permissions: readonly string[]): void {
+  const adminRole = drill.genesys.state.getRole(DRILL_IDS.adminRole);
+  if (adminRole === undefined) return;
+  const missing = permissions.filter((permission) => !adminRole.permissions.includes(permission));
+  if (missing.length > 0) {
+    drill.genesys.state.putRole({ ...adminRole, permissions: [...adminRole.permissions, ...missing] });
   }
 }
 
