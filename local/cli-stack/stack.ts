@@ -53,33 +53,38 @@ export async function startCliStack(options: CliStackOptions = {}): Promise<CliS
     for (const secretArn of [drill.secrets.admin, drill.secrets.app]) {
       await configureRotation(drill, secretArn, options.scheduleExpression ?? "rate(90 days)");
     }
-    const endpoints: LocalStackEndpoints = {
-      version: LOCAL_STACK_FILE_VERSION,
-      // The settings the drill stack's clients and handlers use: DynamoDB Local partitions on them.
-      region: LOCAL_AWS.region,
-      // Field by field: the SDK annotates a credentials object it was given (`$source`), and this one is shared.
-      awsCredentials: {
-        accessKeyId: LOCAL_AWS.credentials.accessKeyId,
-        secretAccessKey: LOCAL_AWS.credentials.secretAccessKey,
-      },
-      secretsManager: drill.secretsManager.url,
-      lambda: drill.lambda.url,
-      dynamodb: drill.dynamoDb.endpoint,
-      genesys: drill.genesys.url,
-      vendingFunction: DRILL_NAMES.vendorFunction,
-      tokenTable: DRILL_NAMES.tokenTable,
-      credentials: {
-        [DRILL_NAMES.credential]: drill.secrets.app,
-        [DRILL_NAMES.otherCredential]: drill.secrets.other,
-      },
-      secrets: { admin: DRILL_NAMES.adminSecret, app: DRILL_NAMES.appSecret },
-      pid: process.pid,
-    };
+    const endpoints = cliStackEndpoints(drill);
     return { drill, endpoints, stop: () => drill.stop() };
   } catch (error) {
     await drill.stop();
     throw error;
   }
+}
+
+/** What `--local` needs to reach `drill`'s stack (the content of `.local-stack.json`). */
+export function cliStackEndpoints(drill: DrillStack): LocalStackEndpoints {
+  return {
+    version: LOCAL_STACK_FILE_VERSION,
+    // The settings the drill stack's clients and handlers use: DynamoDB Local partitions on them.
+    region: LOCAL_AWS.region,
+    // Field by field: the SDK annotates a credentials object it was given (`$source`), and this one is shared.
+    awsCredentials: {
+      accessKeyId: LOCAL_AWS.credentials.accessKeyId,
+      secretAccessKey: LOCAL_AWS.credentials.secretAccessKey,
+    },
+    secretsManager: drill.secretsManager.url,
+    lambda: drill.lambda.url,
+    dynamodb: drill.dynamoDb.endpoint,
+    genesys: drill.genesys.url,
+    vendingFunction: DRILL_NAMES.vendorFunction,
+    tokenTable: DRILL_NAMES.tokenTable,
+    credentials: {
+      [DRILL_NAMES.credential]: drill.secrets.app,
+      [DRILL_NAMES.otherCredential]: drill.secrets.other,
+    },
+    secrets: { admin: DRILL_NAMES.adminSecret, app: DRILL_NAMES.appSecret },
+    pid: process.pid,
+  };
 }
 
 /** Adds `permissions` to the drill organisation's admin role (what an operator grants for seed / emergency). */
@@ -96,7 +101,7 @@ export function grantAdminPermissions(drill: DrillStack, permissions: readonly s
  * RotateSecret with the rotation function and schedule and RotateImmediately=false (as CDK configures a
  * rotation schedule), then waits until the test run's AWSPENDING version is gone.
  */
-async function configureRotation(
+export async function configureRotation(
   drill: DrillStack,
   secretArn: string,
   scheduleExpression: string,
