@@ -11,7 +11,7 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import type { EmergencyReport } from "../../bin/cli/emergency.ts";
-import { EMERGENCY_TAG, parseEmergencyTag } from "../../bin/cli/emergency-state.ts";
+import { EMERGENCY_TAG, formatEmergencyTag, parseEmergencyTag } from "../../bin/cli/emergency-state.ts";
 import type { StatusReport } from "../../bin/cli/status.ts";
 import { GenesysApi } from "../../lambda/shared/genesys/api.ts";
 import { resolveEndpoints } from "../../lambda/shared/genesys/environments.ts";
@@ -67,6 +67,25 @@ describe("genesys-rotator emergency", () => {
       });
       await stack.stop();
     }
+  });
+
+  it("the progress tag holds ids and a time only, in characters a tag value allows", () => {
+    const record = {
+      phase: "rotated",
+      mode: "replace-client",
+      leaked: DRILL_IDS.appA,
+      version: "ignore-min-gap-0b6b1c1e-6a3f-4a49-9b8c-2f7d2c1d9e11",
+      started: "2026-12-04T18:30:55.000Z",
+    } as const;
+    const value = formatEmergencyTag(record) ?? "";
+    assert.match(value, /^[\p{L}\p{N} _.:/=+\-@]{1,256}$/u);
+    assert.deepEqual(parseEmergencyTag(value), record);
+    assert.equal(parseEmergencyTag("phase=rotated leaked=x"), undefined);
+    assert.equal(parseEmergencyTag(value.replace("phase=rotated", "phase=halfway")), undefined);
+    assert.equal(
+      formatEmergencyTag({ ...record, leaked: "a".repeat(128), version: "b".repeat(128) }),
+      undefined,
+    );
   });
 
   it("needs the vendor to wait for on AWS, and refuses --yes with --dry-run", async () => {
@@ -332,6 +351,42 @@ describe("genesys-rotator emergency", () => {
     assert.ok(report.notes.some((note) => /reused the replacement client/.test(note)));
     assert.equal(stack.drill.genesys.state.clients().length, clients);
     assert.equal(stack.drill.genesys.state.getClient(leakedId), undefined);
+  });
+
+  it("the self-managed admin pair: its own new AWSCURRENT regenerates the leaked admin client", async () => {
+    const adminSecret = stack.endpoints.secrets.admin!;
+    const read = async () =>
+      parseCredentialSecret(
+        (
+          await stack.drill.secretsManagerClient.send(
+            new GetSecretValueCommand({ SecretId: adminSecret, VersionStage: "AWSCURRENT" }),
+          )
+        ).SecretString,
+      );
+    const leaked = await read();
+    const regenerations = stack.drill.genesys.counters.regenerations(leaked.clientId);
+    const run = await cli(["emergency", "--secret-id", adminSecret, "--yes", "--json"]);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as EmergencyReport;
+    assert.ok(
+      report.notes.includes(
+        "the token vendor is not checked: the local stack's vendor does not vend this secret",
+      ),
+    );
+    assert.equal((await read()).clientId, leaked.alternateClientId);
+    // The rotation regenerated the twin; the leaked client is regenerated once, by the emergency.
+    assert.equal(stack.drill.genesys.counters.regenerations(leaked.clientId), regenerations + 1);
+    await assert.rejects(
+      requestClientCredentialsToken({
+        endpoints: endpoints(),
+        clientId: leaked.clientId,
+        clientSecret: leaked.clientSecret,
+      }),
+      (error: Error) => error.name === "GenesysInvalidClientError",
+    );
+    // The application secret's rotation still works with the new admin.
+    const rotated = await cli(["rotate", "--secret-id", appSecret, "--wait"]);
+    assert.equal(rotated.code, 0, rotated.stderr);
   });
 
   it("a run without --replace-client does not continue one started with it", async () => {
