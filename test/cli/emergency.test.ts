@@ -353,6 +353,31 @@ describe("genesys-rotator emergency", () => {
     assert.equal(stack.drill.genesys.state.getClient(leakedId), undefined);
   });
 
+  it("a regeneration whose answer was lost is not repeated by the next run", async () => {
+    const leakedId = (await stack.drill.readCurrent()).value.clientId;
+    const regenerations = stack.drill.genesys.counters.regenerations(leakedId);
+    const resets = stack.drill.genesys.faults.connectionResets;
+    resets.nextN = 1;
+    resets.afterProcessing = true;
+    resets.target = { pathPrefix: `/api/v2/oauth/clients/${leakedId}/secret`, method: "POST" };
+    let lost: CliRun;
+    try {
+      lost = await cli(["emergency", "--secret-id", appSecret, "--yes"]);
+    } finally {
+      resets.nextN = 0;
+      resets.afterProcessing = false;
+      resets.target = {};
+    }
+    assert.notEqual(lost.code, 0, lost.stdout);
+    assert.equal(stack.drill.genesys.counters.regenerations(leakedId), regenerations + 1);
+    assert.equal((await labels()).tag?.phase, "warmed");
+    const again = await cli(["emergency", "--secret-id", appSecret, "--yes", "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    const report = JSON.parse(again.stdout) as EmergencyReport;
+    assert.equal(report.steps.find((step) => step.step === "regenerate-leaked")?.status, "done-before");
+    assert.equal(stack.drill.genesys.counters.regenerations(leakedId), regenerations + 1);
+  });
+
   it("the self-managed admin pair: its own new AWSCURRENT regenerates the leaked admin client", async () => {
     const adminSecret = stack.endpoints.secrets.admin!;
     const read = async () =>
