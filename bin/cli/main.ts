@@ -15,6 +15,7 @@ import {
   parseCommandArgs,
   regionOption,
 } from "./args.ts";
+import { emergencySpec, parseEmergencyInput, renderEmergency, runEmergency } from "./emergency.ts";
 import { describeFailure, EXIT_USAGE, jsonFailure, UsageError } from "./errors.ts";
 import { LOCAL_STACK_FILE, readLocalStackEndpoints } from "./local-stack-file.ts";
 import { parseRecoverInput, recoverExitCode, recoverSpec, renderRecover, runRecover } from "./recover.ts";
@@ -68,6 +69,13 @@ export const COMMANDS: readonly Command<unknown, unknown>[] = [
     exitCode: recoverExitCode,
   }),
   command({ spec: vendSpec, parse: parseVendInput, run: runVend, render: renderVend }),
+  command({
+    spec: emergencySpec,
+    parse: parseEmergencyInput,
+    run: runEmergency,
+    render: renderEmergency,
+    exitCode: (report) => (report.dryRun || report.applied ? 0 : 1),
+  }),
 ];
 
 /** The version of this package (package.json), printed by `--version`. */

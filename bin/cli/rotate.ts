@@ -141,28 +141,7 @@ export async function runRotate(input: RotateInput, deps: CliDependencies): Prom
   if (!input.wait || report.versionId === "") return report;
 
   const begin = deps.clock.now();
-  const deadline = begin + input.timeoutMs;
-  for (;;) {
-    const described = await callAws(
-      deps,
-      () => deps.secretsManager.send(new DescribeSecretCommand({ SecretId: input.secretId })),
-      { ...context, operation: "DescribeSecret" },
-    );
-    const stages = described.VersionIdsToStages?.[report.versionId] ?? [];
-    if (stages.includes(AWSCURRENT)) {
-      report.outcome = "succeeded";
-      break;
-    }
-    if (!stages.includes(AWSPENDING)) {
-      report.outcome = input.testOnly ? "test-finished" : "ended-without-success";
-      break;
-    }
-    if (deps.clock.now() >= deadline) {
-      report.outcome = "timed-out";
-      break;
-    }
-    await deps.clock.sleep(Math.min(input.pollIntervalMs, Math.max(0, deadline - deps.clock.now())));
-  }
+  report.outcome = await waitForRotation(deps, input.secretId, report.versionId, input);
   report.waitedSeconds = Math.round((deps.clock.now() - begin) / 1000);
   if (report.outcome === "timed-out" || report.outcome === "ended-without-success") {
     report.advice = [
@@ -171,6 +150,31 @@ export async function runRotate(input: RotateInput, deps: CliDependencies): Prom
     ];
   }
   return report;
+}
+
+/**
+ * Polls DescribeSecret until the rotation to `versionId` ends: AWSCURRENT on it (`succeeded`), AWSPENDING
+ * gone without it (`ended-without-success`, or `test-finished` for a test run), or the timeout.
+ */
+export async function waitForRotation(
+  deps: Pick<CliDependencies, "target" | "secretsManager" | "clock">,
+  secretId: string,
+  versionId: string,
+  options: { timeoutMs: number; pollIntervalMs: number; testOnly?: boolean },
+): Promise<Exclude<RotationOutcome, "started">> {
+  const deadline = deps.clock.now() + options.timeoutMs;
+  for (;;) {
+    const described = await callAws(
+      deps,
+      () => deps.secretsManager.send(new DescribeSecretCommand({ SecretId: secretId })),
+      { service: "secretsmanager", resource: secretId, operation: "DescribeSecret" },
+    );
+    const stages = described.VersionIdsToStages?.[versionId] ?? [];
+    if (stages.includes(AWSCURRENT)) return "succeeded";
+    if (!stages.includes(AWSPENDING)) return options.testOnly ? "test-finished" : "ended-without-success";
+    if (deps.clock.now() >= deadline) return "timed-out";
+    await deps.clock.sleep(Math.min(options.pollIntervalMs, Math.max(0, deadline - deps.clock.now())));
+  }
 }
 
 /** RotateSecret's refusals an operator can fix, with the fix. */

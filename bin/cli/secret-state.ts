@@ -21,6 +21,7 @@ import {
 } from "../../lambda/shared/secret-value.ts";
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from "../../lambda/shared/staging-labels.ts";
 import { integerOption, type OptionSpec, type ParsedValues } from "./args.ts";
+import { EMERGENCY_TAG, type EmergencyRecord, parseEmergencyTag } from "./emergency-state.ts";
 import { AwsCallError } from "./errors.ts";
 import { type CliDependencies, callAws, type Target } from "./runtime.ts";
 
@@ -97,6 +98,8 @@ export interface SecretState {
   labels: { current?: string; pending?: string; previous?: string };
   /** Set when a rotation is in progress or stuck. */
   pendingRotation?: PendingRotation;
+  /** The progress of `emergency` recorded on the secret (its tag), when there is one. */
+  emergency?: EmergencyRecord;
 }
 
 /** {@link SecretState} plus the parsed values (secrets included) by version id: never print these. */
@@ -238,6 +241,8 @@ function describeState(
   if (described.NextRotationDate !== undefined)
     state.nextRotationAt = described.NextRotationDate.toISOString();
   if (described.LastChangedDate !== undefined) state.lastChangedAt = described.LastChangedDate.toISOString();
+  const emergency = parseEmergencyTag(described.Tags?.find((tag) => tag.Key === EMERGENCY_TAG)?.Value);
+  if (emergency !== undefined) state.emergency = emergency;
 
   if (pending !== undefined && pending !== current) {
     const createdAt = versions.find((version) => version.versionId === pending)?.createdAt;

@@ -389,7 +389,8 @@ async function readSecretFromStdin(deps: CliDependencies): Promise<string> {
   return secret;
 }
 
-async function readAdminCredential(
+/** The AWSCURRENT value of an admin secret: a self-managed alternating pair of `environment`. */
+export async function readAdminCredential(
   deps: CliDependencies,
   adminSecretId: string,
   environment: string,
@@ -564,7 +565,8 @@ async function ensureTwin(
   return { client: updated, action: "updated", differences };
 }
 
-function twinRequest(active: OAuthClient, name: string, state: "active"): OAuthClientRequest {
+/** A client like `active` (roles, divisions, token lifetime), named `name`: the twin seed creates. */
+export function twinRequest(active: OAuthClient, name: string, state: "active"): OAuthClientRequest {
   return {
     name,
     description: `Alternating twin of ${active.name} (${active.id}), rotated by genesys-oauth-rotator`,

@@ -457,6 +457,16 @@ export function renderStatus(report: StatusReport | StatusAllReport): string {
     }
     for (const fix of report.fix ?? []) lines.push(`  ${fix}`);
   }
+  const emergency = secret.emergency;
+  if (emergency !== undefined) {
+    const what = `leaked client ${emergency.leaked}, ${emergency.mode}, started ${emergency.started}`;
+    lines.push(
+      "",
+      emergency.phase === "done"
+        ? `Last emergency: finished (${what}).`
+        : `EMERGENCY IN PROGRESS (${what}): last step done "${emergency.phase}". Run the same \`emergency --secret-id ${secret.name}\` again to continue.`,
+    );
+  }
   lines.push("", "Token cache:");
   const cache = report.tokenCache;
   if (report.tokenCacheError !== undefined) lines.push(`  unavailable: ${report.tokenCacheError}`);

@@ -6,7 +6,7 @@
  * - rotation configured on the seeded secrets (rotation function + 90-day schedule), so `rotate` works
  *   without naming a function — configured as CDK does with rotateImmediatelyOnUpdate=false: a test run;
  * - `oauth:client:add` on the admin role, so `seed` can create twin clients (a real admin credential
- *   needs it only while seeding).
+ *   needs it only while seeding), and `oauth:client:delete` for `emergency --replace-client`.
  *
  * `endpoints` is what `.local-stack.json` holds: URLs, names and the stand-ins' dummy AWS settings, never a
  * secret.
@@ -49,38 +49,11 @@ export async function startCliStack(options: CliStackOptions = {}): Promise<CliS
     rotationRetryDelayMs: options.rotationRetryDelayMs ?? 500,
   });
   try {
-    const adminRole = drill.genesys.state.getRole(DRILL_IDS.adminRole);
-    if (adminRole !== undefined && !adminRole.permissions.includes("oauth:client:add")) {
-      drill.genesys.state.putRole({
-        ...adminRole,
-        permissions: [...adminRole.permissions, "oauth:client:add"],
-      });
-    }
+    grantAdminPermissions(drill, ["oauth:client:add", "oauth:client:delete"]);
     for (const secretArn of [drill.secrets.admin, drill.secrets.app]) {
       await configureRotation(drill, secretArn, options.scheduleExpression ?? "rate(90 days)");
     }
-    const endpoints: LocalStackEndpoints = {
-      version: LOCAL_STACK_FILE_VERSION,
-      // The settings the drill stack's clients and handlers use: DynamoDB Local partitions on them.
-      region: LOCAL_AWS.region,
-      // Field by field: the SDK annotates a credentials object it was given (`$source`), and this one is shared.
-      awsCredentials: {
-        accessKeyId: LOCAL_AWS.credentials.accessKeyId,
-        secretAccessKey: LOCAL_AWS.credentials.secretAccessKey,
-      },
-      secretsManager: drill.secretsManager.url,
-      lambda: drill.lambda.url,
-      dynamodb: drill.dynamoDb.endpoint,
-      genesys: drill.genesys.url,
-      vendingFunction: DRILL_NAMES.vendorFunction,
-      tokenTable: DRILL_NAMES.tokenTable,
-      credentials: {
-        [DRILL_NAMES.credential]: drill.secrets.app,
-        [DRILL_NAMES.otherCredential]: drill.secrets.other,
-      },
-      secrets: { admin: DRILL_NAMES.adminSecret, app: DRILL_NAMES.appSecret },
-      pid: process.pid,
-    };
+    const endpoints = cliStackEndpoints(drill);
     return { drill, endpoints, stop: () => drill.stop() };
   } catch (error) {
     await drill.stop();
@@ -88,11 +61,47 @@ export async function startCliStack(options: CliStackOptions = {}): Promise<CliS
   }
 }
 
+/** What `--local` needs to reach `drill`'s stack (the content of `.local-stack.json`). */
+export function cliStackEndpoints(drill: DrillStack): LocalStackEndpoints {
+  return {
+    version: LOCAL_STACK_FILE_VERSION,
+    // The settings the drill stack's clients and handlers use: DynamoDB Local partitions on them.
+    region: LOCAL_AWS.region,
+    // Field by field: the SDK annotates a credentials object it was given (`$source`), and this one is shared.
+    awsCredentials: {
+      accessKeyId: LOCAL_AWS.credentials.accessKeyId,
+      secretAccessKey: LOCAL_AWS.credentials.secretAccessKey,
+    },
+    secretsManager: drill.secretsManager.url,
+    lambda: drill.lambda.url,
+    dynamodb: drill.dynamoDb.endpoint,
+    genesys: drill.genesys.url,
+    vendingFunction: DRILL_NAMES.vendorFunction,
+    tokenTable: DRILL_NAMES.tokenTable,
+    credentials: {
+      [DRILL_NAMES.credential]: drill.secrets.app,
+      [DRILL_NAMES.otherCredential]: drill.secrets.other,
+    },
+    secrets: { admin: DRILL_NAMES.adminSecret, app: DRILL_NAMES.appSecret },
+    pid: process.pid,
+  };
+}
+
+/** Adds `permissions` to the drill organisation's admin role (what an operator grants for seed / emergency). */
+export function grantAdminPermissions(drill: DrillStack, permissions: readonly string[]): void {
+  const adminRole = drill.genesys.state.getRole(DRILL_IDS.adminRole);
+  if (adminRole === undefined) return;
+  const missing = permissions.filter((permission) => !adminRole.permissions.includes(permission));
+  if (missing.length > 0) {
+    drill.genesys.state.putRole({ ...adminRole, permissions: [...adminRole.permissions, ...missing] });
+  }
+}
+
 /**
  * RotateSecret with the rotation function and schedule and RotateImmediately=false (as CDK configures a
  * rotation schedule), then waits until the test run's AWSPENDING version is gone.
  */
-async function configureRotation(
+export async function configureRotation(
   drill: DrillStack,
   secretArn: string,
   scheduleExpression: string,

@@ -9,6 +9,7 @@ import { RotateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
 import type { RotationEventRecord } from "../aws/secrets-manager/index.ts";
 import { startConsumerFleet } from "./consumers.ts";
+import { type EmergencyOutcome, runDrillEmergency } from "./emergency.ts";
 import { startFaultInjector } from "./fault-injector.ts";
 import { FAULTS, type FaultName, faultsDuring, planFaults, type ScheduledFault } from "./faults.ts";
 import { DrillMetrics, type StepRecord } from "./metrics.ts";
@@ -213,19 +214,39 @@ async function drive(
     });
   }, SAMPLE_INTERVAL_MS);
 
+  // Rotations and the emergency never overlap (Secrets Manager refuses a second pending rotation).
+  let exclusive = Promise.resolve() as Promise<unknown>;
+  const serially = <T>(run: () => Promise<T>): Promise<T> => {
+    const next = exclusive.then(run, run);
+    exclusive = next.catch(() => {});
+    return next;
+  };
+  let emergency: EmergencyOutcome | undefined;
+  const emergencyAtMs =
+    options.emergencyAtSeconds === undefined ? undefined : options.emergencyAtSeconds * 1000;
+  const emergencyRun =
+    emergencyAtMs === undefined
+      ? Promise.resolve()
+      : sleep(Math.max(0, emergencyAtMs - elapsed()), undefined, { signal })
+          .then(() => serially(() => runDrillEmergency(stack, elapsed)))
+          .then((outcome) => {
+            emergency = outcome;
+            if (outcome.clientAfter !== history.at(-1)?.clientId) {
+              const atSeconds = round1(outcome.endMs / 1000);
+              history.push({ atSeconds, clientId: outcome.clientAfter, label: label(outcome.clientAfter) });
+            }
+            progress.note(
+              `Emergency: ${outcome.exitCode === 0 ? "done" : `FAILED (exit ${outcome.exitCode})`}, active client ${label(outcome.leakedClientId)} → ${label(outcome.clientAfter)}`,
+            );
+          });
+  emergencyRun.catch(() => {});
   let interrupted = false;
   let trafficEndMs = 0;
   try {
     for (const [index, plannedStart] of rotationStartsMs.entries()) {
       await sleep(Math.max(0, plannedStart - elapsed()), undefined, { signal });
-      const { outcome, current } = await rotateOnce(
-        stack,
-        index,
-        plan,
-        plannedMs + ROTATION_GRACE_MS,
-        elapsed,
-        rotationState,
-        signal,
+      const { outcome, current } = await serially(() =>
+        rotateOnce(stack, index, plan, plannedMs + ROTATION_GRACE_MS, elapsed, rotationState, signal),
       );
       rotations.push(outcome);
       if (current.clientId !== history.at(-1)?.clientId) {
@@ -233,6 +254,7 @@ async function drive(
       }
       progress.note(describeRotation(outcome));
     }
+    await emergencyRun;
     // Traffic keeps flowing after the last rotation: tokens minted from the new secret must work too.
     await sleep(Math.max(0, plannedMs - elapsed()), undefined, { signal });
   } catch (error) {
@@ -283,6 +305,8 @@ async function drive(
     steps: metrics.steps,
     timeline: metrics.timeline(Math.floor(trafficEndMs / 1000)),
     interrupted,
+    ...(emergency === undefined ? {} : { emergency }),
+    ...(emergencyAtMs === undefined ? {} : { emergencyRequested: true }),
   };
 }
 

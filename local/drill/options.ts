@@ -38,6 +38,11 @@ export interface DrillOptions {
    * (dist/functions/, rebuilt first where the sources changed). @default false
    */
   fromSource: boolean;
+  /**
+   * Seconds into the traffic phase at which the active secret is treated as leaked and
+   * `genesys-rotator emergency --replace-client` runs (alternating only). @default none
+   */
+  emergencyAtSeconds?: number | undefined;
 }
 
 /** The defaults of {@link DrillOptions} (the seed is drawn per run). */
@@ -88,6 +93,8 @@ Options:
   --report <file.html>     write a self-contained HTML report with a timeline
   --dynalite               use dynalite instead of DynamoDB Local (no Java needed)
   --from-source            run the handlers' TypeScript sources, not the shipped bundles (dist/functions/)
+  --emergency-at <s>       at this second of traffic, run \`genesys-rotator emergency --replace-client\`
+                           (a leaked active secret; alternating only)
   --verbose                let the handlers log at INFO (default WARN)
   -h, --help               show this help
 
@@ -123,6 +130,7 @@ export function parseDrillArgs(
         dynalite: { type: "boolean" },
         "from-source": { type: "boolean" },
         verbose: { type: "boolean" },
+        "emergency-at": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -144,6 +152,10 @@ export function parseDrillArgs(
   const strategy = (values.strategy as string | undefined) ?? DEFAULT_DRILL_OPTIONS.strategy;
   if (strategy !== "alternating" && strategy !== "single") {
     throw new DrillUsageError("--strategy", "must be alternating or single");
+  }
+  const emergencyAtSeconds = number(values["emergency-at"], "--emergency-at", 0, 86_400);
+  if (emergencyAtSeconds !== undefined && strategy !== "alternating") {
+    throw new DrillUsageError("--emergency-at", "needs --strategy alternating (a single client has no twin)");
   }
   const report = values.report as string | undefined;
   if (report !== undefined && report.trim() === "") throw new DrillUsageError("--report", "must name a file");
@@ -169,6 +181,7 @@ export function parseDrillArgs(
       verbose: values.verbose === true,
       dynalite: values.dynalite === true,
       fromSource: values["from-source"] === true,
+      ...(emergencyAtSeconds === undefined ? {} : { emergencyAtSeconds }),
     },
   };
 }

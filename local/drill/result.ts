@@ -3,6 +3,7 @@
  * table and the `--json` line. Nothing here carries a secret or a token: client ids and counts only.
  */
 import type { Strategy } from "../../lambda/shared/secret-value.ts";
+import type { EmergencyOutcome } from "./emergency.ts";
 import type { FaultName, ScheduledFault } from "./faults.ts";
 import type { FailureKinds, StepRecord, TimelineBucket } from "./metrics.ts";
 
@@ -78,6 +79,10 @@ export interface DrillResult {
   timeline: TimelineBucket[];
   /** Set when the drill was interrupted (Ctrl-C) before it finished. */
   interrupted: boolean;
+  /** `--emergency-at`: what the emergency did and found (absent when it was not asked for or not reached). */
+  emergency?: EmergencyOutcome;
+  /** `--emergency-at` was given. */
+  emergencyRequested?: boolean;
 }
 
 /** Rotations that failed (or never finished) in a way the faults do not explain. */
@@ -99,6 +104,16 @@ export function drillProblems(result: DrillResult): string[] {
   if (!result.interrupted && result.rotations.length < result.rotationsRequested) {
     problems.push(`only ${result.rotations.length} of ${result.rotationsRequested} rotations ran`);
   }
+  const emergency = result.emergency;
+  if (emergency !== undefined) {
+    if (emergency.exitCode !== 0)
+      problems.push(`the emergency failed (exit ${emergency.exitCode}: ${emergency.error})`);
+    if (!emergency.leakedSecretRejected)
+      problems.push("the leaked secret still mints tokens after the emergency");
+    if (!emergency.leakedTokenRejected)
+      problems.push("a token minted with the leaked secret still works after the emergency");
+  } else if (result.emergencyRequested === true && !result.interrupted)
+    problems.push("the emergency never ran");
   for (const rotation of unexplainedRotationFailures(result)) {
     const safety = rotation.awsCurrentIntact === false ? "; AWSCURRENT NOT intact" : "";
     problems.push(
@@ -168,6 +183,7 @@ export function toJsonSummary(result: DrillResult): Record<string, unknown> {
       endMs: Math.round(r.endMs),
     })),
     interrupted: result.interrupted,
+    ...(result.emergency === undefined ? {} : { emergency: result.emergency }),
   };
 }
 
@@ -208,6 +224,14 @@ export function formatSummary(result: DrillResult): string {
     ],
     ["DynamoDB", result.dynamoDbEngine],
   ];
+  if (result.emergency !== undefined) {
+    const e = result.emergency;
+    rows.push([
+      "emergency (replace-client)",
+      `${e.exitCode === 0 ? "done" : `FAILED (exit ${e.exitCode})`} ${oneDecimal(e.startMs / 1000)}-${oneDecimal(e.endMs / 1000)} s; ` +
+        `leaked secret ${e.leakedSecretRejected ? "rejected" : "STILL WORKS"}, its token ${e.leakedTokenRejected ? "rejected" : "STILL WORKS"}`,
+    ]);
+  }
   if (result.skippedCalls > 0) rows.push(["skipped calls (overload)", String(result.skippedCalls)]);
   for (const [kind, count] of Object.entries(result.failureKinds))
     rows.push([`  failure: ${kind}`, String(count)]);
