@@ -275,7 +275,7 @@ export interface HostileConsumer {
   stop(): Promise<HostileConsumerStats>;
 }
 
-/** Calls in flight the hostile consumer allows itself; further slots are dropped (it is bounded, not a flood). */
+/** Calls in flight the hostile consumer allows itself per kind; further slots are dropped (it is bounded, not a flood). */
 const HOSTILE_MAX_IN_FLIGHT = 4;
 const HOSTILE_INVOKE_TIMEOUT_MS = 10_000;
 
@@ -373,11 +373,17 @@ export function startHostileConsumer(options: HostileConsumerOptions): HostileCo
       if (perSecond <= 0) return;
       const intervalMs = 1000 / perSecond;
       let next = performance.now();
+      // Each loop has its own budget: reports waiting at the vendor must not starve the other requests.
+      let own = 0;
       while (!stopping.signal.aborted) {
         next += intervalMs;
         // Bounded: a slot finding the maximum in flight is dropped, and a stalled loop does not catch up.
-        if (inFlight.size < HOSTILE_MAX_IN_FLIGHT) {
-          const running = call().finally(() => inFlight.delete(running));
+        if (own < HOSTILE_MAX_IN_FLIGHT) {
+          own++;
+          const running = call().finally(() => {
+            own--;
+            inFlight.delete(running);
+          });
           inFlight.add(running);
         }
         next = Math.max(next, performance.now());

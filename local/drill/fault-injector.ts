@@ -155,7 +155,7 @@ export interface CacheForger {
   readonly forgedTokenHashes: ReadonlySet<string>;
 }
 
-const FORGERY_ATTEMPTS = 3;
+const FORGERY_ATTEMPTS = 10;
 const FORGERY_RETRY_MS = 1000;
 const FORGERY_CALL_TIMEOUT_MS = 2000;
 

@@ -31,8 +31,11 @@ export function shortDrill(overrides: Partial<DrillOptions> = {}): DrillOptions 
  * handlers' log lines are kept (not printed) and checked: none may contain a secret or token Genesys
  * ever issued.
  */
-export async function runShortDrill(options: DrillOptions): Promise<DrillResult> {
-  const lines: string[] = [];
+export async function runShortDrill(
+  options: DrillOptions,
+  /** Receives the handlers' log lines (evidence that a fault reached the vendor). */
+  lines: string[] = [],
+): Promise<DrillResult> {
   const handlerLogs = new Writable({
     write(chunk: Buffer, _encoding, done) {
       lines.push(chunk.toString("utf8"));
