@@ -39,7 +39,8 @@ const CRASH_LATENCY_PATH = "/api/v2/oauth/clients";
 const SAMPLE_INTERVAL_MS = 250;
 /**
  * The vendor's REJECTION_MINT_INTERVAL_SECONDS in the drill: short enough that the cap on mints caused
- * by reports shows several times within a short drill (docs/vending.md, "Reported tokens").
+ * by reports (docs/vending.md, "Reported tokens") comes into play, and ends, several times within a
+ * short drill.
  */
 export const DRILL_REJECTION_MINT_INTERVAL_SECONDS = 5;
 
@@ -295,8 +296,7 @@ async function drive(
   } finally {
     trafficEndMs = elapsed();
     clearInterval(ticker);
-    await fleet.stop();
-    hostileStats = await hostile?.stop();
+    [, hostileStats] = await Promise.all([fleet.stop(), hostile?.stop()]);
     injector.stop();
     forgeries = await forger.settle();
     forgerClient.destroy();
