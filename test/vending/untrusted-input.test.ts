@@ -243,6 +243,24 @@ describe("forged or corrupted cache items are never served", () => {
     });
   }
 
+  test("a container that never minted reads the secret before serving a cached token: another region's token is refused", async () => {
+    await container().token();
+    const forged = forgedTokenItem("other-environment", {
+      secretArn: stack.credentials[APP]!,
+      environment,
+      otherEnvironment,
+      generation: (await stack.readItem(APP))!.generation,
+      now: Date.now(),
+    });
+    forgedTokens.push(forged.accessToken);
+    await stack.writeRawItem(APP, forged.item);
+    const fresh = container();
+    const answer = await fresh.token();
+    assert.notEqual(answer.accessToken, forged.accessToken, "served a token of another Genesys region");
+    assert.equal(answer.environment, environment);
+    assert.equal(fresh.metrics.get("CacheItemRejected"), 1);
+  });
+
   test("a fresh container (the secret not read yet) refuses what needs no secret to refuse", async () => {
     for (const kind of ["expires-in-2100", "unknown-environment", "hash-mismatch", "crlf-token"] as const) {
       const forged = forgedTokenItem(kind, {
