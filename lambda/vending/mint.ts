@@ -62,6 +62,11 @@ export interface Minter {
    * (token-vetting.ts).
    */
   secretEnvironment?(secretArn: string): string | undefined;
+  /**
+   * Reads the secret's AWSCURRENT value (through the minter's cache) so that {@link secretEnvironment}
+   * knows it, before this container serves a cached token it did not mint itself.
+   */
+  learnSecretEnvironment?(credential: CredentialConfig, options?: MintCallOptions): Promise<void>;
 }
 
 /** The token request function (injectable so tests can count or fail calls). */
@@ -100,6 +105,19 @@ export class SecretsManagerMinter implements Minter {
 
   secretEnvironment(secretArn: string): string | undefined {
     return this.#environments.get(secretArn);
+  }
+
+  async learnSecretEnvironment(credential: CredentialConfig, options: MintCallOptions = {}): Promise<void> {
+    if (this.#environments.has(credential.secretArn)) return;
+    const call: MintCallOptions =
+      options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal };
+    const stageMap = await this.#fromSecretsManager(credential, call, () =>
+      this.#deps.secrets.stages(credential.secretArn, call),
+    );
+    const currentVersionId = stageMap.versions.get("AWSCURRENT");
+    const current =
+      currentVersionId === undefined ? undefined : await this.#read(credential, currentVersionId, call);
+    if (current?.usable) this.#environments.set(credential.secretArn, current.secret.environment);
   }
 
   async currentVersionId(

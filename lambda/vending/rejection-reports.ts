@@ -5,9 +5,14 @@
  * {@link TokenProbe}); and mints that replace a reported token are capped per credential (the cap is
  * recorded on the L2 item, `lastRejectionMintAt`; vend.ts). docs/vending.md, "Reported tokens".
  *
- * This module holds the per-container part: the probe's interface and a short memory of probe answers
- * (so a consumer reporting in a loop does not turn into a loop of probes on the shared token's own API
- * budget), plus the cap's in-process record for a container that runs without DynamoDB.
+ * This module holds the per-container part: the probe's interface and the spacing of probes (so a
+ * consumer reporting in a loop does not turn into a loop of probes on the shared token's own API budget),
+ * plus the cap's in-process record for a container that runs without DynamoDB.
+ *
+ * Probes are spaced, their answers are not reused: a report that comes soon after a probe waits for the
+ * next one. An earlier "accepted" answer says nothing about a report made after it — the token may have
+ * died in between (a regeneration), and an honest consumer's 401 would be answered with the dead token
+ * for as long as the answer was reused, while another consumer kept reporting the token falsely.
  */
 import type { CachedToken } from "./token-cache.ts";
 
@@ -20,26 +25,25 @@ export interface TokenProbe {
   accepts(token: CachedToken, options: { deadline: number }): Promise<boolean>;
 }
 
-/** How long a "Genesys accepts this token" answer is reused for further reports of the same token. */
-export const PROBE_ANSWER_REUSE_MS = 5_000;
+/** Shortest time between the starts of two probes of the same token by one container. */
+export const PROBE_SPACING_MS = 1_000;
 
-/** Per container (runtime.ts): recent probe answers and degraded-mode rejection mints, per credential. */
+/** Per container (runtime.ts): when each credential's token was last probed, and degraded-mode rejection mints. */
 export class RejectionReports {
-  /** Credential → the token Genesys last said it accepts, and when. */
-  readonly #accepted = new Map<string, { tokenHash: string; at: number }>();
+  /** Credential → the token last probed, and when the probe started. */
+  readonly #lastProbe = new Map<string, { tokenHash: string; at: number }>();
   /** Credential → when this container last minted directly (without DynamoDB) to replace a reported token. */
   readonly #directMints = new Map<string, number>();
 
-  /** True when Genesys accepted the token `tokenHash` less than {@link PROBE_ANSWER_REUSE_MS} ago. */
-  recentlyAccepted(credential: string, tokenHash: string, now: number): boolean {
-    const answer = this.#accepted.get(credential);
-    return answer !== undefined && answer.tokenHash === tokenHash && now - answer.at < PROBE_ANSWER_REUSE_MS;
+  /** The earliest moment a probe of the token `tokenHash` may start (0: at once). */
+  nextProbeAt(credential: string, tokenHash: string): number {
+    const last = this.#lastProbe.get(credential);
+    return last !== undefined && last.tokenHash === tokenHash ? last.at + PROBE_SPACING_MS : 0;
   }
 
-  /** Records a probe's answer for `tokenHash`. */
-  probed(credential: string, tokenHash: string, accepted: boolean, now: number): void {
-    if (accepted) this.#accepted.set(credential, { tokenHash, at: now });
-    else if (this.#accepted.get(credential)?.tokenHash === tokenHash) this.#accepted.delete(credential);
+  /** Records that a probe of `tokenHash` starts at `at`. */
+  probing(credential: string, tokenHash: string, at: number): void {
+    this.#lastProbe.set(credential, { tokenHash, at });
   }
 
   /** When this container last minted directly to replace a reported token (degraded mode only). */

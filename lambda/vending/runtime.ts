@@ -116,6 +116,11 @@ export function createVendingRuntime(
     metrics,
     genesys: config.genesys,
     secretEnvironment: (secretArn) => minter.secretEnvironment?.(secretArn),
+    learnSecretEnvironment: async (key, options) =>
+      minter.learnSecretEnvironment?.(
+        { name: key.credential, secretArn: key.secretArn },
+        options?.abortSignal === undefined ? {} : { abortSignal: options.abortSignal },
+      ),
   });
   const secretArns = new Map(config.credentials.map((credential) => [credential.name, credential.secretArn]));
   const l1 = new L1Cache((credential, token) =>
@@ -186,7 +191,9 @@ function lazyMinter(create: () => Promise<Minter>): Minter {
   return {
     mint: async (credential, options) => (await get()).mint(credential, options),
     currentVersionId: async (credential, options) => (await get()).currentVersionId(credential, options),
-    // Nothing is known before the first mint created the minter (and no I/O is done to find out).
+    // Nothing is known before the minter was created (no I/O is done to find out here).
     secretEnvironment: (secretArn) => created?.secretEnvironment?.(secretArn),
+    learnSecretEnvironment: async (credential, options) =>
+      (await get()).learnSecretEnvironment?.(credential, options),
   };
 }

@@ -9,6 +9,7 @@
  * logged with the rule it broke (never a value). docs/vending.md, "Untrusted cache items".
  */
 import type { Clock } from "../shared/clock.ts";
+import { describeError } from "../shared/errors.ts";
 import { allowedEnvironments, type EnvironmentOptions } from "../shared/genesys/environments.ts";
 import { MAX_ACCESS_TOKEN_VALIDITY_SECONDS } from "../shared/genesys/token-lifetime.ts";
 import type { Log } from "../shared/log.ts";
@@ -102,6 +103,13 @@ export interface TokenVetterDependencies {
    * AWSCURRENT value it last read); undefined before this container has read it.
    */
   secretEnvironment?: (secretArn: string) => string | undefined;
+  /**
+   * Makes {@link secretEnvironment} know the secret's environment (reads AWSCURRENT once per container).
+   * Called before an L2 token is vetted while the environment is unknown: otherwise a container that has
+   * not minted yet would serve a forged token of another Genesys region, and its consumers would send
+   * their requests there.
+   */
+  learnSecretEnvironment?: (key: TokenKey, options?: TableCallOptions) => Promise<void>;
 }
 
 /** Checks tokens against {@link cachedTokenDefect}, counting and logging each one refused. One per container. */
@@ -130,6 +138,24 @@ export class TokenVetter {
       generation: token.generation,
     });
     return false;
+  }
+
+  /**
+   * Learns the secret's environment when this container does not know it yet and `item` holds a token
+   * to vet. A failure is logged and the token is vetted without it (the rules that need no secret still
+   * apply).
+   */
+  async prepare(key: TokenKey, item: TokenItem | undefined, options?: TableCallOptions): Promise<void> {
+    if (item?.token === undefined || this.#deps.learnSecretEnvironment === undefined) return;
+    if (this.#deps.secretEnvironment?.(key.secretArn) !== undefined) return;
+    try {
+      await this.#deps.learnSecretEnvironment(key, options);
+    } catch (error) {
+      this.#deps.log.warn("Could not read the secret to vet a cached token; vetting without it", {
+        credential: key.credential,
+        ...describeError(error),
+      });
+    }
   }
 
   /**
@@ -190,7 +216,9 @@ export class VettedTokenTable implements TokenTable {
   }
 
   async read(key: TokenKey, options?: TableCallOptions): Promise<TokenItem | undefined> {
-    return this.#vetter.item(key, await this.#table.read(key, options));
+    const item = await this.#table.read(key, options);
+    await this.#vetter.prepare(key, item, options);
+    return this.#vetter.item(key, item);
   }
 
   async acquireLease(

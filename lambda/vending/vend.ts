@@ -570,8 +570,10 @@ function onlyReported(token: CachedToken, want: Want, now: number): boolean {
 }
 
 /**
- * Asks Genesys whether it still accepts the reported `token` (reusing a recent "accepted" answer of this
- * container). A probe that fails or has no time left answers "unknown": the mint cap then decides.
+ * Asks Genesys whether it still accepts the reported `token`. Probes of one token are spaced
+ * (rejection-reports.ts): a report soon after a probe waits for the next one rather than reusing an
+ * answer the token may have outlived. A probe that fails, or has no time left, answers "unknown": the
+ * mint cap then decides.
  */
 async function confirmRejection(
   want: Want,
@@ -579,25 +581,23 @@ async function confirmRejection(
   deps: VendDependencies,
 ): Promise<RejectionVerdict> {
   const name = want.credential.name;
+  const wait = deps.rejections.nextProbeAt(name, token.tokenHash) - deps.clock.now();
+  if (wait > 0 && !(await sleepWithin(wait, want, deps))) return "unknown";
   const now = deps.clock.now();
+  const left = want.deadline - now;
+  if (left <= 0 || want.signal.aborted) return "unknown";
+  deps.rejections.probing(name, token.tokenHash, now);
   let accepted: boolean;
-  if (deps.rejections.recentlyAccepted(name, token.tokenHash, now)) {
-    accepted = true;
-  } else {
-    const left = want.deadline - now;
-    if (left <= 0 || want.signal.aborted) return "unknown";
-    try {
-      accepted = await deps.probe.accepts(token, {
-        deadline: now + Math.min(PROBE_BUDGET_MS, Math.max(1, Math.floor(left / 2))),
-      });
-    } catch (error) {
-      deps.log.warn("Could not ask Genesys about a reported token; the rejection mint cap decides", {
-        credential: name,
-        ...describeError(error),
-      });
-      return "unknown";
-    }
-    deps.rejections.probed(name, token.tokenHash, accepted, deps.clock.now());
+  try {
+    accepted = await deps.probe.accepts(token, {
+      deadline: now + Math.min(PROBE_BUDGET_MS, Math.max(1, Math.floor(left / 2))),
+    });
+  } catch (error) {
+    deps.log.warn("Could not ask Genesys about a reported token; the rejection mint cap decides", {
+      credential: name,
+      ...describeError(error),
+    });
+    return "unknown";
   }
   if (!accepted) {
     deps.log.info("Genesys confirmed a reported token is rejected", {

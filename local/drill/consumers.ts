@@ -11,11 +11,13 @@
  */
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
+import { InvokeCommand, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
 import { Agent, type Dispatcher, interceptors, fetch as undiciFetch } from "undici";
 import { type FetchFunction, genesysFetch } from "../../lambda/client/fetch.ts";
 import type { LambdaInvoker } from "../../lambda/client/invoke.ts";
 import { TokenProvider } from "../../lambda/client/token-provider.ts";
 import { describeError } from "../../lambda/shared/errors.ts";
+import { hashToken } from "../../lambda/vending/token-cache.ts";
 import type { DrillMetrics } from "./metrics.ts";
 
 /** The Genesys API every consumer call hits (no permission needed, cheap). */
@@ -38,6 +40,8 @@ export interface ConsumerFleetOptions {
   credential: string;
   /** A new Lambda client per consumer container. */
   createLambdaClient: () => LambdaInvoker & { destroy?(): void };
+  /** Records every token a vend answered with (forged-cache: was a forgery ever served?). */
+  ledger?: VendedTokenLedger;
   metrics: DrillMetrics;
   /** ms since traffic start (the metrics' time base). */
   elapsedMs: () => number;
@@ -66,8 +70,9 @@ export function startConsumerFleet(options: ConsumerFleetOptions): ConsumerFleet
   const intervalMs = (1000 * options.consumers) / options.rate;
 
   const loops = Array.from({ length: options.consumers }, (_, index) => {
-    const lambdaClient = options.createLambdaClient();
-    lambdaClients.push(lambdaClient);
+    const created = options.createLambdaClient();
+    lambdaClients.push(created);
+    const lambdaClient = options.ledger?.watch(created) ?? created;
     const provider = new TokenProvider({
       functionName: options.functionName,
       credential: options.credential,
@@ -163,4 +168,263 @@ function retryingDispatcher(): Dispatcher {
       throwOnError: false,
     }),
   );
+}
+
+/** A Lambda client as the drill's consumers use it. */
+type ConsumerLambdaClient = LambdaInvoker & { destroy?(): void };
+
+/**
+ * Every token any drill consumer received from the vendor, by hash. The record is taken from the Invoke
+ * answers themselves, below the consumer library, so a token counts as served even when the library
+ * would refuse it (a malformed one) or a replayed 401 would hide it. Never holds a token, only hashes.
+ */
+export class VendedTokenLedger {
+  readonly #timesServed = new Map<string, number>();
+  #answers = 0;
+
+  /** `client`, recording the token of every successful Invoke answer that carries one. */
+  watch(client: LambdaInvoker): LambdaInvoker {
+    const send = async (command: unknown, options?: unknown) => {
+      const output = (await client.send(command as InvokeCommand, options as never)) as InvokeCommandOutput;
+      if (command instanceof InvokeCommand && output.FunctionError === undefined)
+        this.#record(output.Payload);
+      return output;
+    };
+    return { send: send as LambdaInvoker["send"] };
+  }
+
+  /** Answers that carried a token. */
+  get answers(): number {
+    return this.#answers;
+  }
+
+  /** How many answers carried one of the tokens whose hashes are `hashes`. */
+  timesServed(hashes: Iterable<string>): number {
+    let count = 0;
+    for (const hash of hashes) count += this.#timesServed.get(hash) ?? 0;
+    return count;
+  }
+
+  #record(payload: Uint8Array | undefined): void {
+    if (payload === undefined) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(payload));
+    } catch {
+      return;
+    }
+    const accessToken = (body as { accessToken?: unknown } | null)?.accessToken;
+    if (typeof accessToken !== "string") return;
+    this.#answers++;
+    const hash = hashToken(accessToken);
+    this.#timesServed.set(hash, (this.#timesServed.get(hash) ?? 0) + 1);
+  }
+}
+
+/** Options of {@link startHostileConsumer}. */
+export interface HostileConsumerOptions {
+  /** The vending function's name in the Lambda emulator. */
+  functionName: string;
+  /** The credential (alias) the hostile consumer is granted, the honest consumers' one. */
+  credential: string;
+  /** A credential the vendor serves that it is not granted. */
+  otherCredential: string;
+  /** The secret ARN its warm payloads name (refused: only the cache-warming alias takes them). */
+  warmSecretArn: string;
+  /** False reports per second. */
+  reportsPerSecond: number;
+  /** Requests its alias does not grant, per second. */
+  ungrantedPerSecond: number;
+  createLambdaClient: () => ConsumerLambdaClient;
+  ledger?: VendedTokenLedger;
+}
+
+/** The requests the hostile consumer is not granted, asked in turn. */
+export const UNGRANTED_KINDS = ["other-credential", "unqualified", "warm"] as const;
+export type UngrantedKind = (typeof UNGRANTED_KINDS)[number];
+
+/** What the hostile consumer sent and what it got. Its calls are never consumer failures. */
+export interface HostileConsumerStats {
+  /** Vends with `rejectedToken` = the token the vendor had just handed it (valid at Genesys). */
+  falseReports: number;
+  /** Answered with the reported token itself (the vendor checked the report with Genesys). */
+  reportsServedAgain: number;
+  /** Answered with another token (a mint, or the cache had moved on). */
+  reportsAnsweredWithNewToken: number;
+  /** Refused by the vendor, by error name (TokenUnavailableError: the rejection mint cap). */
+  reportsRefused: Record<string, number>;
+  /** No answer (the Invoke itself failed or the drill ended first). */
+  reportsUnanswered: number;
+  ungranted: {
+    requests: number;
+    byKind: Record<UngrantedKind, number>;
+    /** Refused with CredentialNotGrantedError, as they must be. */
+    refused: number;
+    /** Answered with a token or a warm result: the vendor served what the alias does not grant. */
+    answered: number;
+    /** Refused with another error, by error name (the vendor did not check the grant first). */
+    refusedOtherwise: Record<string, number>;
+    /** No answer (the Invoke itself failed or the drill ended first). */
+    unanswered: number;
+  };
+}
+
+/** A running hostile consumer. */
+export interface HostileConsumer {
+  /** Stops sending, waits for the calls in flight (bounded), closes its client, returns what it counted. */
+  stop(): Promise<HostileConsumerStats>;
+}
+
+/** Calls in flight the hostile consumer allows itself per kind; further slots are dropped (it is bounded, not a flood). */
+const HOSTILE_MAX_IN_FLIGHT = 4;
+const HOSTILE_INVOKE_TIMEOUT_MS = 10_000;
+
+/**
+ * Starts a consumer that misbehaves (the hostile-consumer fault): granted the honest consumers' alias, it
+ * reports the valid token it holds as rejected `reportsPerSecond` times a second, and asks for what its
+ * alias does not grant — another credential through its alias, an unqualified invoke, a warm payload —
+ * `ungrantedPerSecond` times a second. It invokes the vendor with its own Lambda client, bypassing the
+ * consumer library (which would not report a token it was not refused with).
+ */
+export function startHostileConsumer(options: HostileConsumerOptions): HostileConsumer {
+  const created = options.createLambdaClient();
+  const client = options.ledger?.watch(created) ?? created;
+  const stopping = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+  const stats: HostileConsumerStats = {
+    falseReports: 0,
+    reportsServedAgain: 0,
+    reportsAnsweredWithNewToken: 0,
+    reportsRefused: {},
+    reportsUnanswered: 0,
+    ungranted: {
+      requests: 0,
+      byKind: { "other-credential": 0, unqualified: 0, warm: 0 },
+      refused: 0,
+      answered: 0,
+      refusedOtherwise: {},
+      unanswered: 0,
+    },
+  };
+  /** The token the vendor handed out last: what the next false report names. Secret: never printed. */
+  let held: string | undefined;
+
+  const invoke = async (payload: unknown, qualifier: string | undefined): Promise<InvokeAnswer> => {
+    try {
+      const output = await client.send(
+        new InvokeCommand({
+          FunctionName: options.functionName,
+          ...(qualifier === undefined ? {} : { Qualifier: qualifier }),
+          Payload: new TextEncoder().encode(JSON.stringify(payload)),
+        }),
+        { abortSignal: AbortSignal.timeout(HOSTILE_INVOKE_TIMEOUT_MS) },
+      );
+      const body = parseBody(output.Payload);
+      if (output.FunctionError !== undefined) {
+        const errorType = (body as { errorType?: unknown } | undefined)?.errorType;
+        return { kind: "error", errorType: typeof errorType === "string" ? errorType : output.FunctionError };
+      }
+      const accessToken = (body as { accessToken?: unknown } | undefined)?.accessToken;
+      return { kind: "answer", accessToken: typeof accessToken === "string" ? accessToken : undefined };
+    } catch {
+      return { kind: "none" };
+    }
+  };
+
+  const report = async () => {
+    if (held === undefined) {
+      // Nothing to report yet: get the current token as any consumer would.
+      const answer = await invoke({}, options.credential);
+      if (answer.kind === "answer") held = answer.accessToken;
+      return;
+    }
+    const reported = held;
+    stats.falseReports++;
+    const answer = await invoke({ rejectedToken: reported }, options.credential);
+    if (answer.kind === "none") stats.reportsUnanswered++;
+    else if (answer.kind === "error") increment(stats.reportsRefused, answer.errorType);
+    else {
+      if (answer.accessToken === reported) stats.reportsServedAgain++;
+      else stats.reportsAnsweredWithNewToken++;
+      if (answer.accessToken !== undefined) held = answer.accessToken;
+    }
+  };
+
+  let nextKind = 0;
+  const askUngranted = async () => {
+    const kind = UNGRANTED_KINDS[nextKind++ % UNGRANTED_KINDS.length] as UngrantedKind;
+    const { ungranted } = stats;
+    ungranted.requests++;
+    ungranted.byKind[kind]++;
+    const answer =
+      kind === "other-credential"
+        ? await invoke({ credential: options.otherCredential }, options.credential)
+        : kind === "unqualified"
+          ? await invoke({ credential: options.otherCredential }, undefined)
+          : await invoke({ warm: { secretArn: options.warmSecretArn } }, options.credential);
+    if (answer.kind === "none") ungranted.unanswered++;
+    else if (answer.kind === "answer") ungranted.answered++;
+    else if (answer.errorType === "CredentialNotGrantedError") ungranted.refused++;
+    else increment(ungranted.refusedOtherwise, answer.errorType);
+  };
+
+  const loop = (perSecond: number, call: () => Promise<void>) =>
+    (async () => {
+      if (perSecond <= 0) return;
+      const intervalMs = 1000 / perSecond;
+      let next = performance.now();
+      // Each loop has its own budget: reports waiting at the vendor must not starve the other requests.
+      let own = 0;
+      while (!stopping.signal.aborted) {
+        next += intervalMs;
+        // Bounded: a slot finding the maximum in flight is dropped, and a stalled loop does not catch up.
+        if (own < HOSTILE_MAX_IN_FLIGHT) {
+          own++;
+          const running = call().finally(() => {
+            own--;
+            inFlight.delete(running);
+          });
+          inFlight.add(running);
+        }
+        next = Math.max(next, performance.now());
+        try {
+          await sleep(next - performance.now(), undefined, { signal: stopping.signal });
+        } catch {
+          break;
+        }
+      }
+    })();
+  const loops = [loop(options.reportsPerSecond, report), loop(options.ungrantedPerSecond, askUngranted)];
+
+  let stopped: Promise<HostileConsumerStats> | undefined;
+  return {
+    stop() {
+      stopped ??= (async () => {
+        stopping.abort();
+        await Promise.all(loops);
+        await Promise.allSettled([...inFlight]);
+        created.destroy?.();
+        return stats;
+      })();
+      return stopped;
+    },
+  };
+}
+
+type InvokeAnswer =
+  | { kind: "answer"; accessToken: string | undefined }
+  | { kind: "error"; errorType: string }
+  | { kind: "none" };
+
+function parseBody(payload: Uint8Array | undefined): unknown {
+  if (payload === undefined) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(payload));
+  } catch {
+    return undefined;
+  }
+}
+
+function increment(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
 }

@@ -5,19 +5,32 @@
  */
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { RotateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
 import type { RotationEventRecord } from "../aws/secrets-manager/index.ts";
-import { startConsumerFleet } from "./consumers.ts";
+import {
+  type HostileConsumer,
+  startConsumerFleet,
+  startHostileConsumer,
+  VendedTokenLedger,
+} from "./consumers.ts";
 import { type EmergencyOutcome, runDrillEmergency } from "./emergency.ts";
-import { startFaultInjector } from "./fault-injector.ts";
+import { startFaultInjector, tokenTableForger } from "./fault-injector.ts";
 import { FAULTS, type FaultName, faultsDuring, planFaults, type ScheduledFault } from "./faults.ts";
 import { DrillMetrics, type StepRecord } from "./metrics.ts";
 import type { DrillOptions } from "./options.ts";
 import { type ProgressReporter, silentProgress } from "./progress.ts";
-import type { ActiveClientChange, DrillResult, RotationOutcome } from "./result.ts";
-import { CLIENT_LABELS } from "./seed.ts";
-import { DRILL_NAMES, type DrillStack, type DrillStackOptions, startDrillStack } from "./stack.ts";
+import type {
+  ActiveClientChange,
+  DrillResult,
+  ForgedCacheOutcome,
+  HostileConsumerOutcome,
+  MintAllowance,
+  RotationOutcome,
+} from "./result.ts";
+import { CLIENT_LABELS, DRILL_ENVIRONMENT } from "./seed.ts";
+import { DRILL_NAMES, type DrillStack, type DrillStackOptions, LOCAL_AWS, startDrillStack } from "./stack.ts";
 
 /** Rotations still running at the end of --duration get this long to finish before they count as timed out. */
 const ROTATION_GRACE_MS = 90_000;
@@ -25,6 +38,12 @@ const ROTATION_GRACE_MS = 90_000;
 const CRASH_LATENCY_MS = 400;
 const CRASH_LATENCY_PATH = "/api/v2/oauth/clients";
 const SAMPLE_INTERVAL_MS = 250;
+/**
+ * The vendor's REJECTION_MINT_INTERVAL_SECONDS in the drill: short enough that the cap on mints caused
+ * by reports (docs/vending.md, "Reported tokens") comes into play, and ends, several times within a
+ * short drill.
+ */
+export const DRILL_REJECTION_MINT_INTERVAL_SECONDS = 5;
 
 /** How the caller observes and controls a drill. */
 export interface DrillHooks {
@@ -77,6 +96,7 @@ export async function runDrill(options: DrillOptions, hooks: DrillHooks = {}): P
         preferDynalite: options.dynalite,
         handlerCode: options.fromSource ? "sources" : "bundles",
         vendorContainers: Math.max(2, Math.min(4, Math.ceil(options.consumers / 4))),
+        rejectionMintIntervalSeconds: DRILL_REJECTION_MINT_INTERVAL_SECONDS,
         ...hooks.stack,
         signal,
       });
@@ -184,18 +204,53 @@ async function drive(
   };
 
   progress.note(describeDrill(options, stack.dynamoDb.engine));
+  // Every token any drill consumer is handed, for the forged-cache verdict.
+  const ledger = new VendedTokenLedger();
+  const forgerClient = new DynamoDBClient({
+    ...LOCAL_AWS,
+    endpoint: stack.dynamoDb.endpoint,
+    maxAttempts: 1,
+  });
+  const forger = tokenTableForger({
+    client: forgerClient,
+    tableName: DRILL_NAMES.tokenTable,
+    credential: DRILL_NAMES.credential,
+    secretArn: stack.secrets.app,
+    environment: DRILL_ENVIRONMENT,
+  });
   trafficStart = performance.now();
   metrics.sample(0, totals());
-  const injector = startFaultInjector(plan, stack);
+  const injector = startFaultInjector(plan, {
+    genesys: stack.genesys,
+    dynamoDb: stack.dynamoDb,
+    forgeCacheItem: (kind) => forger.forge(kind),
+  });
   const fleet = startConsumerFleet({
     consumers: options.consumers,
     rate: options.rate,
     functionName: DRILL_NAMES.vendorFunction,
     credential: DRILL_NAMES.credential,
     createLambdaClient: stack.createLambdaClient,
+    ledger,
     metrics,
     elapsedMs: elapsed,
   });
+  const hostilePlan = plan.find(
+    (f): f is Extract<ScheduledFault, { fault: "hostile-consumer" }> => f.fault === "hostile-consumer",
+  );
+  const hostile: HostileConsumer | undefined =
+    hostilePlan === undefined
+      ? undefined
+      : startHostileConsumer({
+          functionName: DRILL_NAMES.vendorFunction,
+          credential: DRILL_NAMES.credential,
+          otherCredential: DRILL_NAMES.otherCredential,
+          warmSecretArn: stack.secrets.app,
+          reportsPerSecond: hostilePlan.reportsPerSecond,
+          ungrantedPerSecond: hostilePlan.ungrantedPerSecond,
+          createLambdaClient: stack.createLambdaClient,
+          ledger,
+        });
   const rotations: RotationOutcome[] = [];
   const ticker = setInterval(() => {
     const now = elapsed();
@@ -242,6 +297,8 @@ async function drive(
   emergencyRun.catch(() => {});
   let interrupted = false;
   let trafficEndMs = 0;
+  let hostileStats: Awaited<ReturnType<HostileConsumer["stop"]>> | undefined;
+  let forgeries: Awaited<ReturnType<typeof forger.settle>> | undefined;
   try {
     for (const [index, plannedStart] of rotationStartsMs.entries()) {
       await sleep(Math.max(0, plannedStart - elapsed()), undefined, { signal });
@@ -263,14 +320,39 @@ async function drive(
   } finally {
     trafficEndMs = elapsed();
     clearInterval(ticker);
-    await fleet.stop();
+    [, hostileStats] = await Promise.all([fleet.stop(), hostile?.stop()]);
     injector.stop();
+    forgeries = await forger.settle();
+    forgerClient.destroy();
     metrics.sample(elapsed(), totals());
     progress.close();
   }
 
   const vendor = vendorCounters();
   const genesys = genesysErrors();
+  const hostileOutcome: HostileConsumerOutcome | undefined =
+    hostilePlan === undefined || hostileStats === undefined
+      ? undefined
+      : {
+          ...hostileStats,
+          reportsPerSecond: hostilePlan.reportsPerSecond,
+          mintAllowance: mintAllowance({
+            trafficSeconds: trafficEndMs / 1000,
+            tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+            vendorContainers: vendor.perContainer.length,
+            rotationSteps: metrics.steps.length,
+            forgeriesWritten: forgeries?.written ?? 0,
+            outageWindows: plan.filter((f) => f.fault === "dynamodb-outage").length,
+          }),
+        };
+  const forgedOutcome: ForgedCacheOutcome | undefined =
+    forgeries !== undefined && plan.some((f) => f.fault === "forged-cache")
+      ? {
+          ...forgeries,
+          served: ledger.timesServed(forger.forgedTokenHashes),
+          vendedTokensChecked: ledger.answers,
+        }
+      : undefined;
   return {
     seed: options.seed,
     strategy: options.strategy,
@@ -307,6 +389,42 @@ async function drive(
     interrupted,
     ...(emergency === undefined ? {} : { emergency }),
     ...(emergencyAtMs === undefined ? {} : { emergencyRequested: true }),
+    ...(hostileOutcome === undefined ? {} : { hostileConsumer: hostileOutcome }),
+    ...(forgedOutcome === undefined ? {} : { forgedCache: forgedOutcome }),
+  };
+}
+
+/**
+ * The most application token grants a drill may see when the vendor caps the mints reports cause
+ * (docs/drill.md, "hostile-consumer"): a part for every legitimate reason to mint, each counted
+ * generously, plus the cap itself. A vendor that minted once per false report would exceed it many
+ * times over (the hostile consumer sends 10–30 a second).
+ */
+export function mintAllowance(inputs: {
+  trafficSeconds: number;
+  tokenLifetimeSeconds: number;
+  vendorContainers: number;
+  rotationSteps: number;
+  forgeriesWritten: number;
+  outageWindows: number;
+}): MintAllowance {
+  const containers = Math.max(1, inputs.vendorContainers);
+  const intervalSeconds = DRILL_REJECTION_MINT_INTERVAL_SECONDS;
+  // A short token is refreshed in the last quarter of its life (lambda/vending/token-cache.ts).
+  const refreshes =
+    containers * (Math.ceil(inputs.trafficSeconds / (0.75 * inputs.tokenLifetimeSeconds)) + 1);
+  const rotations = 2 * inputs.rotationSteps;
+  const forgeries = inputs.forgeriesWritten;
+  const outages = containers * inputs.outageWindows;
+  const rejectionCap = containers * (Math.ceil(inputs.trafficSeconds / intervalSeconds) + 1);
+  return {
+    total: refreshes + rotations + forgeries + outages + rejectionCap,
+    refreshes,
+    rotations,
+    forgeries,
+    outages,
+    rejectionCap,
+    rejectionMintIntervalSeconds: intervalSeconds,
   };
 }
 

@@ -5,6 +5,7 @@
  * in fault-injector.ts.
  */
 import { seededRandom } from "../../lambda/shared/clock.ts";
+import { FORGERY_KINDS, type ForgeryKind } from "../shared/forged-token-items.ts";
 
 /** Every fault the drill can inject, in the order `--help` lists them. */
 export const FAULT_NAMES = [
@@ -15,6 +16,8 @@ export const FAULT_NAMES = [
   "dynamodb-outage",
   "crash-rotation",
   "tokens-die-on-regeneration",
+  "hostile-consumer",
+  "forged-cache",
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
@@ -84,12 +87,26 @@ export const FAULTS: Readonly<Record<FaultName, FaultDescription>> = {
     rationale:
       "alternating regenerates the idle client; consumers replay a 401 once through the vendor's rejectedToken path",
   },
+  "hostile-consumer": {
+    summary:
+      "an extra consumer reports valid tokens as rejected, tens per second, and asks for what its alias does not grant",
+    mayFailRotation: false,
+    rationale:
+      "rotation does not depend on vending; the vendor checks a reported token with Genesys before minting and caps the mints reports cause",
+  },
+  "forged-cache": {
+    summary: "forged items of every kind are written into the token table at planned moments",
+    mayFailRotation: false,
+    rationale:
+      "rotation does not use the table; the vendor vets every item it reads back and treats a forged one as absent",
+  },
 };
 
 /** Faults that stay on from the first call until the drill ends (also when rotations run past --duration). */
 export const DRILL_WIDE_FAULTS: ReadonlySet<FaultName> = new Set([
   "propagation-delay",
   "tokens-die-on-regeneration",
+  "hostile-consumer",
 ]);
 
 /** Parameters of one scheduled fault. Times are milliseconds since the drill's traffic started. */
@@ -106,6 +123,22 @@ export type ScheduledFault =
   | { fault: "dynamodb-outage"; startMs: number; endMs: number; mode: "refuse" | "hang" }
   | { fault: "propagation-delay"; startMs: number; endMs: number; delayMs: number }
   | { fault: "tokens-die-on-regeneration"; startMs: number; endMs: number }
+  | {
+      fault: "hostile-consumer";
+      startMs: number;
+      endMs: number;
+      /** False reports (`rejectedToken` = the valid token it holds) per second. */
+      reportsPerSecond: number;
+      /** Requests its alias does not grant (another credential, unqualified, a warm payload) per second. */
+      ungrantedPerSecond: number;
+    }
+  | {
+      fault: "forged-cache";
+      /** The moment the item is written (a one-off: `endMs` = `startMs`). */
+      startMs: number;
+      endMs: number;
+      kind: ForgeryKind;
+    }
   | {
       fault: "crash-rotation";
       startMs: number;
@@ -161,6 +194,23 @@ export function planFaults(request: FaultPlanRequest): ScheduledFault[] {
       case "tokens-die-on-regeneration":
         plan.push({ fault, startMs: 0, endMs: durationMs });
         break;
+      case "hostile-consumer":
+        plan.push({
+          fault,
+          startMs: 0,
+          endMs: durationMs,
+          reportsPerSecond: Math.round(between(10, 30)),
+          ungrantedPerSecond: 2,
+        });
+        break;
+      case "forged-cache":
+        // Every kind once, at a random moment; the first and last 5% are left out so that the vendor
+        // has a real item to forge over and reads the forgery back while traffic still flows.
+        for (const kind of FORGERY_KINDS) {
+          const startMs = Math.round(between(0.05, 0.95) * durationMs);
+          plan.push({ fault, startMs, endMs: startMs, kind });
+        }
+        break;
       case "crash-rotation":
         request.rotationStartsMs.forEach((startMs, rotation) => {
           plan.push({
@@ -199,7 +249,10 @@ export function planFaults(request: FaultPlanRequest): ScheduledFault[] {
   return plan.sort((a, b) => a.startMs - b.startMs || a.fault.localeCompare(b.fault));
 }
 
-/** Timed and drill-wide faults of `plan` active at some moment of [startMs, endMs] (crashes are per rotation, not timed). */
+/**
+ * Timed and drill-wide faults of `plan` active at some moment of [startMs, endMs] (crashes are per
+ * rotation, not timed; a forgery is a moment, active when it falls inside the span).
+ */
 export function faultsDuring(plan: readonly ScheduledFault[], startMs: number, endMs: number): FaultName[] {
   const active = plan.filter((f) => {
     if (DRILL_WIDE_FAULTS.has(f.fault)) return true;

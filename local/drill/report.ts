@@ -50,6 +50,8 @@ const FAULT_COLOURS: Readonly<Record<FaultName, string>> = {
   "dynamodb-outage": "#6a3d9a",
   "crash-rotation": "#222",
   "tokens-die-on-regeneration": "#009e73",
+  "hostile-consumer": "#d62728",
+  "forged-cache": "#bcbd22",
 };
 
 /** Renders the report page. Pure: the same result always gives the same page. */
@@ -134,6 +136,29 @@ function figures(result: DrillResult): string {
     { value: `${round(result.p99Ms, 1)} ms`, label: `p99 latency (p50 ${round(result.p50Ms, 1)} ms)` },
     { value: `${result.applicationTokenMints}`, label: `app token mints (${result.tokenMints} in all)` },
   ];
+  const hostile = result.hostileConsumer;
+  if (hostile !== undefined) {
+    cards.push(
+      {
+        value: `${result.applicationTokenMints} / ${hostile.mintAllowance.total}`,
+        label: `app grants / allowance (${thousands(hostile.falseReports)} false reports)`,
+        bad: result.applicationTokenMints > hostile.mintAllowance.total,
+      },
+      {
+        value: `${hostile.ungranted.refused} / ${hostile.ungranted.requests}`,
+        label: "ungranted requests refused",
+        bad: hostile.ungranted.refused < hostile.ungranted.requests - hostile.ungranted.unanswered,
+      },
+    );
+  }
+  const forged = result.forgedCache;
+  if (forged !== undefined) {
+    cards.push({
+      value: `${forged.served}`,
+      label: `forged tokens served (${forged.written} forged items)`,
+      bad: forged.served > 0,
+    });
+  }
   return `<div class="figures">${cards
     .map(
       (c) =>
@@ -476,7 +501,9 @@ function faultParts(fault: ScheduledFault): { when: string; detail: string } {
   const when =
     name === "crash-rotation"
       ? `rotation ${(fault as { rotation: number }).rotation + 1}`
-      : `${(startMs / 1000).toFixed(1)}–${(endMs / 1000).toFixed(1)} s`;
+      : name === "forged-cache"
+        ? `at ${(startMs / 1000).toFixed(1)} s`
+        : `${(startMs / 1000).toFixed(1)}–${(endMs / 1000).toFixed(1)} s`;
   const detail = Object.entries(parameters)
     .filter(([key]) => key !== "rotation")
     .map(([key, value]) => `${key}=${value}`)

@@ -3,7 +3,9 @@
  * table and the `--json` line. Nothing here carries a secret or a token: client ids and counts only.
  */
 import type { Strategy } from "../../lambda/shared/secret-value.ts";
+import type { HostileConsumerStats } from "./consumers.ts";
 import type { EmergencyOutcome } from "./emergency.ts";
+import type { ForgedCacheStats } from "./fault-injector.ts";
 import type { FaultName, ScheduledFault } from "./faults.ts";
 import type { FailureKinds, StepRecord, TimelineBucket } from "./metrics.ts";
 
@@ -40,6 +42,41 @@ export interface ActiveClientChange {
   clientId: string;
   /** Short label of the seeded client, e.g. `app-a`. */
   label: string;
+}
+
+/**
+ * The most application token grants the drill may see when false reports are capped (hostile-consumer),
+ * and what each part allows for. Counted against Genesys' own grants (`applicationTokenMints`), not
+ * against anything the vendor reports about itself. docs/drill.md, "hostile-consumer".
+ */
+export interface MintAllowance {
+  total: number;
+  /** Refreshes: one per fresh span (¾ of a token's life) plus the one under way, per vendor container. */
+  refreshes: number;
+  /** Two per rotation step invoked (testSecret's test token, the cache warming after finishSecret). */
+  rotations: number;
+  /** One replacement per forged item written. */
+  forgeries: number;
+  /** One per vendor container per DynamoDB outage window (each container mints directly meanwhile). */
+  outages: number;
+  /** The cap: one mint per `REJECTION_MINT_INTERVAL_SECONDS` (+1), per vendor container (degraded mode caps per container). */
+  rejectionCap: number;
+  /** The drill's `REJECTION_MINT_INTERVAL_SECONDS`. */
+  rejectionMintIntervalSeconds: number;
+}
+
+/** What the hostile-consumer fault sent and met. */
+export interface HostileConsumerOutcome extends HostileConsumerStats {
+  reportsPerSecond: number;
+  mintAllowance: MintAllowance;
+}
+
+/** What the forged-cache fault did, and whether a forgery reached a consumer. */
+export interface ForgedCacheOutcome extends ForgedCacheStats {
+  /** Vend answers (to any drill consumer) that carried a forged token. Must be 0. */
+  served: number;
+  /** Vend answers the drill's consumers got in all (each checked against the forgeries). */
+  vendedTokensChecked: number;
 }
 
 /** Everything a drill measured. `toJsonSummary` picks the `--json` fields. */
@@ -83,6 +120,10 @@ export interface DrillResult {
   emergency?: EmergencyOutcome;
   /** `--emergency-at` was given. */
   emergencyRequested?: boolean;
+  /** With the hostile-consumer fault. */
+  hostileConsumer?: HostileConsumerOutcome;
+  /** With the forged-cache fault. */
+  forgedCache?: ForgedCacheOutcome;
 }
 
 /** Rotations that failed (or never finished) in a way the faults do not explain. */
@@ -93,7 +134,9 @@ export function unexplainedRotationFailures(result: DrillResult): RotationOutcom
 /**
  * Why the drill failed, one line per reason; empty when it passed. A drill passes when no consumer call
  * failed, every requested rotation ran, and every rotation that did not succeed is explained (a fault that
- * may fail a rotation was active, and AWSCURRENT stayed intact).
+ * may fail a rotation was active, and AWSCURRENT stayed intact); with forged-cache, no forged token was
+ * served; with hostile-consumer, every request its alias does not grant was refused as not granted and
+ * the application's token grants stayed within the allowance.
  *
  * An interrupted drill lists only what it found before the interruption: rotations it never reached are
  * not a finding (its verdict, {@link drillVerdict}, is INTERRUPTED whatever this returns).
@@ -120,6 +163,29 @@ export function drillProblems(result: DrillResult): string[] {
       `rotation ${rotation.index + 1} ${rotation.outcome}${rotation.failedStep ? ` at ${rotation.failedStep}` : ""}` +
         `${rotation.cause ? ` (${rotation.cause})` : ""} and no active fault explains it${safety}`,
     );
+  }
+  if (result.forgedCache !== undefined && result.forgedCache.served > 0) {
+    problems.push(`${result.forgedCache.served} vend answer(s) carried a forged token from the token table`);
+  }
+  const hostile = result.hostileConsumer;
+  if (hostile !== undefined) {
+    const { ungranted, mintAllowance } = hostile;
+    if (ungranted.answered > 0) {
+      problems.push(
+        `${ungranted.answered} of ${ungranted.requests} request(s) the invoked alias does not grant were answered instead of refused`,
+      );
+    }
+    const otherwise = Object.entries(ungranted.refusedOtherwise);
+    if (otherwise.length > 0) {
+      problems.push(
+        `${sum(otherwise.map(([, count]) => count))} request(s) the invoked alias does not grant were refused with another error than CredentialNotGrantedError (${otherwise.map(([name, count]) => `${name}: ${count}`).join(", ")})`,
+      );
+    }
+    if (result.applicationTokenMints > mintAllowance.total) {
+      problems.push(
+        `${result.applicationTokenMints} application token grants exceed the allowance of ${mintAllowance.total}: false reports were not capped`,
+      );
+    }
   }
   return problems;
 }
@@ -184,6 +250,8 @@ export function toJsonSummary(result: DrillResult): Record<string, unknown> {
     })),
     interrupted: result.interrupted,
     ...(result.emergency === undefined ? {} : { emergency: result.emergency }),
+    ...(result.hostileConsumer === undefined ? {} : { hostileConsumer: result.hostileConsumer }),
+    ...(result.forgedCache === undefined ? {} : { forgedCache: result.forgedCache }),
   };
 }
 
@@ -233,6 +301,31 @@ export function formatSummary(result: DrillResult): string {
     ]);
   }
   if (result.skippedCalls > 0) rows.push(["skipped calls (overload)", String(result.skippedCalls)]);
+  const hostile = result.hostileConsumer;
+  if (hostile !== undefined) {
+    const refused = sum(Object.values(hostile.reportsRefused));
+    rows.push(
+      [
+        "false reports (again / new / refused)",
+        `${hostile.falseReports} (${hostile.reportsServedAgain} / ${hostile.reportsAnsweredWithNewToken} / ${refused})`,
+      ],
+      [
+        "app token grants / allowance",
+        `${result.applicationTokenMints} / ${hostile.mintAllowance.total} (cap ${hostile.mintAllowance.rejectionCap}, interval ${hostile.mintAllowance.rejectionMintIntervalSeconds} s)`,
+      ],
+      [
+        "ungranted requests (refused / answered)",
+        `${hostile.ungranted.requests} (${hostile.ungranted.refused} / ${hostile.ungranted.answered})`,
+      ],
+    );
+  }
+  const forged = result.forgedCache;
+  if (forged !== undefined) {
+    rows.push([
+      "forged items written / served",
+      `${forged.written} of ${forged.planned} / ${forged.served} of ${forged.vendedTokensChecked} vends`,
+    ]);
+  }
   for (const [kind, count] of Object.entries(result.failureKinds))
     rows.push([`  failure: ${kind}`, String(count)]);
   const width = Math.max(...rows.map(([key]) => key.length));
@@ -266,6 +359,10 @@ export function formatSummary(result: DrillResult): string {
   }
   lines.push("");
   return lines.join("\n");
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 function round(value: number, digits: number): number {

@@ -119,6 +119,11 @@ export interface DrillStackOptions {
   /** Vending function's LEASE_SECONDS: shorter than a drill token's life, so a killed minter stalls nobody for long. @default 5 */
   leaseSeconds?: number;
   /**
+   * Vending function's REJECTION_MINT_INTERVAL_SECONDS (the drill sets 5 s, so the cap shows within a
+   * short drill). @default unset: the vendor's default
+   */
+  rejectionMintIntervalSeconds?: number;
+  /**
    * Abandons the start (Ctrl-C): checked after each component, so the start stops at the next one,
    * stops what already runs and rejects with `signal.reason`. A component already starting (DynamoDB
    * Local's JVM, about 4 s) finishes first, so that it can be stopped. @default never aborted
@@ -244,6 +249,9 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
         dynamoDbEndpoint: dynamoDb.endpoint,
         // A lease outliving a short token would stall takeover after a killed minter.
         leaseSeconds: options.leaseSeconds ?? 5,
+        ...(options.rejectionMintIntervalSeconds === undefined
+          ? {}
+          : { rejectionMintIntervalSeconds: options.rejectionMintIntervalSeconds }),
       }),
     };
     await lambda.register(DRILL_NAMES.vendorFunction, {
@@ -433,11 +441,16 @@ export function vendingEnvironment(options: {
   tableName: string;
   dynamoDbEndpoint: string;
   leaseSeconds: number;
+  /** REJECTION_MINT_INTERVAL_SECONDS; absent = the vendor's default. */
+  rejectionMintIntervalSeconds?: number;
 }): Record<string, string> {
   return {
     CREDENTIALS: JSON.stringify(options.credentials),
     TOKEN_TABLE_NAME: options.tableName,
     DYNAMODB_ENDPOINT: options.dynamoDbEndpoint,
     LEASE_SECONDS: String(options.leaseSeconds),
+    ...(options.rejectionMintIntervalSeconds === undefined
+      ? {}
+      : { REJECTION_MINT_INTERVAL_SECONDS: String(options.rejectionMintIntervalSeconds) }),
   };
 }

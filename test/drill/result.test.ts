@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { InvokeCommand } from "@aws-sdk/client-lambda";
+import { hashToken } from "../../lambda/vending/token-cache.ts";
+import { VendedTokenLedger } from "../../local/drill/consumers.ts";
+import { DRILL_REJECTION_MINT_INTERVAL_SECONDS, mintAllowance } from "../../local/drill/drill.ts";
 import { planFaults } from "../../local/drill/faults.ts";
 import { DrillMetrics } from "../../local/drill/metrics.ts";
 import { formatProgressLine } from "../../local/drill/progress.ts";
@@ -9,7 +13,9 @@ import {
   drillExitCode,
   drillProblems,
   drillVerdict,
+  type ForgedCacheOutcome,
   formatSummary,
+  type HostileConsumerOutcome,
   type RotationOutcome,
   toJsonSummary,
 } from "../../local/drill/result.ts";
@@ -253,5 +259,142 @@ describe("drill metrics", () => {
       /^\[#{12}\.{12}\] 22\/45 s {2}201 calls\/s {2}calls 4321 {2}failures 0 {2}rotations 1\/3 \(#2 testSecret\)/,
     );
     assert.match(line, /faults: api-429$/);
+  });
+});
+
+describe("drill verdict with hostile-consumer and forged-cache", () => {
+  function hostile(overrides: Partial<HostileConsumerOutcome> = {}): HostileConsumerOutcome {
+    return {
+      reportsPerSecond: 20,
+      falseReports: 880,
+      reportsServedAgain: 860,
+      reportsAnsweredWithNewToken: 12,
+      reportsRefused: { TokenUnavailableError: 8 },
+      reportsUnanswered: 0,
+      ungranted: {
+        requests: 90,
+        byKind: { "other-credential": 30, unqualified: 30, warm: 30 },
+        refused: 90,
+        answered: 0,
+        refusedOtherwise: {},
+        unanswered: 0,
+      },
+      mintAllowance: mintAllowance({
+        trafficSeconds: 45,
+        tokenLifetimeSeconds: 20,
+        vendorContainers: 2,
+        rotationSteps: 12,
+        forgeriesWritten: 7,
+        outageWindows: 0,
+      }),
+      ...overrides,
+    };
+  }
+  const forged = (overrides: Partial<ForgedCacheOutcome> = {}): ForgedCacheOutcome => ({
+    planned: 7,
+    written: 7,
+    failed: 0,
+    served: 0,
+    vendedTokensChecked: 950,
+    ...overrides,
+  });
+
+  it("passes when no forgery was served, every ungranted request was refused and grants stay within the allowance", () => {
+    const r = result({ hostileConsumer: hostile(), forgedCache: forged() });
+    assert.deepEqual(drillProblems(r), []);
+    assert.equal(drillExitCode(r), 0);
+    const text = formatSummary(r);
+    assert.match(text, /false reports \(again \/ new \/ refused\)\s+880 \(860 \/ 12 \/ 8\)/);
+    assert.match(text, /app token grants \/ allowance\s+5 \/ 59 \(cap 20, interval 5 s\)/);
+    assert.match(text, /ungranted requests \(refused \/ answered\)\s+90 \(90 \/ 0\)/);
+    assert.match(text, /forged items written \/ served\s+7 of 7 \/ 0 of 950 vends/);
+    const json = toJsonSummary(r);
+    assert.equal((json.hostileConsumer as HostileConsumerOutcome).falseReports, 880);
+    assert.equal((json.forgedCache as ForgedCacheOutcome).served, 0);
+  });
+
+  it("fails when a forged token was served", () => {
+    const r = result({ forgedCache: forged({ served: 1 }) });
+    assert.equal(drillExitCode(r), 1);
+    assert.deepEqual(drillProblems(r), ["1 vend answer(s) carried a forged token from the token table"]);
+    assert.match(formatSummary(r), /FAIL\n {2}- 1 vend answer\(s\) carried a forged token/);
+    assert.match(renderHtmlReport(r), /class="figure bad"><b>1<\/b><span>forged tokens served/);
+  });
+
+  it("fails when a request for another credential (or unqualified, or warm) was answered", () => {
+    const r = result({
+      hostileConsumer: hostile({ ungranted: { ...hostile().ungranted, refused: 89, answered: 1 } }),
+    });
+    assert.equal(drillExitCode(r), 1);
+    assert.deepEqual(drillProblems(r), [
+      "1 of 90 request(s) the invoked alias does not grant were answered instead of refused",
+    ]);
+  });
+
+  it("fails when an ungranted request was refused for another reason than the grant", () => {
+    const r = result({
+      hostileConsumer: hostile({
+        ungranted: { ...hostile().ungranted, refused: 88, refusedOtherwise: { TokenUnavailableError: 2 } },
+      }),
+    });
+    assert.equal(drillExitCode(r), 1);
+    assert.match(
+      drillProblems(r).join("\n"),
+      /2 request\(s\) .* refused with another error than CredentialNotGrantedError \(TokenUnavailableError: 2\)/,
+    );
+  });
+
+  it("fails when the application's token grants exceed the allowance (false reports not capped)", () => {
+    const allowance = hostile().mintAllowance.total;
+    assert.equal(drillExitCode(result({ hostileConsumer: hostile(), applicationTokenMints: allowance })), 0);
+    const r = result({ hostileConsumer: hostile(), applicationTokenMints: allowance + 1 });
+    assert.equal(drillExitCode(r), 1);
+    assert.deepEqual(drillProblems(r), [
+      `${allowance + 1} application token grants exceed the allowance of ${allowance}: false reports were not capped`,
+    ]);
+  });
+
+  it("the allowance: every legitimate reason to mint, and the cap per vendor container", () => {
+    const allowance = mintAllowance({
+      trafficSeconds: 12.3,
+      tokenLifetimeSeconds: 20,
+      vendorContainers: 2,
+      rotationSteps: 4,
+      forgeriesWritten: 7,
+      outageWindows: 2,
+    });
+    assert.deepEqual(allowance, {
+      // ceil(12.3 / 15) + 1 = 2 per container
+      refreshes: 4,
+      rotations: 8,
+      forgeries: 7,
+      outages: 4,
+      // ceil(12.3 / 5) + 1 = 4 per container
+      rejectionCap: 8,
+      total: 31,
+      rejectionMintIntervalSeconds: DRILL_REJECTION_MINT_INTERVAL_SECONDS,
+    });
+  });
+});
+
+describe("vended token ledger", () => {
+  const encode = (body: unknown) => new TextEncoder().encode(JSON.stringify(body));
+
+  it("records the token of every successful answer, below the consumer library, and nothing else", async () => {
+    const answers = [
+      { Payload: encode({ accessToken: "forged\r\nX-Injected: 1", tokenType: "Bearer" }) },
+      { Payload: encode({ accessToken: "real-token", tokenType: "Bearer" }) },
+      { Payload: encode({ accessToken: "real-token", tokenType: "Bearer" }) },
+      { FunctionError: "Unhandled", Payload: encode({ errorType: "CredentialNotGrantedError" }) },
+      { Payload: encode({ warmed: true, credential: "app" }) },
+      { Payload: new TextEncoder().encode("not json") },
+    ];
+    const ledger = new VendedTokenLedger();
+    const client = ledger.watch({ send: (async () => answers.shift()) as never });
+    for (let i = 0; i < 6; i++) await client.send(new InvokeCommand({ FunctionName: "vendor" }));
+    assert.equal(ledger.answers, 3);
+    assert.equal(ledger.timesServed([hashToken("forged\r\nX-Injected: 1")]), 1);
+    assert.equal(ledger.timesServed([hashToken("real-token"), hashToken("never-served")]), 2);
+    assert.equal(ledger.timesServed([]), 0);
   });
 });

@@ -35,8 +35,9 @@ export function shortDrill(overrides: Partial<DrillOptions> = {}): DrillOptions 
 export async function runShortDrill(
   options: DrillOptions,
   onStack?: (stack: DrillStack) => void,
+  /** Receives the handlers' log lines (evidence that a fault reached the vendor). */
+  lines: string[] = [],
 ): Promise<DrillResult> {
-  const lines: string[] = [];
   const handlerLogs = new Writable({
     write(chunk: Buffer, _encoding, done) {
       lines.push(chunk.toString("utf8"));

@@ -65,7 +65,9 @@ const total = (containers: VendingContainer[], metric: Parameters<VendingContain
 
 describe("reported tokens are checked with Genesys before they mint", () => {
   test("20 reports of the current, valid token → no token request; the token is served again", async () => {
-    const containers = [container(), container()];
+    // Reports soon after a probe wait for the next one (probes are spaced): a stepping clock skips the waits.
+    const clock = new SteppingClock(Date.now());
+    const containers = [container({ clock }), container({ clock })];
     const first = await containers[0]!.token();
     const before = tokenRequests();
     let current: VendingResponse = first;
@@ -76,9 +78,34 @@ describe("reported tokens are checked with Genesys before they mint", () => {
     }
     assert.equal(tokenRequests() - before, 0, "no mint for a report Genesys does not confirm");
     assert.equal(total(containers, "RejectionReportsUnconfirmed"), 20);
-    // Each container asks Genesys once and reuses a fresh "accepted" answer for the next reports.
+    // Each report is checked by a probe of its own, at most one per second and container.
     assert.ok(probes() >= 1 && probes() <= 20, `probes: ${probes()}`);
     assert.equal((await stack.readItem(APP))?.generation, 1);
+  });
+
+  test("a token that dies right after a probe found it valid: the next report is probed afresh, not dismissed", async () => {
+    const clock = new SteppingClock(Date.now());
+    const vendor = container({ clock });
+    const first = await vendor.token();
+    const before = { tokens: tokenRequests(), probes: probes() };
+    // A buggy or hostile consumer reports the valid token: Genesys still accepts it, it is served again.
+    assert.equal((await vendor.token({ rejectedToken: first.accessToken })).accessToken, first.accessToken);
+    // Then the token really dies (as on a regeneration) and an honest consumer reports its 401 at once.
+    await stack.revokeToken(first.accessToken);
+    clock.advance(100);
+    const answer = await vendor.token({ rejectedToken: first.accessToken });
+    assert.notEqual(
+      answer.accessToken,
+      first.accessToken,
+      "the honest report was answered with the dead token",
+    );
+    assert.equal(probes() - before.probes, 2, "the second report was probed, not answered from memory");
+    assert.equal(tokenRequests() - before.tokens, 1);
+    // The probe waited for the spacing (on the caller's clock), not for real time.
+    assert.ok(
+      clock.sleeps.some((ms) => ms > 0 && ms <= 1000),
+      `sleeps: ${clock.sleeps.join(",")}`,
+    );
   });
 
   test("confirmed rejections mint at most once per interval across two containers sharing the table", async () => {
@@ -156,7 +183,7 @@ describe("reported tokens are checked with Genesys before they mint", () => {
   });
 
   test("without DynamoDB a false report mints nothing either", async () => {
-    const vendor = container({ dynamoDbProbeIntervalMs: 60_000 });
+    const vendor = container({ clock: new SteppingClock(Date.now()), dynamoDbProbeIntervalMs: 60_000 });
     const first = await vendor.token();
     stack.dynamoDb.outage.begin("refuse");
     const before = tokenRequests();
@@ -215,6 +242,24 @@ describe("forged or corrupted cache items are never served", () => {
       assert.equal((await container().token()).accessToken, answer.accessToken);
     });
   }
+
+  test("a container that never minted reads the secret before serving a cached token: another region's token is refused", async () => {
+    await container().token();
+    const forged = forgedTokenItem("other-environment", {
+      secretArn: stack.credentials[APP]!,
+      environment,
+      otherEnvironment,
+      generation: (await stack.readItem(APP))!.generation,
+      now: Date.now(),
+    });
+    forgedTokens.push(forged.accessToken);
+    await stack.writeRawItem(APP, forged.item);
+    const fresh = container();
+    const answer = await fresh.token();
+    assert.notEqual(answer.accessToken, forged.accessToken, "served a token of another Genesys region");
+    assert.equal(answer.environment, environment);
+    assert.equal(fresh.metrics.get("CacheItemRejected"), 1);
+  });
 
   test("a fresh container (the secret not read yet) refuses what needs no secret to refuse", async () => {
     for (const kind of ["expires-in-2100", "unknown-environment", "hash-mismatch", "crlf-token"] as const) {
