@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import { App, CfnOutput, CfnResource, Fn, Stack } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import { readRotationConfig } from "../../lambda/rotation/config.ts";
 import { readVendingConfig } from "../../lambda/vending/config.ts";
 import {
@@ -188,4 +190,52 @@ test("a stack that would not deploy fails at synth with a ConfigurationError nam
   } finally {
     synthesized.cleanup();
   }
+});
+
+test("each limit is measured on the resolved template and named when broken", () => {
+  const app = new App();
+  const stack = new Stack(app, "Limits");
+  for (let index = 0; index <= CLOUDFORMATION_MAX_OUTPUTS; index++) {
+    new CfnOutput(stack, `Output${index}`, { value: "x" });
+  }
+  const role = new iam.Role(stack, "Role", { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com") });
+  const secrets = Array.from(
+    { length: 80 },
+    (_, index) =>
+      new CfnResource(stack, `Secret${index}`, {
+        type: "AWS::SecretsManager::Secret",
+        properties: { Name: `Limits/genesys/credential-${String(index).padStart(3, "0")}` },
+      }),
+  );
+  // 80 secret Refs: small as tokens, ~7,000 characters once CloudFormation resolves them to ARNs.
+  new iam.ManagedPolicy(stack, "Managed", {
+    roles: [role],
+    statements: [
+      new iam.PolicyStatement({
+        actions: ["secretsmanager:GetSecretValue"],
+        resources: secrets.map((secret) => secret.ref),
+      }),
+    ],
+  });
+  new CfnResource(stack, "Function", {
+    type: "AWS::Lambda::Function",
+    properties: {
+      Environment: {
+        Variables: {
+          SECRETS: Fn.join(
+            ",",
+            secrets.map((secret) => secret.ref),
+          ),
+        },
+      },
+    },
+  });
+  const broken = measureDeployLimits(stack)
+    .filter((measurement) => measurement.value > measurement.maximum)
+    .map((measurement) => `${measurement.limit} of ${measurement.subject}`);
+  assert.deepEqual(broken.sort(), [
+    "CloudFormation outputs per template of template",
+    `IAM managed policy size of ${stack.getLogicalId(stack.node.findChild("Managed").node.defaultChild as CfnResource)}`,
+    "Lambda environment variables of Function",
+  ]);
 });
