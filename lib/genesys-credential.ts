@@ -10,7 +10,7 @@ import { Construct } from "constructs";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import { isAllowedEnvironment } from "../lambda/shared/genesys/environments.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
-import { isCompleteSecretArn, secretNameFromArn } from "./private/secret-arn.ts";
+import { createdSecretNamePrefix, isCompleteSecretArn, secretNameFromArn } from "./private/secret-arn.ts";
 import type { GenesysRotationFunction } from "./rotation-function.ts";
 
 /**
@@ -139,7 +139,7 @@ export class GenesysCredential extends Construct {
     } else {
       // validateProps guarantees the key.
       const key = props.encryptionKey as kms.IKey;
-      this.secretName = props.secretName ?? `${Stack.of(this).stackName}/genesys/${this.credentialName}`;
+      this.secretName = props.secretName ?? `${createdSecretNamePrefix(this)}${this.credentialName}`;
       this.secret = new secretsmanager.Secret(this, "Secret", {
         secretName: this.secretName,
         description: `Genesys Cloud OAuth credential "${this.credentialName}" (${props.strategy}, ${props.environment}); rotated by ${Stack.of(this).stackName}`,

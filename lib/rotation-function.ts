@@ -1,7 +1,7 @@
 /**
  * The Secrets Manager rotation function (lambda/rotation/handler.ts) and its exact permissions.
  */
-import { Duration, Lazy, Stack } from "aws-cdk-lib";
+import { Duration, Lazy, Stack, Token } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
@@ -18,7 +18,7 @@ import {
   METRICS_NAMESPACE,
   scopedServiceName,
 } from "./private/node-function.ts";
-import { secretResourceArn } from "./private/secret-arn.ts";
+import { createdSecretNamePrefix, secretResourceArn } from "./private/secret-arn.ts";
 import type { TokenVendor } from "./token-vendor.ts";
 
 /** The `step` dimension values of the handler's step metrics (lambda/rotation/handler.ts). */
@@ -67,7 +67,7 @@ export class GenesysRotationFunction extends Construct {
   readonly #secretAccess: GrowingStatement;
   readonly #keyAccess: SecretKeyAccess;
   readonly #integrationCredentials = new Map<string, readonly string[]>();
-  /** Secret name → admin secret ARN ("" = self-managed); becomes ADMIN_SECRET_ARNS. */
+  /** Secret name → admin secret ARN ("" = self-managed); becomes ADMIN_SECRET_ARNS (grouped by admin). */
   readonly #adminPins = new Map<string, string>();
   readonly #handler: HandlerFunction;
 
@@ -90,6 +90,7 @@ export class GenesysRotationFunction extends Construct {
       INTEGRATION_CREDENTIALS: Lazy.string({
         produce: () => JSON.stringify(Object.fromEntries(this.#integrationCredentials)),
       }),
+      SECRET_NAME_PREFIX: createdSecretNamePrefix(this),
     };
     this.#handler = new HandlerFunction(this, "Handler", {
       entry: "lambda/rotation/handler.ts",
@@ -183,8 +184,7 @@ export class GenesysRotationFunction extends Construct {
     if (this.#adminPins.size === 0) {
       this.#handler.function.addEnvironment(
         "ADMIN_SECRET_ARNS",
-        // toJsonString: the ARN of a secret created in this stack is a token (Ref).
-        Lazy.string({ produce: () => Stack.of(this).toJsonString(Object.fromEntries(this.#adminPins)) }),
+        Lazy.string({ produce: () => this.#adminPinsJson() }),
       );
     }
     this.#adminPins.set(secretName, pinned);
@@ -202,7 +202,29 @@ export class GenesysRotationFunction extends Construct {
         "are already set; pass every id in one call",
       );
     }
-    this.#integrationCredentials.set(secretName, [...integrationCredentialIds]);
+    this.#integrationCredentials.set(this.#relativeName(secretName), [...integrationCredentialIds]);
+  }
+
+  /**
+   * ADMIN_SECRET_ARNS grouped by admin, `{ "<admin secret ARN>" | "": ["<secret>", ...] }`, secrets named
+   * after SECRET_NAME_PREFIX: each admin ARN once, so that 100 credentials fit the 4 KB environment.
+   */
+  #adminPinsJson(): string {
+    const groups = new Map<string, string[]>();
+    for (const [secretName, admin] of this.#adminPins) {
+      groups.set(admin, [...(groups.get(admin) ?? []), this.#relativeName(secretName)]);
+    }
+    // Written by hand: an admin ARN created in this stack is a token (Ref), and tokens cannot be JSON keys
+    // of toJsonString. ARNs and secret names hold no character JSON would escape.
+    return `{${[...groups].map(([admin, secrets]) => `"${admin}":${JSON.stringify(secrets)}`).join(",")}}`;
+  }
+
+  /** A secret name as the function's configuration gives it: `./<rest>` when it has SECRET_NAME_PREFIX. */
+  #relativeName(secretName: string): string {
+    const prefix = createdSecretNamePrefix(this);
+    return !Token.isUnresolved(secretName) && secretName.startsWith(prefix)
+      ? `./${secretName.slice(prefix.length)}`
+      : secretName;
   }
 
   /** Errors of the rotation function (any failed step). */

@@ -19,6 +19,7 @@ import {
   type RotatorConfig,
 } from "./config.ts";
 import { GenesysCredential, type RotationScheduleOptions } from "./genesys-credential.ts";
+import { assertDeployLimits } from "./private/deploy-limits.ts";
 import { isCompleteSecretArn } from "./private/secret-arn.ts";
 import { GenesysRotationFunction } from "./rotation-function.ts";
 import { RotatorAlarms } from "./rotator-alarms.ts";
@@ -238,6 +239,13 @@ export class GenesysOAuthRotator extends Construct {
 
     this.#outputs(everyCredential);
     this.#acknowledgeFindings();
+    // Synth must fail where the deployment would: environment, policy sizes, resources, outputs, template size.
+    this.node.addValidation({
+      validate: () => {
+        assertDeployLimits(Stack.of(this), `${this.node.path}: credentials`);
+        return [];
+      },
+    });
   }
 
   #credentialBase(
@@ -269,7 +277,7 @@ export class GenesysOAuthRotator extends Construct {
   #outputs(credentials: readonly GenesysCredential[]): void {
     new CfnOutput(this, "TokenVendorFunctionName", {
       description:
-        "Token vendor function; consumers invoke the alias of their credential, <name>:<credential> (see the VendorFunctionName outputs)",
+        "Token vendor function; consumers invoke the alias of their credential, <name>:<credential> (their TOKEN_VENDOR_FUNCTION_NAME)",
       value: this.tokenVendor.function.functionName,
     });
     new CfnOutput(this, "TokenVendorFunctionArn", {
@@ -277,12 +285,8 @@ export class GenesysOAuthRotator extends Construct {
         "Token vendor function ARN; a consumer is granted only its credential's alias, <ARN>:<credential>",
       value: this.tokenVendor.function.functionArn,
     });
-    for (const credential of this.credentials) {
-      new CfnOutput(this, `${credential.node.id}VendorFunctionName`, {
-        description: `TOKEN_VENDOR_FUNCTION_NAME of consumers of credential "${credential.credentialName}" (grant with TokenVendor.grantVend(role, "${credential.credentialName}"))`,
-        value: this.tokenVendor.vendorFunctionNameFor(credential.credentialName),
-      });
-    }
+    // No output per credential for `<function name>:<credential>`: CloudFormation allows 200 outputs, and
+    // with one secret ARN output per credential that would cap a stack below 100 credentials.
     new CfnOutput(this, "TokenTableName", {
       description: "Token vendor's DynamoDB token cache (genesys-rotator status reads it)",
       value: this.tokenVendor.table.tableName,

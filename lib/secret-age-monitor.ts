@@ -21,6 +21,7 @@ import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import type { GenesysCredential } from "./genesys-credential.ts";
+import { GrowingStatement, MAX_RESOURCES_PER_STATEMENT } from "./private/growing-statement.ts";
 import { METRICS_NAMESPACE } from "./private/node-function.ts";
 import { secretResourceArn } from "./private/secret-arn.ts";
 
@@ -57,11 +58,14 @@ export class SecretAgeMonitor extends Construct {
       props.credentials.map((credential) => [credential, credential.secret.secretArn]),
     );
 
+    const secretResources = props.credentials.map((credential) => secretResourceArn(credential.secret));
     const describe = tasks.CallAwsService.jsonata(this, "DescribeSecret", {
       service: "secretsmanager",
       action: "describeSecret",
       iamAction: "secretsmanager:DescribeSecret",
-      iamResources: props.credentials.map((credential) => secretResourceArn(credential.secret)),
+      // The first MAX_RESOURCES_PER_STATEMENT secrets; the rest are granted below, in statements that
+      // keep each policy under IAM's size limit.
+      iamResources: secretResources.slice(0, MAX_RESOURCES_PER_STATEMENT),
       parameters: { SecretId: "{% $states.input.secretId %}" },
       // Age from the last rotation, or from creation when the secret never rotated. Timestamps come back
       // as ISO-8601 strings; epoch seconds are accepted too. Time is the execution's start, not $now().
@@ -109,6 +113,11 @@ export class SecretAgeMonitor extends Construct {
       // Execution data is DescribeSecret metadata (no secret values); the events alone explain failures.
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
+    const moreSecrets = new GrowingStatement(this.stateMachine.role, {
+      sid: "DescribeMoreCredentialSecrets",
+      actions: ["secretsmanager:DescribeSecret"],
+    });
+    for (const arn of secretResources.slice(MAX_RESOURCES_PER_STATEMENT)) moreSecrets.addResource(arn);
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
         sid: "PublishSecretAgeMetric",

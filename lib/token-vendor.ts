@@ -24,7 +24,7 @@ import {
   METRICS_NAMESPACE,
   scopedServiceName,
 } from "./private/node-function.ts";
-import { secretResourceArn } from "./private/secret-arn.ts";
+import { createdSecretNamePrefix, secretReference, secretResourceArn } from "./private/secret-arn.ts";
 
 /** Properties of {@link TokenVendor}. */
 export interface TokenVendorProps extends GenesysFunctionProps {
@@ -170,6 +170,7 @@ export class TokenVendor extends Construct implements ITokenVendor {
 
     const environment: Record<string, string> = {
       CREDENTIALS: Lazy.string({ produce: () => this.#credentialsJson() }),
+      SECRET_NAME_PREFIX: createdSecretNamePrefix(this),
       TOKEN_TABLE_NAME: table.tableName,
     };
     if (props.lease !== undefined) environment.LEASE_SECONDS = String(props.lease.toSeconds());
@@ -379,13 +380,21 @@ export class TokenVendor extends Construct implements ITokenVendor {
     });
   }
 
-  /** CREDENTIALS: `{ "<name>": "<secret ARN>" }` in insertion order (the first is the default). */
+  /**
+   * CREDENTIALS: `{ "<name>": "<secret>" }` in insertion order (the first is the default). A secret the
+   * stack created is `""` (SECRET_NAME_PREFIX + the credential's name), any other its ARN.
+   */
   #credentialsJson(): string {
     if (this.#credentials.size === 0) {
       throw new ConfigurationError(`${this.node.path}: credentials`, "must contain at least one credential");
     }
+    const prefix = createdSecretNamePrefix(this);
     const mapping = Object.fromEntries(
-      [...this.#credentials].map(([name, credential]) => [name, credential.secret.secretArn]),
+      [...this.#credentials].map(([name, credential]) => {
+        if (!credential.created) return [name, credential.secret.secretArn];
+        const reference = secretReference(credential.secret, credential.secretName, prefix);
+        return [name, reference === `./${name}` ? "" : reference];
+      }),
     );
     return Stack.of(this).toJsonString(mapping);
   }

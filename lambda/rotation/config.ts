@@ -60,6 +60,7 @@ export const MAX_MIN_ROTATION_GAP_SECONDS = 31_536_000;
 
 /** Reads and validates the configuration. @throws ConfigurationError naming the variable and the rule. */
 export function readRotationConfig(env: Readonly<Record<string, string | undefined>>): RotationConfig {
+  const prefix = secretNamePrefix(env);
   return {
     secretsManagerEndpoint: optionalUrl(env, "SECRETS_MANAGER_ENDPOINT"),
     // resolveEndpoints validates the override's shape (https, or http to loopback) on first use.
@@ -68,8 +69,8 @@ export function readRotationConfig(env: Readonly<Record<string, string | undefin
     propagationTimeoutSeconds: propagationTimeout(env),
     tokenVendorFunctionName: tokenVendorFunctionName(env),
     lambdaEndpoint: optionalUrl(env, "LAMBDA_ENDPOINT"),
-    integrationCredentials: integrationCredentials(env),
-    adminSecretArns: adminSecretArns(env),
+    integrationCredentials: integrationCredentials(env, prefix),
+    adminSecretArns: adminSecretArns(env, prefix),
     minRotationGapSeconds: minRotationGap(env),
   };
 }
@@ -132,10 +133,42 @@ function minRotationGap(env: Readonly<Record<string, string | undefined>>): numb
   return seconds;
 }
 
+/** A Secrets Manager secret name (or the part of one); Secrets Manager allows these characters. */
+const SECRET_NAME_PART = /^[A-Za-z0-9/_+=.@-]{0,256}$/;
+
+/**
+ * `SECRET_NAME_PREFIX`: what a secret name `./<rest>` in INTEGRATION_CREDENTIALS and ADMIN_SECRET_ARNS
+ * stands for, `<prefix><rest>` (the CDK sets it to the common prefix of the secrets it creates, so that 100
+ * credentials fit Lambda's 4 KB environment). @default ""
+ */
+function secretNamePrefix(env: Readonly<Record<string, string | undefined>>): string {
+  const prefix = optionalString(env, "SECRET_NAME_PREFIX") ?? "";
+  if (!SECRET_NAME_PART.test(prefix)) {
+    throw new ConfigurationError(
+      "SECRET_NAME_PREFIX",
+      "must be at most 256 characters of letters, digits and /_+=.@-",
+    );
+  }
+  return prefix;
+}
+
+/** Marks a secret name given relative to SECRET_NAME_PREFIX, e.g. `./reporting`. */
+export const RELATIVE_SECRET_NAME = "./";
+
+/** A secret key of a mapping: `./<rest>` is `<SECRET_NAME_PREFIX><rest>`; an ARN or other name as it is. */
+function secretKey(secret: string, prefix: string): string {
+  return secret.startsWith(RELATIVE_SECRET_NAME)
+    ? `${prefix}${secret.slice(RELATIVE_SECRET_NAME.length)}`
+    : secret;
+}
+
 const INTEGRATION_CREDENTIALS_RULE =
   'must be a JSON object mapping a secret name or ARN to an array of integration credential ids, e.g. {"my-secret":["id-1"]}';
 
-function integrationCredentials(env: Readonly<Record<string, string | undefined>>): Record<string, string[]> {
+function integrationCredentials(
+  env: Readonly<Record<string, string | undefined>>,
+  prefix: string,
+): Record<string, string[]> {
   const raw = optionalString(env, "INTEGRATION_CREDENTIALS");
   if (raw === undefined) return {};
   let parsed: unknown;
@@ -156,18 +189,25 @@ function integrationCredentials(env: Readonly<Record<string, string | undefined>
     ) {
       throw new ConfigurationError("INTEGRATION_CREDENTIALS", INTEGRATION_CREDENTIALS_RULE);
     }
-    mapping[secret] = ids as string[];
+    mapping[secretKey(secret, prefix)] = ids as string[];
   }
   return mapping;
 }
 
 const ADMIN_SECRET_ARNS_RULE =
-  'must be a JSON object mapping a secret name or ARN to its admin secret ARN, or to "" for a self-managed pair, e.g. {"team/app":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys/admin-AbCdEf","genesys/admin":""}';
+  'must be a JSON object mapping a secret name or ARN to its admin secret ARN, or to "" for a self-managed pair, e.g. {"team/app":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys/admin-AbCdEf","genesys/admin":""}; ' +
+  'or, grouped, an admin secret ARN (or "") to the array of the secrets it manages, e.g. {"arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys/admin-AbCdEf":["team/app"],"":["genesys/admin"]}; ' +
+  "every secret at most once; a name ./<rest> stands for <SECRET_NAME_PREFIX><rest>";
 /** Loose on purpose: the pin is compared for equality with the value's `adminSecretArn`, which the schema validates. */
 const SECRET_ARN_SHAPE = /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/;
 
+/**
+ * Both shapes give the same pins; the grouped one names each admin ARN once, so that the pins of 100
+ * credentials fit Lambda's 4 KB environment (the CDK writes it).
+ */
 function adminSecretArns(
   env: Readonly<Record<string, string | undefined>>,
+  prefix: string,
 ): Readonly<Record<string, string>> | undefined {
   const raw = optionalString(env, "ADMIN_SECRET_ARNS");
   if (raw === undefined) return undefined;
@@ -181,11 +221,27 @@ function adminSecretArns(
     throw new ConfigurationError("ADMIN_SECRET_ARNS", ADMIN_SECRET_ARNS_RULE);
   }
   const pins: Record<string, string> = {};
-  for (const [secret, admin] of Object.entries(parsed)) {
-    if (secret === "" || typeof admin !== "string" || (admin !== "" && !SECRET_ARN_SHAPE.test(admin))) {
+  const pin = (secret: unknown, admin: string): void => {
+    if (typeof secret !== "string" || secret === "" || (admin !== "" && !SECRET_ARN_SHAPE.test(admin))) {
       throw new ConfigurationError("ADMIN_SECRET_ARNS", ADMIN_SECRET_ARNS_RULE);
     }
-    pins[secret] = admin;
+    const key = secretKey(secret, prefix);
+    if (Object.hasOwn(pins, key)) {
+      throw new ConfigurationError(
+        "ADMIN_SECRET_ARNS",
+        `pins ${key} twice; every secret has exactly one admin`,
+      );
+    }
+    pins[key] = admin;
+  };
+  for (const [key, value] of Object.entries(parsed)) {
+    if (Array.isArray(value)) {
+      for (const secret of value) pin(secret, key);
+    } else if (typeof value === "string") {
+      pin(key, value);
+    } else {
+      throw new ConfigurationError("ADMIN_SECRET_ARNS", ADMIN_SECRET_ARNS_RULE);
+    }
   }
   return pins;
 }

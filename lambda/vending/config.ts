@@ -16,7 +16,11 @@ import { isAliasableCredentialName, VENDED_NAME_EXTRA_RULE } from "../shared/ven
 export interface CredentialConfig {
   /** The alias callers invoke (`<function>:<name>`), the optional payload `credential`, and the L2 item's `pk`. */
   name: string;
-  /** ARN of the rotated secret holding the credential (docs/design.md#the-secret-value). */
+  /**
+   * The rotated secret holding the credential (docs/design.md#the-secret-value), as the `SecretId` of
+   * Secrets Manager calls: its ARN, or its full name (`SECRET_NAME_PREFIX` applied) for a secret the
+   * stack created. {@link secretIdMatchesArn} compares it with a secret's ARN.
+   */
   secretArn: string;
 }
 
@@ -48,6 +52,10 @@ export interface VendingConfig {
 const CREDENTIAL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** A Secrets Manager secret ARN (the same rule as `adminSecretArn` in secret-value.ts). */
 const SECRET_ARN = /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+/** A Secrets Manager secret name (or the part of one); Secrets Manager allows these characters. */
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+/** A complete secret ARN: its name, then `-` and the 6 characters Secrets Manager appends. */
+const COMPLETE_SECRET_ARN = /^arn:[^:]+:secretsmanager:[^:]*:\d{12}:secret:(.+)-[A-Za-z0-9]{6}$/;
 const DEFAULT_LEASE_SECONDS = 30;
 const MAX_LEASE_SECONDS = 900;
 export const DEFAULT_REJECTION_MINT_INTERVAL_SECONDS = 30;
@@ -68,7 +76,7 @@ export function readVendingConfig(env: NodeJS.ProcessEnv = process.env): Vending
     throw new ConfigurationError(EXTRA_ENVIRONMENTS_VARIABLE, error.message.slice(error.key.length + 2));
   }
   const config: VendingConfig = {
-    credentials: parseCredentials(env.CREDENTIALS),
+    credentials: parseCredentials(env.CREDENTIALS, parseSecretNamePrefix(env.SECRET_NAME_PREFIX)),
     tableName: required(env, "TOKEN_TABLE_NAME"),
     leaseMs: parseLeaseSeconds(env.LEASE_SECONDS) * 1000,
     rejectionMintIntervalMs: parseRejectionMintInterval(env.REJECTION_MINT_INTERVAL_SECONDS) * 1000,
@@ -85,9 +93,31 @@ export function readVendingConfig(env: NodeJS.ProcessEnv = process.env): Vending
   return config;
 }
 
-/** `CREDENTIALS`: a JSON object `{ "<name>": "<secret ARN>" }` with at least one entry. */
-export function parseCredentials(raw: string | undefined): CredentialConfig[] {
-  const rule = 'must be a JSON object {"<name>": "<secret ARN>"} with at least one entry';
+/** Marks a secret name in `CREDENTIALS` given relative to `SECRET_NAME_PREFIX`, e.g. `./reporting`. */
+export const RELATIVE_SECRET_NAME = "./";
+
+/**
+ * `SECRET_NAME_PREFIX`: what `""` and `./<rest>` in `CREDENTIALS` are relative to (the CDK sets it to the
+ * common prefix of the secrets it creates, so that 100 credentials fit Lambda's 4 KB environment).
+ */
+export function parseSecretNamePrefix(raw: string | undefined): string {
+  const prefix = raw?.trim() ?? "";
+  if (prefix !== "" && (!SECRET_NAME.test(prefix) || prefix.length > 256)) {
+    throw new ConfigurationError(
+      "SECRET_NAME_PREFIX",
+      "must be at most 256 characters of letters, digits and /_+=.@-",
+    );
+  }
+  return prefix;
+}
+
+/**
+ * `CREDENTIALS`: a JSON object `{ "<name>": "<secret>" }` with at least one entry. `<secret>` is the
+ * secret's ARN or name; `./<rest>` stands for `<secretNamePrefix><rest>` and `""` for
+ * `<secretNamePrefix><name>`, so that a secret created by the stack costs a few bytes of the environment.
+ */
+export function parseCredentials(raw: string | undefined, secretNamePrefix = ""): CredentialConfig[] {
+  const rule = 'must be a JSON object {"<name>": "<secret ARN or name>"} with at least one entry';
   if (raw === undefined || raw.trim() === "")
     throw new ConfigurationError("CREDENTIALS", `is required; ${rule}`);
   let parsed: unknown;
@@ -101,7 +131,7 @@ export function parseCredentials(raw: string | undefined): CredentialConfig[] {
   }
   const entries = Object.entries(parsed);
   if (entries.length === 0) throw new ConfigurationError("CREDENTIALS", rule);
-  return entries.map(([name, secretArn]) => {
+  return entries.map(([name, secret]) => {
     if (!CREDENTIAL_NAME.test(name)) {
       throw new ConfigurationError(
         "CREDENTIALS",
@@ -112,14 +142,39 @@ export function parseCredentials(raw: string | undefined): CredentialConfig[] {
     if (!isAliasableCredentialName(name)) {
       throw new ConfigurationError("CREDENTIALS", `the name "${name}" ${VENDED_NAME_EXTRA_RULE}`);
     }
-    if (typeof secretArn !== "string" || !SECRET_ARN.test(secretArn)) {
+    if (typeof secret === "string" && secret.startsWith("arn:")) {
+      if (!SECRET_ARN.test(secret)) {
+        throw new ConfigurationError(
+          "CREDENTIALS",
+          `the value of "${name}" must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`,
+        );
+      }
+      return { name, secretArn: secret };
+    }
+    const secretName =
+      secret === ""
+        ? `${secretNamePrefix}${name}`
+        : typeof secret === "string" && secret.startsWith(RELATIVE_SECRET_NAME)
+          ? `${secretNamePrefix}${secret.slice(RELATIVE_SECRET_NAME.length)}`
+          : secret;
+    if (typeof secretName !== "string" || secretName === "" || !SECRET_NAME.test(secretName)) {
       throw new ConfigurationError(
         "CREDENTIALS",
-        `the value of "${name}" must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`,
+        `the value of "${name}" must be a secret ARN, a secret name, "./<rest>" for <SECRET_NAME_PREFIX><rest>, or "" for <SECRET_NAME_PREFIX>${name}; names are at most 512 characters of letters, digits and /_+=.@-`,
       );
     }
-    return { name, secretArn };
+    return { name, secretArn: secretName };
   });
+}
+
+/**
+ * True when `secretId` (a configured secret: ARN or name) is the secret whose ARN is `arn` (e.g. the
+ * rotated secret of a warm request). A name matches the complete ARN of the secret of that name.
+ */
+export function secretIdMatchesArn(secretId: string, arn: string): boolean {
+  if (secretId === arn) return true;
+  if (secretId.startsWith("arn:")) return false;
+  return COMPLETE_SECRET_ARN.exec(arn)?.[1] === secretId;
 }
 
 function parseLeaseSeconds(raw: string | undefined): number {

@@ -5,7 +5,7 @@
  */
 import { ValidationError } from "../shared/errors.ts";
 import { CACHE_WARMING_ALIAS } from "../shared/vendor-alias.ts";
-import type { CredentialConfig } from "./config.ts";
+import { type CredentialConfig, secretIdMatchesArn } from "./config.ts";
 import { CredentialNotGrantedError, UnknownCredentialError } from "./errors.ts";
 import type { InvocationGrant } from "./invocation.ts";
 
@@ -147,7 +147,7 @@ function parseWarm(fields: Record<string, unknown>, credentials: readonly Creden
     );
   }
   const secretArn = warmFields.secretArn;
-  const credential = credentials.find((candidate) => candidate.secretArn === secretArn);
+  const credential = credentials.find((candidate) => secretIdMatchesArn(candidate.secretArn, secretArn));
   if (credential === undefined) {
     // An ARN is not secret: naming it helps the operator find the misconfiguration.
     throw new UnknownCredentialError(

@@ -364,17 +364,13 @@ describe("functions", () => {
       PROPAGATION_TIMEOUT_SECONDS: "60",
       MIN_ROTATION_GAP_SECONDS: "176400",
       INTEGRATION_CREDENTIALS: JSON.stringify({ "team/reporting": ["1f6e3f0a-aaaa-bbbb-cccc-0123456789ab"] }),
-      // Every rotated secret pinned to the admin its configuration names; "" = self-managed pair.
+      // Every rotated secret pinned to the admin its configuration names; "" = self-managed pair. Grouped
+      // by admin, and the stack's own secrets named after SECRET_NAME_PREFIX: 100 credentials fit 4 KB.
+      SECRET_NAME_PREFIX: "GenesysOAuthRotator/genesys/",
       ADMIN_SECRET_ARNS: {
         "Fn::Join": [
           "",
-          [
-            '{"GenesysOAuthRotator/genesys/admin":"","GenesysOAuthRotator/genesys/default":"',
-            ref(admin.secret),
-            '","team/legacy":"',
-            ref(admin.secret),
-            '","team/reporting":""}',
-          ],
+          ['{"":["./admin","team/reporting"],"', ref(admin.secret), '":["./default","team/legacy"]}'],
         ],
       },
       TOKEN_VENDOR_FUNCTION_NAME: {
@@ -397,16 +393,12 @@ describe("functions", () => {
     assert.equal(variables.POWERTOOLS_METRICS_NAMESPACE, "GenesysOAuthRotator");
     assert.equal(variables.LEASE_SECONDS, undefined);
     assert.equal(variables.REJECTION_MINT_INTERVAL_SECONDS, undefined);
-    assert.deepEqual(variables.CREDENTIALS, {
-      "Fn::Join": [
-        "",
-        [
-          '{"default":"',
-          ref(defaultCredential.secret),
-          `","legacy":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:team/legacy","reporting":"${REPORTING_ARN}"}`,
-        ],
-      ],
-    });
+    // A created secret by its name ("" = SECRET_NAME_PREFIX + the credential's name), an imported one by its ARN.
+    assert.equal(variables.SECRET_NAME_PREFIX, "GenesysOAuthRotator/genesys/");
+    assert.equal(
+      variables.CREDENTIALS,
+      `{"default":"","legacy":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:team/legacy","reporting":"${REPORTING_ARN}"}`,
+    );
   });
 });
 
@@ -621,11 +613,8 @@ describe("outputs", () => {
       "AdminAdminSecretArn",
       "AlarmTopicArn",
       "CredentialDefaultSecretArn",
-      "CredentialDefaultVendorFunctionName",
       "CredentialLegacySecretArn",
-      "CredentialLegacyVendorFunctionName",
       "CredentialReportingSecretArn",
-      "CredentialReportingVendorFunctionName",
       "RotationFunctionArn",
       "TokenTableName",
       "TokenVendorCredentials",
@@ -643,16 +632,6 @@ describe("outputs", () => {
           ref(defaultCredential.secret),
           '","legacy":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:team/legacy",' +
             `"reporting":"${REPORTING_ARN}"}`,
-        ],
-      ],
-    });
-    // What a consumer of "reporting" sets as TOKEN_VENDOR_FUNCTION_NAME: <function name>:reporting.
-    assert.deepEqual(outputs.CredentialReportingVendorFunctionName.Value, {
-      "Fn::Join": [
-        "",
-        [
-          { "Fn::Select": [6, { "Fn::Split": [":", ref(stack.tokenVendor.credentialAlias("reporting"))] }] },
-          ":reporting",
         ],
       ],
     });

@@ -105,6 +105,29 @@ describe("readRotationConfig", () => {
     );
   });
 
+  test("grouped admin pins and names relative to SECRET_NAME_PREFIX (the compact form the CDK writes)", () => {
+    const config = readRotationConfig({
+      SECRET_NAME_PREFIX: "Stack/genesys/",
+      ADMIN_SECRET_ARNS: JSON.stringify({
+        [ADMIN_ARN]: ["./app", "./other", "team/imported"],
+        "": ["./admin"],
+        "Stack/genesys/flat": "",
+      }),
+      INTEGRATION_CREDENTIALS: '{"./app":["c-1"],"team/imported":["c-2"]}',
+    });
+    assert.deepEqual(config.adminSecretArns, {
+      "Stack/genesys/app": ADMIN_ARN,
+      "Stack/genesys/other": ADMIN_ARN,
+      "team/imported": ADMIN_ARN,
+      "Stack/genesys/admin": "",
+      "Stack/genesys/flat": "",
+    });
+    assert.deepEqual(config.integrationCredentials, {
+      "Stack/genesys/app": ["c-1"],
+      "team/imported": ["c-2"],
+    });
+  });
+
   const invalid: [string, Record<string, string>][] = [
     // Only the cache-warming alias accepts a warm request.
     ["TOKEN_VENDOR_FUNCTION_NAME", { TOKEN_VENDOR_FUNCTION_NAME: "vendor:reporting" }],
@@ -123,6 +146,12 @@ describe("readRotationConfig", () => {
     ["ADMIN_SECRET_ARNS", { ADMIN_SECRET_ARNS: '{"genesys/app":"genesys/admin"}' }],
     ["ADMIN_SECRET_ARNS", { ADMIN_SECRET_ARNS: '{"genesys/app":null}' }],
     ["ADMIN_SECRET_ARNS", { ADMIN_SECRET_ARNS: `{"":"${ADMIN_ARN}"}` }],
+    // Grouped: the key is the admin (an ARN or ""), every member a secret, each secret pinned once.
+    ["ADMIN_SECRET_ARNS", { ADMIN_SECRET_ARNS: '{"genesys/admin":["genesys/app"]}' }],
+    ["ADMIN_SECRET_ARNS", { ADMIN_SECRET_ARNS: '{"":["genesys/app", 7]}' }],
+    ["ADMIN_SECRET_ARNS", { ADMIN_SECRET_ARNS: `{"${ADMIN_ARN}":["genesys/app"],"":["genesys/app"]}` }],
+    ["ADMIN_SECRET_ARNS", { ADMIN_SECRET_ARNS: `{"${ADMIN_ARN}":["genesys/app"],"genesys/app":""}` }],
+    ["SECRET_NAME_PREFIX", { SECRET_NAME_PREFIX: "has space/" }],
   ];
   for (const [key, env] of invalid) {
     test(`rejects ${key}=${Object.values(env)[0]}`, () => {

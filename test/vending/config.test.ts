@@ -1,7 +1,7 @@
 /** Configuration and payload validation of the vending function (no I/O). */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { readVendingConfig } from "../../lambda/vending/config.ts";
+import { readVendingConfig, secretIdMatchesArn } from "../../lambda/vending/config.ts";
 import { grantOfInvocation } from "../../lambda/vending/invocation.ts";
 import { parseVendingPayload } from "../../lambda/vending/payload.ts";
 
@@ -32,9 +32,18 @@ test("configuration errors name the variable and the rule", () => {
     [{ ...ENV, CREDENTIALS: "{}" }, /^CREDENTIALS: must be a JSON object/],
     [{ ...ENV, CREDENTIALS: JSON.stringify({ "bad name": ARN_A }) }, /^CREDENTIALS: every name must be/],
     [
-      { ...ENV, CREDENTIALS: JSON.stringify({ ok: "genesys/app" }) },
+      { ...ENV, CREDENTIALS: JSON.stringify({ ok: "arn:aws:secretsmanager:eu-west-1:1:secret:x" }) },
       /^CREDENTIALS: the value of "ok" must be a Secrets Manager secret ARN/,
     ],
+    [
+      { ...ENV, CREDENTIALS: JSON.stringify({ ok: "genesys app" }) },
+      /^CREDENTIALS: the value of "ok" must be a secret ARN, a secret name, "\.\/<rest>"/,
+    ],
+    [
+      { ...ENV, CREDENTIALS: JSON.stringify({ ok: 42 }) },
+      /^CREDENTIALS: the value of "ok" must be a secret ARN, a secret name/,
+    ],
+    [{ ...ENV, SECRET_NAME_PREFIX: "stack genesys/" }, /^SECRET_NAME_PREFIX: must be at most 256 characters/],
     // A name is also the alias consumers invoke: no version-like names, no reserved alias.
     [
       { ...ENV, CREDENTIALS: JSON.stringify({ "2024": ARN_A }) },
@@ -108,6 +117,51 @@ test("payload: defaults and a valid request, on the alias of the credential", ()
     kind: "warm",
     credential: credentials[1],
   });
+});
+
+test("configuration: secrets by name, relative to SECRET_NAME_PREFIX (the compact form the CDK writes)", () => {
+  const { credentials } = readVendingConfig({
+    ...ENV,
+    SECRET_NAME_PREFIX: "Stack/genesys/",
+    CREDENTIALS: JSON.stringify({
+      reporting: "",
+      legacy: "./old-legacy",
+      other: "team/other",
+      imported: ARN_B,
+    }),
+  });
+  assert.deepEqual(credentials, [
+    { name: "reporting", secretArn: "Stack/genesys/reporting" },
+    { name: "legacy", secretArn: "Stack/genesys/old-legacy" },
+    { name: "other", secretArn: "team/other" },
+    { name: "imported", secretArn: ARN_B },
+  ]);
+  // Without a prefix, "" is the credential's own name.
+  assert.deepEqual(readVendingConfig({ ...ENV, CREDENTIALS: '{"app":""}' }).credentials, [
+    { name: "app", secretArn: "app" },
+  ]);
+});
+
+test("warm: the rotated secret's complete ARN finds a credential configured by the secret's name", () => {
+  const { credentials } = readVendingConfig({
+    ...ENV,
+    SECRET_NAME_PREFIX: "genesys/",
+    CREDENTIALS: JSON.stringify({ reporting: "./app", legacy: ARN_B }),
+  });
+  const warming = grantOfInvocation(`${FUNCTION_ARN}:cache-warming`, credentials);
+  assert.deepEqual(parseVendingPayload({ warm: { secretArn: ARN_A } }, credentials, warming), {
+    kind: "warm",
+    credential: credentials[0],
+  });
+  assert.equal(secretIdMatchesArn("genesys/app", ARN_A), true);
+  // A name is not the secret of a longer name, nor of a partial ARN (no random suffix to strip).
+  assert.equal(secretIdMatchesArn("genesys/ap", ARN_A), false);
+  assert.equal(
+    secretIdMatchesArn("genesys/app", "arn:aws:secretsmanager:eu-west-1:111122223333:secret:genesys/app"),
+    false,
+  );
+  // An ARN matches only itself.
+  assert.equal(secretIdMatchesArn(ARN_B, ARN_A), false);
 });
 
 test("invocation: the alias decides the credential; unqualified only with one credential", () => {

@@ -766,6 +766,31 @@ describe("cache warming after a rotation", () => {
   });
 });
 
+describe("secrets named relative to SECRET_NAME_PREFIX (the CDK's compact CREDENTIALS)", () => {
+  test("the vendor reads the secret by name, and the rotated secret's ARN warms it", async () => {
+    const arn = stack.credentials[APP]!;
+    // The secret's name: the ARN after ":secret:", without Secrets Manager's "-XXXXXX" suffix.
+    const name = arn.slice(arn.indexOf(":secret:") + ":secret:".length, -7);
+    const split = name.lastIndexOf("/") + 1;
+    const vendor = container({
+      environment: {
+        SECRET_NAME_PREFIX: name.slice(0, split),
+        CREDENTIALS: JSON.stringify({ [APP]: `./${name.slice(split)}` }),
+      },
+    });
+    const before = await vendor.token();
+    assert.equal(before.environment, (await stack.rotation.readStaged(arn, "AWSCURRENT"))?.environment);
+    assert.equal((await vendor.token()).accessToken, before.accessToken, "served from the cache");
+
+    assert.equal((await stack.rotation.rotate(arn)).eventName, "RotationSucceeded");
+    // The rotation function names the secret by its complete ARN; the vendor knows it by name.
+    const warmed = await vendor.warm(arn);
+    assert.equal(warmed.credential, APP);
+    assert.equal(warmed.warmed, true);
+    assert.notEqual((await vendor.token()).accessToken, before.accessToken);
+  });
+});
+
 describe("typed errors from the handler", () => {
   test("malformed payloads and unknown credentials", async () => {
     const vendor = container();
