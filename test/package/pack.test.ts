@@ -32,7 +32,12 @@ import { promisify } from "node:util";
 import { TokenProvider } from "../../lambda/client/index.ts";
 import { type LambdaEmulator, startLambdaEmulator } from "../../local/aws/lambda/index.ts";
 import { assertNoSecrets } from "../support/log-capture.ts";
-import { LOCAL_AWS, startVendingStack, type VendingStack } from "../support/vending-stack.ts";
+import {
+  LOCAL_AWS,
+  startVendingStack,
+  VENDING_CREDENTIALS,
+  type VendingStack,
+} from "../support/vending-stack.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const run = promisify(execFile);
@@ -319,6 +324,8 @@ describe("the packed package, installed outside the repository", { timeout: 600_
           "index.mjs",
         ),
         environment: { ...stack.environment, POWERTOOLS_LOG_LEVEL: "SILENT" },
+        // One alias per credential, as TokenVendor deploys it.
+        aliases: [...Object.keys(stack.credentials), "cache-warming"],
       });
       const script = path.join(project, "run-consumer.mjs");
       writeFileSync(
@@ -326,7 +333,8 @@ describe("the packed package, installed outside the repository", { timeout: 600_
         'import { handler } from "./out/consumer.js";\nconsole.log(JSON.stringify(await handler()));\n',
       );
       const env = cleanEnvironment({
-        TOKEN_VENDOR_FUNCTION_NAME: "token-vending",
+        // What a consumer of one credential is given: the vendor's alias for it.
+        TOKEN_VENDOR_FUNCTION_NAME: `token-vending:${VENDING_CREDENTIALS.app}`,
         AWS_ENDPOINT_URL_LAMBDA: emulator.url,
         AWS_REGION: LOCAL_AWS.region,
         AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
