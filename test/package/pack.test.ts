@@ -369,7 +369,7 @@ describe("the packed package, installed outside the repository", { timeout: 600_
       const lambdaClient = new LambdaClient({ ...LOCAL_AWS, endpoint: emulator.url });
       try {
         const { accessToken } = await new TokenProvider({
-          functionName: "token-vending",
+          functionName: `token-vending:${VENDING_CREDENTIALS.app}`,
           lambdaClient,
         }).getToken();
         assertNoSecrets(outputs.join("\n"), { "access token": [accessToken] });
