@@ -5,18 +5,17 @@
  * Secrets Manager emulators, DynamoDB Local, in-process containers sharing one table.
  */
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { GENESYS_ENVIRONMENTS } from "../../lambda/shared/genesys/environments.ts";
 import { type AccessToken, requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
 import type { VendingResponse } from "../../lambda/vending/handler.ts";
 import type { TokenRequester } from "../../lambda/vending/mint.ts";
 import { hashToken } from "../../lambda/vending/token-cache.ts";
 import { FORGERY_KINDS, type ForgeryKind, forgedTokenItem } from "../../local/shared/forged-token-items.ts";
-import { assertNoSecrets } from "../support/log-capture.ts";
 import { SteppingClock } from "../support/stepping-clock.ts";
 import {
-  RecordingLog,
-  startVendingStack,
+  type RecordingLog,
+  useSharedVendingStack,
   VENDING_CREDENTIALS,
   type VendingContainer,
   type VendingStack,
@@ -25,38 +24,16 @@ import {
 const APP = VENDING_CREDENTIALS.app;
 const PROBE_ROUTE = "HEAD /api/v2/tokens/me";
 
-let stack: VendingStack;
-const logs: RecordingLog[] = [];
 /** Tokens the tests forged: like real ones, they must never reach a log line. */
 const forgedTokens: string[] = [];
-
-before(async () => {
-  stack = await startVendingStack();
-});
-after(async () => {
-  const text = logs.flatMap((log) => log.lines).join("\n");
-  try {
-    assertNoSecrets(text, {
-      "access token": stack.rotation.genesys.issued.accessTokens,
-      "client secret": stack.rotation.genesys.issued.secrets,
-      "forged token": forgedTokens,
-    });
-  } finally {
-    await stack?.stop();
-  }
-});
-afterEach(async () => {
-  stack.rotation.genesys.faults.reset();
-  stack.rotation.genesys.counters.reset();
-  stack.dynamoDb.outage.end();
-  await stack.clearTable();
-});
-
-function container(options: Parameters<VendingStack["createContainer"]>[0] = {}): VendingContainer {
-  const log = new RecordingLog();
-  logs.push(log);
-  return stack.createContainer({ log, ...options });
-}
+let stack: VendingStack;
+const shared = useSharedVendingStack(
+  (started) => {
+    stack = started;
+  },
+  { "forged token": forgedTokens },
+);
+const container = shared.container;
 
 const tokenRequests = () => stack.rotation.genesys.counters.tokenRequests();
 const probes = () => stack.rotation.genesys.counters.requests(PROBE_ROUTE);
