@@ -2,11 +2,13 @@
  * Shared pieces of the rotation suites: a recording logger, invariant probes run between steps, and
  * instrumentation that enumerates (and fails) every external call the rotation function makes.
  */
+import assert from "node:assert/strict";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { GenesysGateway } from "../../lambda/rotation/genesys-gateway.ts";
 import { GenesysTransientError } from "../../lambda/shared/genesys/errors.ts";
 import type { Log } from "../../lambda/shared/log.ts";
+import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
 import type { RotationEvent } from "../../local/aws/secrets-manager/index.ts";
 import { RecordingLog, type RotationStack } from "../support/rotation-stack.ts";
 
@@ -228,6 +230,17 @@ export class CallInstrument {
 /** An error shaped like an AWS SDK server fault. */
 function awsError(message: string): Error {
   return Object.assign(new Error(message), { name: "InternalServiceError", $fault: "server" });
+}
+
+/** The parsed value `stage` labels (default AWSCURRENT), asserting there is one. */
+export async function staged(
+  stack: RotationStack,
+  secretId: string,
+  stage = "AWSCURRENT",
+): Promise<CredentialSecret> {
+  const value = await stack.readStaged(secretId, stage);
+  assert.ok(value, `${stage} of ${secretId} has a value`);
+  return value;
 }
 
 /** Polls (real time, short) until `probe` returns a value. */
