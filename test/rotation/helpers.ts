@@ -187,18 +187,11 @@ export class CallInstrument {
             lost,
           },
         ),
-      api: (endpoints, accessToken, limits) => {
-        const api = gateway.api(endpoints, accessToken, limits);
-        return new Proxy(api, {
-          get: (target, property, receiver) => {
-            const member = Reflect.get(target, property, receiver);
-            if (typeof member !== "function") return member;
-            const label = `genesys:${String(property)}`;
-            return (...args: unknown[]) =>
-              this.#around(label, () => member.apply(target, args), { wire: wireFault(label), before, lost });
-          },
-        });
-      },
+      api: (endpoints, accessToken, limits) =>
+        interceptMethods(gateway.api(endpoints, accessToken, limits), (method, call, args) => {
+          const label = `genesys:${method}`;
+          return this.#around(label, () => call(...args), { wire: wireFault(label), before, lost });
+        }),
     };
   }
 
@@ -225,6 +218,24 @@ export class CallInstrument {
     await call();
     throw faults.lost();
   }
+}
+
+/**
+ * `target` with every method call routed through `wrap`: it gets the method's name, a `call` that runs
+ * the real method (with the arguments it is given) and the caller's arguments. Other members pass through.
+ */
+export function interceptMethods<T extends object>(
+  target: T,
+  wrap: (method: string, call: (...args: unknown[]) => Promise<unknown>, args: unknown[]) => Promise<unknown>,
+): T {
+  return new Proxy(target, {
+    get: (object, property, receiver) => {
+      const member = Reflect.get(object, property, receiver);
+      if (typeof member !== "function") return member;
+      return (...args: unknown[]) =>
+        wrap(String(property), (...callArgs) => member.apply(object, callArgs), args);
+    },
+  });
 }
 
 /** An error shaped like an AWS SDK server fault. */

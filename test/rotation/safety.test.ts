@@ -26,7 +26,7 @@ import {
   startRotationStack,
 } from "../support/rotation-stack.ts";
 import { SteppingClock } from "../support/stepping-clock.ts";
-import { recordingLog, staged, waitFor } from "./helpers.ts";
+import { interceptMethods, recordingLog, staged, waitFor } from "./helpers.ts";
 
 async function withStack(
   options: RotationStackOptions,
@@ -62,17 +62,8 @@ function gatewayWith(
   });
   return {
     ...gateway,
-    api: (endpoints, accessToken, limits) => {
-      const api = gateway.api(endpoints, accessToken, limits);
-      return new Proxy(api, {
-        get: (target, property, receiver) => {
-          const member = Reflect.get(target, property, receiver);
-          if (typeof member !== "function") return member;
-          return (...args: unknown[]) =>
-            override(String(property), (...callArgs) => member.apply(target, callArgs), args);
-        },
-      });
-    },
+    api: (endpoints, accessToken, limits) =>
+      interceptMethods(gateway.api(endpoints, accessToken, limits), override),
   };
 }
 
