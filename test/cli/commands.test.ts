@@ -23,7 +23,7 @@ import type { VendReport } from "../../bin/cli/vend.ts";
 import { serializeCredentialSecret } from "../../lambda/shared/secret-value.ts";
 import { type CliStack, startCliStack } from "../../local/cli-stack/stack.ts";
 import { DRILL_IDS } from "../../local/drill/seed.ts";
-import { aheadClock, type CliRun, leaks, runLocal } from "./support.ts";
+import { aheadClock, type CliRun, leaks, runLocal, stopAfterLeakCheck } from "./support.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -45,13 +45,7 @@ describe("genesys-rotator against the local stack", () => {
   });
   after(async () => {
     // No secret and no token in anything any command printed, in any test.
-    if (stack !== undefined) {
-      assert.deepEqual(leaks(stack, runs.map((run) => run.output.all()).join("\n")), {
-        secrets: 0,
-        accessTokens: 0,
-      });
-      await stack.stop();
-    }
+    await stopAfterLeakCheck(stack, runs);
   });
 
   it("status shows versions, labels, the client each names, the schedule and the token cache", async () => {

@@ -19,7 +19,7 @@ import { requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth
 import { type CredentialSecret, parseCredentialSecret } from "../../lambda/shared/secret-value.ts";
 import { type CliStack, startCliStack } from "../../local/cli-stack/stack.ts";
 import { DRILL_ENVIRONMENT, DRILL_IDS } from "../../local/drill/seed.ts";
-import { type CliRun, leaks, runCli, runLocal } from "./support.ts";
+import { type CliRun, runCli, runLocal, stopAfterLeakCheck } from "./support.ts";
 
 describe("genesys-rotator emergency", () => {
   let stack: CliStack;
@@ -60,13 +60,7 @@ describe("genesys-rotator emergency", () => {
     appSecret = stack.endpoints.secrets.app!;
   });
   after(async () => {
-    if (stack !== undefined) {
-      assert.deepEqual(leaks(stack, runs.map((run) => run.output.all()).join("\n")), {
-        secrets: 0,
-        accessTokens: 0,
-      });
-      await stack.stop();
-    }
+    await stopAfterLeakCheck(stack, runs);
   });
 
   it("the progress tag holds ids and a time only, in characters a tag value allows", () => {
