@@ -56,6 +56,21 @@ export function runLocal(
   });
 }
 
+/**
+ * {@link runLocal} against the suite's stack (read when a run starts), keeping every run in `runs` for the
+ * leak check of {@link stopAfterLeakCheck}.
+ */
+export function recordedLocalRunner(
+  stack: () => CliStack,
+  runs: CliRun[],
+): (argv: readonly string[], overrides?: DependencyOverrides) => Promise<CliRun> {
+  return async (argv, overrides = {}) => {
+    const run = await runLocal(stack(), argv, overrides);
+    runs.push(run);
+    return run;
+  };
+}
+
 /** A clock `offsetMs` ahead of the wall clock (a pending rotation then looks old enough to be stuck). */
 export function aheadClock(offsetMs: number): Clock {
   return {
