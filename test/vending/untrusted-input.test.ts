@@ -150,21 +150,26 @@ describe("forged or corrupted cache items are never served", () => {
   const environment = "mypurecloud.ie";
   const otherEnvironment = GENESYS_ENVIRONMENTS.find((domain) => domain !== environment)!;
 
+  /** Writes a forged item of `kind` over the app's entry (its token is recorded for the leak check). */
+  async function plantForged(kind: ForgeryKind, generation: number, now: number): Promise<string> {
+    const forged = forgedTokenItem(kind, {
+      secretArn: stack.credentials[APP]!,
+      environment,
+      otherEnvironment,
+      generation,
+      now,
+    });
+    forgedTokens.push(forged.accessToken);
+    await stack.writeRawItem(APP, forged.item);
+    return forged.accessToken;
+  }
+
   /** Mints a real token with `vendor` (so the container knows the secret), then forges the item over it. */
   async function forgeAfterMint(vendor: VendingContainer, kind: ForgeryKind): Promise<string> {
     const real = await vendor.token();
     assert.equal(real.environment, environment, "sanity: the stack's environment");
     vendor.runtime.deps.l1.clear();
-    const forged = forgedTokenItem(kind, {
-      secretArn: stack.credentials[APP]!,
-      environment,
-      otherEnvironment,
-      generation: (await stack.readItem(APP))!.generation,
-      now: vendor.runtime.deps.clock.now(),
-    });
-    forgedTokens.push(forged.accessToken);
-    await stack.writeRawItem(APP, forged.item);
-    return forged.accessToken;
+    return plantForged(kind, (await stack.readItem(APP))!.generation, vendor.runtime.deps.clock.now());
   }
 
   for (const kind of FORGERY_KINDS) {
@@ -195,18 +200,10 @@ describe("forged or corrupted cache items are never served", () => {
 
   test("a fresh container (the secret not read yet) refuses what needs no secret to refuse", async () => {
     for (const kind of ["expires-in-2100", "unknown-environment", "hash-mismatch", "crlf-token"] as const) {
-      const forged = forgedTokenItem(kind, {
-        secretArn: stack.credentials[APP]!,
-        environment,
-        otherEnvironment,
-        generation: 7,
-        now: Date.now(),
-      });
-      forgedTokens.push(forged.accessToken);
-      await stack.writeRawItem(APP, forged.item);
+      const forged = await plantForged(kind, 7, Date.now());
       const vendor = container();
       const answer = await vendor.token();
-      assert.notEqual(answer.accessToken, forged.accessToken, kind);
+      assert.notEqual(answer.accessToken, forged, kind);
       assert.equal(vendor.metrics.get("CacheItemRejected"), 1, kind);
       assert.equal((await stack.readItem(APP))?.generation, 8, kind);
       await stack.clearTable();
@@ -253,18 +250,10 @@ describe("forged or corrupted cache items are never served", () => {
     assert.equal(reader.metrics.get("CacheItemRejected"), 0);
 
     // A hand-written item that follows every rule is served as well, without a mint.
-    const valid = forgedTokenItem("valid", {
-      secretArn: stack.credentials[APP]!,
-      environment,
-      otherEnvironment,
-      generation: 2,
-      now: Date.now(),
-    });
-    forgedTokens.push(valid.accessToken);
-    await stack.writeRawItem(APP, valid.item);
+    const valid = await plantForged("valid", 2, Date.now());
     const before = tokenRequests();
     const third = container();
-    assert.equal((await third.token()).accessToken, valid.accessToken);
+    assert.equal((await third.token()).accessToken, valid);
     assert.equal(third.metrics.get("CacheItemRejected"), 0);
     assert.equal(tokenRequests(), before);
   });
