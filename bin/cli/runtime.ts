@@ -240,3 +240,20 @@ export async function callAws<Output>(
     throw toAwsCallError(error, full);
   }
 }
+
+/**
+ * Every page of a NextToken-paginated AWS list call, each sent through {@link callAws}: `send` gets the
+ * previous page's NextToken (undefined for the first page). Leaving the loop early reads no further page.
+ */
+export async function* awsPages<Page extends { NextToken?: string | undefined }>(
+  deps: Pick<CliDependencies, "target">,
+  send: (nextToken: string | undefined) => Promise<Page>,
+  context: Omit<AwsCallContext, "endpoint" | "region">,
+): AsyncGenerator<Page> {
+  let nextToken: string | undefined;
+  do {
+    const page = await callAws(deps, () => send(nextToken), context);
+    yield page;
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined);
+}

@@ -23,7 +23,7 @@ import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from "../../lambda/shared/staging
 import { integerOption, type OptionSpec, type ParsedValues } from "./args.ts";
 import { EMERGENCY_TAG, type EmergencyRecord, parseEmergencyTag } from "./emergency-state.ts";
 import { AwsCallError } from "./errors.ts";
-import { type CliDependencies, callAws, type Target } from "./runtime.ts";
+import { awsPages, type CliDependencies, callAws, type Target } from "./runtime.ts";
 
 /**
  * A pending version younger than this may belong to a rotation that is still running (each step is one
@@ -127,19 +127,15 @@ export async function inspectSecret(
     },
   );
   const listed: SecretVersionsListEntry[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await callAws(
-      deps,
-      () =>
-        deps.secretsManager.send(
-          new ListSecretVersionIdsCommand({ SecretId: secretId, MaxResults: 100, NextToken: nextToken }),
-        ),
-      { ...context, operation: "ListSecretVersionIds" },
-    );
-    listed.push(...(page.Versions ?? []));
-    nextToken = page.NextToken;
-  } while (nextToken !== undefined);
+  const pages = awsPages(
+    deps,
+    (nextToken) =>
+      deps.secretsManager.send(
+        new ListSecretVersionIdsCommand({ SecretId: secretId, MaxResults: 100, NextToken: nextToken }),
+      ),
+    { ...context, operation: "ListSecretVersionIds" },
+  );
+  for await (const page of pages) listed.push(...(page.Versions ?? []));
 
   const credentials = new Map<string, CredentialSecret>();
   const versions: VersionView[] = [];

@@ -28,7 +28,7 @@ import {
   tableNameOption,
 } from "./args.ts";
 import { CliError, failureReason, UsageError } from "./errors.ts";
-import { type CliDependencies, callAws } from "./runtime.ts";
+import { awsPages, type CliDependencies, callAws } from "./runtime.ts";
 import {
   inspectSecret,
   type PendingRotation,
@@ -247,19 +247,15 @@ async function runStatusAll(input: StatusInput, deps: CliDependencies): Promise<
   const context = { service: "secretsmanager", operation: "ListSecrets", resource: "(all)" } as const;
   const list = async (filters?: { Key: "name"; Values: string[] }[]) => {
     const entries: SecretListEntry[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await callAws(
-        deps,
-        () =>
-          deps.secretsManager.send(
-            new ListSecretsCommand({ MaxResults: 100, NextToken: nextToken, Filters: filters }),
-          ),
-        context,
-      );
-      entries.push(...(page.SecretList ?? []));
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined);
+    const pages = awsPages(
+      deps,
+      (nextToken) =>
+        deps.secretsManager.send(
+          new ListSecretsCommand({ MaxResults: 100, NextToken: nextToken, Filters: filters }),
+        ),
+      context,
+    );
+    for await (const page of pages) entries.push(...(page.SecretList ?? []));
     return entries;
   };
 
@@ -342,20 +338,18 @@ async function summarise(
 }
 
 async function pendingCreatedAt(deps: CliDependencies, secretId: string, versionId: string) {
-  let nextToken: string | undefined;
-  do {
-    const page = await callAws(
-      deps,
-      () =>
-        deps.secretsManager.send(
-          new ListSecretVersionIdsCommand({ SecretId: secretId, MaxResults: 100, NextToken: nextToken }),
-        ),
-      { service: "secretsmanager", operation: "ListSecretVersionIds", resource: secretId },
-    );
+  const pages = awsPages(
+    deps,
+    (nextToken) =>
+      deps.secretsManager.send(
+        new ListSecretVersionIdsCommand({ SecretId: secretId, MaxResults: 100, NextToken: nextToken }),
+      ),
+    { service: "secretsmanager", operation: "ListSecretVersionIds", resource: secretId },
+  );
+  for await (const page of pages) {
     const version = page.Versions?.find((candidate) => candidate.VersionId === versionId);
     if (version !== undefined) return version.CreatedDate?.getTime();
-    nextToken = page.NextToken;
-  } while (nextToken !== undefined);
+  }
   return undefined;
 }
 

@@ -23,7 +23,7 @@ import type { VendReport } from "../../bin/cli/vend.ts";
 import { serializeCredentialSecret } from "../../lambda/shared/secret-value.ts";
 import { type CliStack, startCliStack } from "../../local/cli-stack/stack.ts";
 import { DRILL_IDS } from "../../local/drill/seed.ts";
-import { aheadClock, type CliRun, leaks, runLocal } from "./support.ts";
+import { aheadClock, type CliRun, leaks, recordedLocalRunner, stopAfterLeakCheck } from "./support.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -32,11 +32,7 @@ describe("genesys-rotator against the local stack", () => {
   let appSecret: string;
   let adminSecret: string;
   const runs: CliRun[] = [];
-  const cli = async (argv: readonly string[], overrides: Parameters<typeof runLocal>[2] = {}) => {
-    const run = await runLocal(stack, argv, overrides);
-    runs.push(run);
-    return run;
-  };
+  const cli = recordedLocalRunner(() => stack, runs);
 
   before(async () => {
     stack = await startCliStack({ preferDynalite: true, maxRotationAttempts: 2, rotationRetryDelayMs: 100 });
@@ -45,13 +41,7 @@ describe("genesys-rotator against the local stack", () => {
   });
   after(async () => {
     // No secret and no token in anything any command printed, in any test.
-    if (stack !== undefined) {
-      assert.deepEqual(leaks(stack, runs.map((run) => run.output.all()).join("\n")), {
-        secrets: 0,
-        accessTokens: 0,
-      });
-      await stack.stop();
-    }
+    await stopAfterLeakCheck(stack, runs);
   });
 
   it("status shows versions, labels, the client each names, the schedule and the token cache", async () => {

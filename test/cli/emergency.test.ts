@@ -19,17 +19,13 @@ import { requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth
 import { type CredentialSecret, parseCredentialSecret } from "../../lambda/shared/secret-value.ts";
 import { type CliStack, startCliStack } from "../../local/cli-stack/stack.ts";
 import { DRILL_ENVIRONMENT, DRILL_IDS } from "../../local/drill/seed.ts";
-import { type CliRun, leaks, runCli, runLocal } from "./support.ts";
+import { type CliRun, recordedLocalRunner, runCli, stopAfterLeakCheck } from "./support.ts";
 
 describe("genesys-rotator emergency", () => {
   let stack: CliStack;
   let appSecret: string;
   const runs: CliRun[] = [];
-  const cli = async (argv: readonly string[], overrides: Parameters<typeof runLocal>[2] = {}) => {
-    const run = await runLocal(stack, argv, overrides);
-    runs.push(run);
-    return run;
-  };
+  const cli = recordedLocalRunner(() => stack, runs);
   const endpoints = () => resolveEndpoints(DRILL_ENVIRONMENT, { endpointOverride: stack.endpoints.genesys });
   const labels = async () => {
     const described = await stack.drill.secretsManagerClient.send(
@@ -60,13 +56,7 @@ describe("genesys-rotator emergency", () => {
     appSecret = stack.endpoints.secrets.app!;
   });
   after(async () => {
-    if (stack !== undefined) {
-      assert.deepEqual(leaks(stack, runs.map((run) => run.output.all()).join("\n")), {
-        secrets: 0,
-        accessTokens: 0,
-      });
-      await stack.stop();
-    }
+    await stopAfterLeakCheck(stack, runs);
   });
 
   it("the progress tag holds ids and a time only, in characters a tag value allows", () => {

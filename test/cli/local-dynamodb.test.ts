@@ -15,7 +15,7 @@ import { type CliStack, startCliStack } from "../../local/cli-stack/stack.ts";
 import { DRILL_IDS } from "../../local/drill/seed.ts";
 import { DRILL_NAMES } from "../../local/drill/stack.ts";
 import { LOCAL_AWS } from "../../local/shared/local-aws.ts";
-import { type CliRun, leaks, runCli } from "./support.ts";
+import { type CliRun, runCli, stopAfterLeakCheck } from "./support.ts";
 
 describe("status --local on DynamoDB Local", () => {
   let stack: CliStack;
@@ -38,13 +38,7 @@ describe("status --local on DynamoDB Local", () => {
   });
   after(async () => {
     if (directory !== undefined) await rm(directory, { recursive: true, force: true });
-    if (stack !== undefined) {
-      assert.deepEqual(leaks(stack, runs.map((run) => run.output.all()).join("\n")), {
-        secrets: 0,
-        accessTokens: 0,
-      });
-      await stack.stop();
-    }
+    await stopAfterLeakCheck(stack, runs);
   });
 
   it("runs on DynamoDB Local, not dynalite", () => {

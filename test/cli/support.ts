@@ -3,6 +3,7 @@
  * stack with the production dependency wiring (only output, stdin, prompt and clock replaced).
  */
 
+import assert from "node:assert/strict";
 import { type DependencyOverrides, main } from "../../bin/cli/main.ts";
 import type { CliOutput } from "../../bin/cli/runtime.ts";
 import type { Clock } from "../../lambda/shared/clock.ts";
@@ -55,6 +56,21 @@ export function runLocal(
   });
 }
 
+/**
+ * {@link runLocal} against the suite's stack (read when a run starts), keeping every run in `runs` for the
+ * leak check of {@link stopAfterLeakCheck}.
+ */
+export function recordedLocalRunner(
+  stack: () => CliStack,
+  runs: CliRun[],
+): (argv: readonly string[], overrides?: DependencyOverrides) => Promise<CliRun> {
+  return async (argv, overrides = {}) => {
+    const run = await runLocal(stack(), argv, overrides);
+    runs.push(run);
+    return run;
+  };
+}
+
 /** A clock `offsetMs` ahead of the wall clock (a pending rotation then looks old enough to be stuck). */
 export function aheadClock(offsetMs: number): Clock {
   return {
@@ -66,4 +82,20 @@ export function aheadClock(offsetMs: number): Clock {
 /** Asserts-friendly leak check: how many emulator-issued secrets/tokens occur in `text`. */
 export function leaks(stack: CliStack, text: string): { secrets: number; accessTokens: number } {
   return stack.drill.genesys.issued.occurrencesIn(text);
+}
+
+/**
+ * The end of a suite sharing one CLI stack: asserts that nothing any of `runs` printed holds a secret or a
+ * token the emulator issued, then stops the stack (nothing to do when it never started).
+ */
+export async function stopAfterLeakCheck(
+  stack: CliStack | undefined,
+  runs: readonly CliRun[],
+): Promise<void> {
+  if (stack === undefined) return;
+  assert.deepEqual(leaks(stack, runs.map((run) => run.output.all()).join("\n")), {
+    secrets: 0,
+    accessTokens: 0,
+  });
+  await stack.stop();
 }

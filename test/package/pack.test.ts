@@ -150,6 +150,11 @@ function projectLock(
   };
 }
 
+/** The folder of the vending function's bundle in the package installed in `project`. */
+function shippedVendingBundle(project: string): string {
+  return path.join(project, "node_modules", "genesys-oauth-rotator", "dist", "functions", "vending");
+}
+
 const CONSUMER = `import {
   genesysFetch,
   getToken,
@@ -314,15 +319,7 @@ describe("the packed package, installed outside the repository", { timeout: 600_
       emulator = await startLambdaEmulator();
       // The vendor runs the bundle the package ships.
       await emulator.register("token-vending", {
-        module: path.join(
-          project,
-          "node_modules",
-          "genesys-oauth-rotator",
-          "dist",
-          "functions",
-          "vending",
-          "index.mjs",
-        ),
+        module: path.join(shippedVendingBundle(project), "index.mjs"),
         environment: { ...stack.environment, POWERTOOLS_LOG_LEVEL: "SILENT" },
         // One alias per credential, as TokenVendor deploys it.
         aliases: [...Object.keys(stack.credentials), "cache-warming"],
@@ -421,14 +418,7 @@ describe("the packed package, installed outside the repository", { timeout: 600_
     // The staged code is the bundle the package ships, byte for byte.
     const s3Key = String((vendor.Properties.Code as { S3Key: string }).S3Key);
     const staged = path.join(outdir, `asset.${s3Key.replace(/\.zip$/, "")}`);
-    const shipped = path.join(
-      project,
-      "node_modules",
-      "genesys-oauth-rotator",
-      "dist",
-      "functions",
-      "vending",
-    );
+    const shipped = shippedVendingBundle(project);
     assert.deepEqual(readdirSync(staged).sort(), readdirSync(shipped).sort());
     assert.ok(
       readFileSync(path.join(staged, "index.mjs")).equals(readFileSync(path.join(shipped, "index.mjs"))),

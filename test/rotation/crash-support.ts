@@ -11,6 +11,7 @@ import { type CredentialSecret, serializeCredentialSecret } from "../../lambda/s
 import { REGENERATION_MARKER } from "../../lambda/shared/staging-labels.ts";
 import type { RotationEventRecord } from "../../local/aws/secrets-manager/index.ts";
 import type { RotationStack } from "../support/rotation-stack.ts";
+import { staged } from "./helpers.ts";
 
 /**
  * External calls whose effect outlives the call (labels as the crash instruments name them): a crash
@@ -27,34 +28,24 @@ export const WRITE_CALLS: ReadonlySet<string> = new Set([
 /** Checks the end state of one successful rotation, given AWSCURRENT before it. */
 export type Verify = (stack: RotationStack, secretId: string, previous: CredentialSecret) => Promise<void>;
 
-export async function verifyAlternating(
-  stack: RotationStack,
-  secretId: string,
-  previous: CredentialSecret,
-): Promise<void> {
-  const current = await stack.readStaged(secretId, "AWSCURRENT");
-  assert.ok(current);
+export const verifyAlternating: Verify = async (stack, secretId, previous) => {
+  const current = await staged(stack, secretId);
   assert.equal(current.clientId, previous.alternateClientId, "the active client flipped");
   assert.equal(current.alternateClientId, previous.clientId);
   assert.equal(await stack.mints(current), true, "AWSCURRENT works");
   assert.deepEqual(await stack.readStaged(secretId, "AWSPREVIOUS"), previous, "AWSPREVIOUS is the old value");
   assert.equal(await stack.mints(previous), true, "the previous credentials still work");
   await assertLabelsConsistent(stack, secretId);
-}
+};
 
-export async function verifySingle(
-  stack: RotationStack,
-  secretId: string,
-  previous: CredentialSecret,
-): Promise<void> {
-  const current = await stack.readStaged(secretId, "AWSCURRENT");
-  assert.ok(current);
+export const verifySingle: Verify = async (stack, secretId, previous) => {
+  const current = await staged(stack, secretId);
   assert.equal(current.clientId, previous.clientId);
   assert.notEqual(current.clientSecret, previous.clientSecret);
   assert.equal(await stack.mints(current), true, "AWSCURRENT works");
   assert.equal(await stack.mints(previous), false, "the old secret is dead");
   await assertLabelsConsistent(stack, secretId);
-}
+};
 
 /** After a finished rotation: exactly one AWSCURRENT and one AWSPREVIOUS, on different versions, no AWSPENDING. */
 export async function assertLabelsConsistent(stack: RotationStack, secretId: string): Promise<void> {

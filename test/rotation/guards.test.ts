@@ -25,17 +25,7 @@ import {
   startRotationStack,
 } from "../support/rotation-stack.ts";
 import { SteppingClock } from "../support/stepping-clock.ts";
-import { recordingLog, waitFor } from "./helpers.ts";
-
-async function staged(
-  stack: RotationStack,
-  secretId: string,
-  stage = "AWSCURRENT",
-): Promise<CredentialSecret> {
-  const value = await stack.readStaged(secretId, stage);
-  assert.ok(value, `${stage} of ${secretId} has a value`);
-  return value;
-}
+import { recordingLog, staged, waitFor } from "./helpers.ts";
 
 /** Writes a new AWSCURRENT value by hand (as a secret editor can), outside any rotation. */
 async function forge(stack: RotationStack, secretId: string, value: object): Promise<void> {

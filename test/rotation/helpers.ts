@@ -2,11 +2,13 @@
  * Shared pieces of the rotation suites: a recording logger, invariant probes run between steps, and
  * instrumentation that enumerates (and fails) every external call the rotation function makes.
  */
+import assert from "node:assert/strict";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { GenesysGateway } from "../../lambda/rotation/genesys-gateway.ts";
 import { GenesysTransientError } from "../../lambda/shared/genesys/errors.ts";
 import type { Log } from "../../lambda/shared/log.ts";
+import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
 import type { RotationEvent } from "../../local/aws/secrets-manager/index.ts";
 import { RecordingLog, type RotationStack } from "../support/rotation-stack.ts";
 
@@ -185,18 +187,11 @@ export class CallInstrument {
             lost,
           },
         ),
-      api: (endpoints, accessToken, limits) => {
-        const api = gateway.api(endpoints, accessToken, limits);
-        return new Proxy(api, {
-          get: (target, property, receiver) => {
-            const member = Reflect.get(target, property, receiver);
-            if (typeof member !== "function") return member;
-            const label = `genesys:${String(property)}`;
-            return (...args: unknown[]) =>
-              this.#around(label, () => member.apply(target, args), { wire: wireFault(label), before, lost });
-          },
-        });
-      },
+      api: (endpoints, accessToken, limits) =>
+        interceptMethods(gateway.api(endpoints, accessToken, limits), (method, call, args) => {
+          const label = `genesys:${method}`;
+          return this.#around(label, () => call(...args), { wire: wireFault(label), before, lost });
+        }),
     };
   }
 
@@ -225,9 +220,38 @@ export class CallInstrument {
   }
 }
 
+/**
+ * `target` with every method call routed through `wrap`: it gets the method's name, a `call` that runs
+ * the real method (with the arguments it is given) and the caller's arguments. Other members pass through.
+ */
+export function interceptMethods<T extends object>(
+  target: T,
+  wrap: (method: string, call: (...args: unknown[]) => Promise<unknown>, args: unknown[]) => Promise<unknown>,
+): T {
+  return new Proxy(target, {
+    get: (object, property, receiver) => {
+      const member = Reflect.get(object, property, receiver);
+      if (typeof member !== "function") return member;
+      return (...args: unknown[]) =>
+        wrap(String(property), (...callArgs) => member.apply(object, callArgs), args);
+    },
+  });
+}
+
 /** An error shaped like an AWS SDK server fault. */
 function awsError(message: string): Error {
   return Object.assign(new Error(message), { name: "InternalServiceError", $fault: "server" });
+}
+
+/** The parsed value `stage` labels (default AWSCURRENT), asserting there is one. */
+export async function staged(
+  stack: RotationStack,
+  secretId: string,
+  stage = "AWSCURRENT",
+): Promise<CredentialSecret> {
+  const value = await stack.readStaged(secretId, stage);
+  assert.ok(value, `${stage} of ${secretId} has a value`);
+  return value;
 }
 
 /** Polls (real time, short) until `probe` returns a value. */

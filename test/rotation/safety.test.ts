@@ -16,7 +16,6 @@ import {
 import { createGenesysGateway, type GenesysGateway } from "../../lambda/rotation/genesys-gateway.ts";
 import { IGNORE_MIN_GAP_TOKEN_PREFIX } from "../../lambda/rotation/preconditions.ts";
 import { GenesysTransientError } from "../../lambda/shared/genesys/errors.ts";
-import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
 import { REGENERATION_MARKER } from "../../lambda/shared/staging-labels.ts";
 import {
   ROTATION_LAMBDA_ARN,
@@ -27,17 +26,7 @@ import {
   startRotationStack,
 } from "../support/rotation-stack.ts";
 import { SteppingClock } from "../support/stepping-clock.ts";
-import { recordingLog, waitFor } from "./helpers.ts";
-
-async function staged(
-  stack: RotationStack,
-  secretId: string,
-  stage = "AWSCURRENT",
-): Promise<CredentialSecret> {
-  const value = await stack.readStaged(secretId, stage);
-  assert.ok(value, `${stage} of ${secretId} has a value`);
-  return value;
-}
+import { interceptMethods, recordingLog, staged, waitFor } from "./helpers.ts";
 
 async function withStack(
   options: RotationStackOptions,
@@ -73,17 +62,8 @@ function gatewayWith(
   });
   return {
     ...gateway,
-    api: (endpoints, accessToken, limits) => {
-      const api = gateway.api(endpoints, accessToken, limits);
-      return new Proxy(api, {
-        get: (target, property, receiver) => {
-          const member = Reflect.get(target, property, receiver);
-          if (typeof member !== "function") return member;
-          return (...args: unknown[]) =>
-            override(String(property), (...callArgs) => member.apply(target, callArgs), args);
-        },
-      });
-    },
+    api: (endpoints, accessToken, limits) =>
+      interceptMethods(gateway.api(endpoints, accessToken, limits), override),
   };
 }
 

@@ -11,6 +11,7 @@
  */
 
 import { Writable } from "node:stream";
+import { after, afterEach, before } from "node:test";
 import {
   type AttributeValue,
   DeleteItemCommand,
@@ -41,6 +42,7 @@ import {
   VENDING_HANDLER_MODULE,
   vendingEnvironment,
 } from "../../local/drill/stack.ts";
+import { assertNoSecrets, type SecretsByKind } from "./log-capture.ts";
 import {
   RecordingLog,
   type RotationStack,
@@ -373,4 +375,62 @@ function qualified(name: string, payload: unknown, target: InvokeTarget = {}): s
 /** The `invokedFunctionArn` an in-process container gets (the emulator's default account and region). */
 function invokedArn(payload: unknown, target: InvokeTarget): string {
   return `arn:aws:lambda:${LOCAL_AWS.region}:000000000000:function:${qualified(VENDING_FUNCTION_NAME, payload, target)}`;
+}
+
+/** What {@link useSharedVendingStack} gives a test file. */
+export interface SharedVendingStack {
+  /** Every log {@link SharedVendingStack.container} created; push others to have them checked too. */
+  readonly logs: RecordingLog[];
+  /** A container of the shared stack whose log is checked for leaks at the end. */
+  container(options?: ContainerOptions): VendingContainer;
+}
+
+/**
+ * Registers the hooks of a test file that shares one vending stack: start it before the tests and hand it
+ * to `onStart`; after each test, reset the Genesys faults and counters, end any DynamoDB outage and clear
+ * the table; at the end check every container's log for the access tokens and client secrets the emulator
+ * issued (and `neverLogged`), then stop the stack.
+ */
+export function useSharedVendingStack(
+  onStart: (stack: VendingStack) => void,
+  neverLogged: SecretsByKind = {},
+): SharedVendingStack {
+  let stack: VendingStack | undefined;
+  const logs: RecordingLog[] = [];
+  const started = (): VendingStack => {
+    if (stack === undefined) throw new Error("the shared vending stack did not start");
+    return stack;
+  };
+  before(async () => {
+    stack = await startVendingStack();
+    onStart(stack);
+  });
+  after(async () => {
+    // Runs before the stack stops, so the emulator still knows every secret and token it issued.
+    const text = logs.flatMap((log) => log.lines).join("\n");
+    try {
+      assertNoSecrets(text, {
+        "access token": started().rotation.genesys.issued.accessTokens,
+        "client secret": started().rotation.genesys.issued.secrets,
+        ...neverLogged,
+      });
+    } finally {
+      await stack?.stop();
+    }
+  });
+  afterEach(async () => {
+    const genesys = started().rotation.genesys;
+    genesys.faults.reset();
+    genesys.counters.reset();
+    started().dynamoDb.outage.end();
+    await started().clearTable();
+  });
+  return {
+    logs,
+    container(options: ContainerOptions = {}) {
+      const log = new RecordingLog();
+      logs.push(log);
+      return started().createContainer({ log, ...options });
+    },
+  };
 }

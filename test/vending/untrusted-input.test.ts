@@ -5,18 +5,17 @@
  * Secrets Manager emulators, DynamoDB Local, in-process containers sharing one table.
  */
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { GENESYS_ENVIRONMENTS } from "../../lambda/shared/genesys/environments.ts";
 import { type AccessToken, requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
 import type { VendingResponse } from "../../lambda/vending/handler.ts";
 import type { TokenRequester } from "../../lambda/vending/mint.ts";
 import { hashToken } from "../../lambda/vending/token-cache.ts";
 import { FORGERY_KINDS, type ForgeryKind, forgedTokenItem } from "../../local/shared/forged-token-items.ts";
-import { assertNoSecrets } from "../support/log-capture.ts";
 import { SteppingClock } from "../support/stepping-clock.ts";
 import {
-  RecordingLog,
-  startVendingStack,
+  type RecordingLog,
+  useSharedVendingStack,
   VENDING_CREDENTIALS,
   type VendingContainer,
   type VendingStack,
@@ -25,38 +24,16 @@ import {
 const APP = VENDING_CREDENTIALS.app;
 const PROBE_ROUTE = "HEAD /api/v2/tokens/me";
 
-let stack: VendingStack;
-const logs: RecordingLog[] = [];
 /** Tokens the tests forged: like real ones, they must never reach a log line. */
 const forgedTokens: string[] = [];
-
-before(async () => {
-  stack = await startVendingStack();
-});
-after(async () => {
-  const text = logs.flatMap((log) => log.lines).join("\n");
-  try {
-    assertNoSecrets(text, {
-      "access token": stack.rotation.genesys.issued.accessTokens,
-      "client secret": stack.rotation.genesys.issued.secrets,
-      "forged token": forgedTokens,
-    });
-  } finally {
-    await stack?.stop();
-  }
-});
-afterEach(async () => {
-  stack.rotation.genesys.faults.reset();
-  stack.rotation.genesys.counters.reset();
-  stack.dynamoDb.outage.end();
-  await stack.clearTable();
-});
-
-function container(options: Parameters<VendingStack["createContainer"]>[0] = {}): VendingContainer {
-  const log = new RecordingLog();
-  logs.push(log);
-  return stack.createContainer({ log, ...options });
-}
+let stack: VendingStack;
+const shared = useSharedVendingStack(
+  (started) => {
+    stack = started;
+  },
+  { "forged token": forgedTokens },
+);
+const container = shared.container;
 
 const tokenRequests = () => stack.rotation.genesys.counters.tokenRequests();
 const probes = () => stack.rotation.genesys.counters.requests(PROBE_ROUTE);
@@ -200,21 +177,26 @@ describe("forged or corrupted cache items are never served", () => {
   const environment = "mypurecloud.ie";
   const otherEnvironment = GENESYS_ENVIRONMENTS.find((domain) => domain !== environment)!;
 
+  /** Writes a forged item of `kind` over the app's entry (its token is recorded for the leak check). */
+  async function plantForged(kind: ForgeryKind, generation: number, now: number): Promise<string> {
+    const forged = forgedTokenItem(kind, {
+      secretArn: stack.credentials[APP]!,
+      environment,
+      otherEnvironment,
+      generation,
+      now,
+    });
+    forgedTokens.push(forged.accessToken);
+    await stack.writeRawItem(APP, forged.item);
+    return forged.accessToken;
+  }
+
   /** Mints a real token with `vendor` (so the container knows the secret), then forges the item over it. */
   async function forgeAfterMint(vendor: VendingContainer, kind: ForgeryKind): Promise<string> {
     const real = await vendor.token();
     assert.equal(real.environment, environment, "sanity: the stack's environment");
     vendor.runtime.deps.l1.clear();
-    const forged = forgedTokenItem(kind, {
-      secretArn: stack.credentials[APP]!,
-      environment,
-      otherEnvironment,
-      generation: (await stack.readItem(APP))!.generation,
-      now: vendor.runtime.deps.clock.now(),
-    });
-    forgedTokens.push(forged.accessToken);
-    await stack.writeRawItem(APP, forged.item);
-    return forged.accessToken;
+    return plantForged(kind, (await stack.readItem(APP))!.generation, vendor.runtime.deps.clock.now());
   }
 
   for (const kind of FORGERY_KINDS) {
@@ -263,18 +245,10 @@ describe("forged or corrupted cache items are never served", () => {
 
   test("a fresh container (the secret not read yet) refuses what needs no secret to refuse", async () => {
     for (const kind of ["expires-in-2100", "unknown-environment", "hash-mismatch", "crlf-token"] as const) {
-      const forged = forgedTokenItem(kind, {
-        secretArn: stack.credentials[APP]!,
-        environment,
-        otherEnvironment,
-        generation: 7,
-        now: Date.now(),
-      });
-      forgedTokens.push(forged.accessToken);
-      await stack.writeRawItem(APP, forged.item);
+      const forged = await plantForged(kind, 7, Date.now());
       const vendor = container();
       const answer = await vendor.token();
-      assert.notEqual(answer.accessToken, forged.accessToken, kind);
+      assert.notEqual(answer.accessToken, forged, kind);
       assert.equal(vendor.metrics.get("CacheItemRejected"), 1, kind);
       assert.equal((await stack.readItem(APP))?.generation, 8, kind);
       await stack.clearTable();
@@ -321,18 +295,10 @@ describe("forged or corrupted cache items are never served", () => {
     assert.equal(reader.metrics.get("CacheItemRejected"), 0);
 
     // A hand-written item that follows every rule is served as well, without a mint.
-    const valid = forgedTokenItem("valid", {
-      secretArn: stack.credentials[APP]!,
-      environment,
-      otherEnvironment,
-      generation: 2,
-      now: Date.now(),
-    });
-    forgedTokens.push(valid.accessToken);
-    await stack.writeRawItem(APP, valid.item);
+    const valid = await plantForged("valid", 2, Date.now());
     const before = tokenRequests();
     const third = container();
-    assert.equal((await third.token()).accessToken, valid.accessToken);
+    assert.equal((await third.token()).accessToken, valid);
     assert.equal(third.metrics.get("CacheItemRejected"), 0);
     assert.equal(tokenRequests(), before);
   });

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
-import { after, afterEach, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
 import { ManualClock } from "../../lambda/shared/clock.ts";
@@ -21,8 +21,8 @@ import {
   RecordingLog,
   STACK_IDS,
   startVendingStack,
+  useSharedVendingStack,
   VENDING_CREDENTIALS,
-  type VendingContainer,
   type VendingStack,
 } from "../support/vending-stack.ts";
 
@@ -30,37 +30,12 @@ const APP = VENDING_CREDENTIALS.app;
 const LEGACY = VENDING_CREDENTIALS.single;
 
 let stack: VendingStack;
+const shared = useSharedVendingStack((started) => {
+  stack = started;
+});
 /** Every container's log, checked for leaks at the end. */
-const logs: RecordingLog[] = [];
-
-before(async () => {
-  stack = await startVendingStack();
-});
-after(async () => {
-  // Runs before the stack stops, so the emulator still knows every secret and token it issued.
-  const text = logs.flatMap((log) => log.lines).join("\n");
-  try {
-    assertNoSecrets(text, {
-      "access token": stack.rotation.genesys.issued.accessTokens,
-      "client secret": stack.rotation.genesys.issued.secrets,
-    });
-  } finally {
-    await stack?.stop();
-  }
-});
-afterEach(async () => {
-  const genesys = stack.rotation.genesys;
-  genesys.faults.reset();
-  genesys.counters.reset();
-  stack.dynamoDb.outage.end();
-  await stack.clearTable();
-});
-
-function container(options: Parameters<VendingStack["createContainer"]>[0] = {}): VendingContainer {
-  const log = new RecordingLog();
-  logs.push(log);
-  return stack.createContainer({ log, ...options });
-}
+const logs = shared.logs;
+const container = shared.container;
 
 const tokenRequests = () => stack.rotation.genesys.counters.tokenRequests();
 

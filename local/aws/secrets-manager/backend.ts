@@ -164,29 +164,7 @@ export class SecretsManagerBackend {
 
   /** DescribeSecret. Works on secrets scheduled for deletion (shows DeletedDate). */
   describeSecret(input: JsonObject): JsonObject {
-    const secret = this.#resolve(input);
-    const versionIdsToStages = Object.fromEntries(
-      [...secret.versions.values()]
-        .filter((v) => v.stages.length > 0)
-        .map((v) => [v.versionId, [...v.stages]]),
-    );
-    return compact({
-      ARN: secret.arn,
-      Name: secret.name,
-      Description: secret.description,
-      KmsKeyId: secret.kmsKeyId,
-      RotationEnabled: secret.rotationEnabled,
-      RotationLambdaARN: secret.rotationLambdaArn,
-      RotationRules: secret.rotationRules,
-      LastRotatedDate: optionalSeconds(secret.lastRotatedDate),
-      LastChangedDate: epochSeconds(secret.lastChangedDate),
-      LastAccessedDate: optionalSeconds(secret.lastAccessedDate),
-      DeletedDate: optionalSeconds(secret.deletedDate),
-      NextRotationDate: optionalSeconds(secret.nextRotationDate),
-      Tags: secret.tags.length > 0 ? secret.tags.map((t) => ({ ...t })) : undefined,
-      VersionIdsToStages: Object.keys(versionIdsToStages).length > 0 ? versionIdsToStages : undefined,
-      CreatedDate: epochSeconds(secret.createdDate),
-    });
+    return secretMetadata(this.#resolve(input), "VersionIdsToStages");
   }
 
   /**
@@ -338,30 +316,7 @@ export class SecretsManagerBackend {
       .sort((a, b) => (sortOrder === "asc" ? a.createdDate - b.createdDate : b.createdDate - a.createdDate));
     const page = secrets.slice(start, start + maxResults);
     return compact({
-      SecretList: page.map((secret) => {
-        const versionsToStages = Object.fromEntries(
-          [...secret.versions.values()]
-            .filter((v) => v.stages.length > 0)
-            .map((v) => [v.versionId, [...v.stages]]),
-        );
-        return compact({
-          ARN: secret.arn,
-          Name: secret.name,
-          Description: secret.description,
-          KmsKeyId: secret.kmsKeyId,
-          RotationEnabled: secret.rotationEnabled,
-          RotationLambdaARN: secret.rotationLambdaArn,
-          RotationRules: secret.rotationRules,
-          LastRotatedDate: optionalSeconds(secret.lastRotatedDate),
-          LastChangedDate: epochSeconds(secret.lastChangedDate),
-          LastAccessedDate: optionalSeconds(secret.lastAccessedDate),
-          DeletedDate: optionalSeconds(secret.deletedDate),
-          NextRotationDate: optionalSeconds(secret.nextRotationDate),
-          Tags: secret.tags.length > 0 ? secret.tags.map((t) => ({ ...t })) : undefined,
-          SecretVersionsToStages: Object.keys(versionsToStages).length > 0 ? versionsToStages : undefined,
-          CreatedDate: epochSeconds(secret.createdDate),
-        });
-      }),
+      SecretList: page.map((secret) => secretMetadata(secret, "SecretVersionsToStages")),
       NextToken: start + maxResults < secrets.length ? String(start + maxResults) : undefined,
     });
   }
@@ -746,6 +701,36 @@ function filterMatches(secret: SecretRecord, key: FilterKey, value: string): boo
         .some((word) => attributes.some((attribute) => attribute.includes(word)));
     }
   }
+}
+
+/**
+ * A secret's metadata as DescribeSecret and ListSecrets return it; the two differ only in the name of the
+ * version-to-stages map (`VersionIdsToStages` vs `SecretVersionsToStages`). Unlabelled versions are left out.
+ */
+function secretMetadata(
+  secret: SecretRecord,
+  stagesField: "VersionIdsToStages" | "SecretVersionsToStages",
+): JsonObject {
+  const versionsToStages = Object.fromEntries(
+    [...secret.versions.values()].filter((v) => v.stages.length > 0).map((v) => [v.versionId, [...v.stages]]),
+  );
+  return compact({
+    ARN: secret.arn,
+    Name: secret.name,
+    Description: secret.description,
+    KmsKeyId: secret.kmsKeyId,
+    RotationEnabled: secret.rotationEnabled,
+    RotationLambdaARN: secret.rotationLambdaArn,
+    RotationRules: secret.rotationRules,
+    LastRotatedDate: optionalSeconds(secret.lastRotatedDate),
+    LastChangedDate: epochSeconds(secret.lastChangedDate),
+    LastAccessedDate: optionalSeconds(secret.lastAccessedDate),
+    DeletedDate: optionalSeconds(secret.deletedDate),
+    NextRotationDate: optionalSeconds(secret.nextRotationDate),
+    Tags: secret.tags.length > 0 ? secret.tags.map((t) => ({ ...t })) : undefined,
+    [stagesField]: Object.keys(versionsToStages).length > 0 ? versionsToStages : undefined,
+    CreatedDate: epochSeconds(secret.createdDate),
+  });
 }
 
 function optionalSeconds(ms: number | undefined): number | undefined {
