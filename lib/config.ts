@@ -89,8 +89,8 @@ export interface VendingFunctionConfig {
   /** LEASE_SECONDS: how long one caller may mint before another takes over. @default the function's default (30) */
   readonly leaseSeconds?: number;
   /**
-   * REJECTION_MINT_INTERVAL_SECONDS: shortest time between two mints replacing a reported token, per
-   * credential. @default the function's default (30)
+   * REJECTION_MINT_INTERVAL_SECONDS: shortest time between two mints replacing a reported token that
+   * Genesys could not be asked about, per credential. @default the function's default (30)
    */
   readonly rejectionMintSeconds?: number;
 }

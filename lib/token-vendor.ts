@@ -39,7 +39,8 @@ export interface TokenVendorProps extends GenesysFunctionProps {
   /** How long one caller may mint before another takes over (LEASE_SECONDS). @default the function's default, 30 s */
   readonly lease?: Duration;
   /**
-   * Shortest time between two mints that replace a token consumers reported rejected, per credential
+   * Shortest time between two mints that replace a token consumers reported rejected when Genesys
+   * could not be asked whether it is (a confirmed rejection is always replaced), per credential
    * (REJECTION_MINT_INTERVAL_SECONDS, 1 s–1 h). @default the function's default, 30 s
    */
   readonly rejectionMintInterval?: Duration;

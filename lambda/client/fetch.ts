@@ -4,6 +4,7 @@
 import { defaultTokenProvider } from "./default-provider.ts";
 import { ForeignOriginError, ValidationError } from "./errors.ts";
 import type { VendedToken } from "./payload.ts";
+import { replaysAfter401 } from "./replay-policy.ts";
 import { abortable, type TokenSource } from "./token-provider.ts";
 
 /** The fetch signature this helper calls (the global `fetch` by default). */
@@ -30,8 +31,10 @@ export interface GenesysFetchOptions {
  *
  * - A path starting with `/` (e.g. `"/api/v2/organizations/me"`) is resolved against the token's
  *   `apiBaseUrl`, so the consumer never hard-codes the Genesys region.
- * - On `401` the token is reported to the vendor as `rejectedToken` and the request is replayed ONCE
- *   with the replacement; a second `401` is returned to the caller as is. This happens only when the
+ * - On `401` the token is reported to the vendor as `rejectedToken` and the request is replayed with
+ *   the replacement; if that replay carried another token and is rejected too, it is reported and
+ *   replayed once more (replay-policy.ts); a further `401` is returned to the caller as is. This happens
+ *   only when the
  *   request can be sent twice: no body, or a body given in `init` as a string, `ArrayBuffer`, typed
  *   array, `Blob`, `FormData` or `URLSearchParams`. A `ReadableStream` body, or a `Request` object
  *   carrying a body, cannot be replayed: the `401` is returned and the token is invalidated, so the next
@@ -60,19 +63,22 @@ export async function genesysFetch(
   const credential = options.credential;
   const signal = init.signal ?? (isRequest(input) ? input.signal : undefined);
 
-  const token = await tokenFor(provider, { credential }, signal);
-  const first = await fetchFunction(resolveInput(input, token), withBearer(input, init, token));
-  if (first.status !== 401) return first;
+  let token = await tokenFor(provider, { credential }, signal);
+  let response = await fetchFunction(resolveInput(input, token), withBearer(input, init, token));
+  if (response.status !== 401) return response;
   if (!isReplayable(input, init)) {
     provider.invalidate(token);
-    return first;
+    return response;
   }
-  // Free the connection before the replay; the 401 body is of no use to the caller.
-  await first.body?.cancel().catch(() => {});
-  const replacement = await tokenFor(provider, { credential, rejectedToken: token.accessToken }, signal);
-  // A second 401 is returned, not reported again: a persistent 401 (wrong org, revoked client) must not
-  // turn every request into a mint.
-  return fetchFunction(resolveInput(input, replacement), withBearer(input, init, replacement));
+  const tokens = [token.accessToken];
+  for (let attempt = 0; response.status === 401 && replaysAfter401(attempt, tokens); attempt++) {
+    // Free the connection before the replay; the 401 body is of no use to the caller.
+    await response.body?.cancel().catch(() => {});
+    token = await tokenFor(provider, { credential, rejectedToken: token.accessToken }, signal);
+    tokens.push(token.accessToken);
+    response = await fetchFunction(resolveInput(input, token), withBearer(input, init, token));
+  }
+  return response;
 }
 
 /**

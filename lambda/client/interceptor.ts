@@ -13,6 +13,7 @@
  */
 import type { Dispatcher } from "undici";
 import type { VendedToken } from "./payload.ts";
+import { replaysAfter401 } from "./replay-policy.ts";
 import type { TokenSource } from "./token-provider.ts";
 
 /** Options of {@link bearerAuth}. */
@@ -39,8 +40,9 @@ type UpgradeSocket = Parameters<NonNullable<Handler["onRequestUpgrade"]>>[3];
 
 /**
  * Adds `Authorization: Bearer <token>` to every request for the Genesys API origin. On a `401` response
- * the token is reported to the vendor (`rejectedToken`) and the request is replayed ONCE with the
- * replacement; the first `401` is never seen by the caller, a second one is. Replay needs a body that
+ * the token is reported to the vendor (`rejectedToken`) and the request is replayed with the
+ * replacement; if that replay carried another token and is rejected too, it is reported and replayed
+ * once more (replay-policy.ts). Only the last `401` reaches the caller. Replay needs a body that
  * can be sent twice: none, a string or a Buffer/Uint8Array (`undici.request` passes these through as
  * is). Streams and iterables — which is what `undici.fetch` turns any body into — are not replayed: the
  * `401` is delivered and the token invalidated so the next request gets a replacement.
@@ -76,12 +78,14 @@ export function bearerAuth(options: BearerAuthOptions): Dispatcher.DispatcherCom
 }
 
 /**
- * Hides the first 401 from the downstream handler and re-dispatches. The downstream handler sees one
- * request: one `onRequestStart`, one response, through one controller that follows the live attempt.
+ * Hides a 401 that will be replayed (replay-policy.ts) from the downstream handler and re-dispatches.
+ * The downstream handler sees one request: one `onRequestStart`, one response, through one controller
+ * that follows the live attempt.
  */
 class BearerAuthHandler implements Handler {
   #token: VendedToken;
-  #replayed = false;
+  /** The token of every attempt so far (the original request's first). */
+  readonly #tokens: string[];
   #swallowing = false;
   #started = false;
 
@@ -94,6 +98,7 @@ class BearerAuthHandler implements Handler {
     private readonly options: BearerAuthOptions,
   ) {
     this.#token = token;
+    this.#tokens = [token.accessToken];
   }
 
   onRequestStart(controller: Controller, context: unknown): void {
@@ -118,7 +123,7 @@ class BearerAuthHandler implements Handler {
     headers: ResponseHeaders,
     statusMessage?: string,
   ): void {
-    if (statusCode === 401 && !this.#replayed) {
+    if (statusCode === 401 && replaysAfter401(this.#tokens.length - 1, this.#tokens)) {
       if (isReplayableBody(this.opts.body)) {
         this.#swallowing = true;
         return;
@@ -138,7 +143,6 @@ class BearerAuthHandler implements Handler {
       return;
     }
     this.#swallowing = false;
-    this.#replayed = true;
     const { provider, credential } = this.options;
     provider.getToken({ credential, rejectedToken: this.#token.accessToken }).then(
       (replacement) => {
@@ -147,6 +151,7 @@ class BearerAuthHandler implements Handler {
           return;
         }
         this.#token = replacement;
+        this.#tokens.push(replacement.accessToken);
         dispatchOrFail(this.dispatch, withAuthorization(this.opts, replacement), this, this.controller);
       },
       (error: unknown) => this.downstream.onResponseError?.(this.controller, toError(error)),

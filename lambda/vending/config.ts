@@ -38,7 +38,8 @@ export interface VendingConfig {
   leaseMs: number;
   /**
    * `REJECTION_MINT_INTERVAL_SECONDS` × 1000: the shortest time between two mints that replace a
-   * reported (rejected) token, per credential and fleet-wide.
+   * reported token Genesys could not be asked about, per credential and fleet-wide (a confirmed
+   * rejection is always replaced).
    */
   rejectionMintIntervalMs: number;
   /**

@@ -33,8 +33,8 @@ export type VendMetricName =
    */
   | "RejectionReportsUnconfirmed"
   /**
-   * A report of the cached token would have minted a second replacement within
-   * `REJECTION_MINT_INTERVAL_SECONDS`: the caller got TokenUnavailableError instead.
+   * A report of the cached token that Genesys could not be asked about would have minted a second
+   * such replacement within `REJECTION_MINT_INTERVAL_SECONDS`: the caller got TokenUnavailableError.
    */
   | "RejectionMintsCapped"
   /**

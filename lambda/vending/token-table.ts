@@ -23,7 +23,8 @@
  * | `ttl`               | N    | epoch s, one hour after expiry (housekeeping only)                     |
  *
  * and `lastRejectionMintAt` (N, epoch ms): when the last token minted because a consumer reported the
- * cached one rejected was written; caps such mints fleet-wide (vend.ts) and survives later writes.
+ * cached one rejected, and Genesys could not be asked, was written; caps such mints fleet-wide
+ * (vend.ts) and survives later writes.
  *
  * Conditions follow the Powertools idempotency lock: acquire with a conditional UpdateItem and
  * `ReturnValuesOnConditionCheckFailure: ALL_OLD`, so a loser learns the current item without a second

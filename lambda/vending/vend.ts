@@ -20,8 +20,9 @@
  *    same pauses apply per container (mint-pauses.ts).
  * 6. A report (`rejectedToken`) of the cached token is checked with Genesys before it causes a mint
  *    (rejection-reports.ts): a token Genesys still accepts is served again (`RejectionReportsUnconfirmed`);
- *    a confirmed or unverifiable report mints, at most once per `REJECTION_MINT_INTERVAL_SECONDS` per
- *    credential fleet-wide (`lastRejectionMintAt` on the item); inside that window the caller gets
+ *    a confirmed rejection mints (through the lease: once per dead token, fleet-wide); a report that
+ *    could not be checked (the probe failed) mints at most once per `REJECTION_MINT_INTERVAL_SECONDS`
+ *    per credential fleet-wide (`lastRejectionMintAt` on the item); inside that window the caller gets
  *    TokenUnavailableError (`RejectionMintsCapped`).
  *
  * What the table and L1 hand out has been checked first (token-vetting.ts): a forged or corrupted
@@ -220,17 +221,22 @@ async function resolveShared(want: Want, deps: VendDependencies): Promise<Cached
       continue;
     }
     // The cached token is the reported one, and only the report makes it unusable: check the report.
-    const rejectionMint = stored !== undefined && onlyReported(stored, want, now);
-    if (rejectionMint) {
+    const reportedOnly = stored !== undefined && onlyReported(stored, want, now);
+    if (reportedOnly) {
       verdict ??= await confirmRejection(want, stored, deps);
       if (verdict === "accepted") {
         l1.set(name, stored);
         return serve(stored, stored, deps);
       }
-      const capped = rejectionMintCapped(want, item?.lastRejectionMintAt, deps);
-      if (capped !== undefined) return giveUp(want, best, capped, deps);
+      if (verdict === "unknown") {
+        const capped = rejectionMintCapped(want, item?.lastRejectionMintAt, deps);
+        if (capped !== undefined) return giveUp(want, best, capped, deps);
+      }
       l1.forget(name, stored.tokenHash);
     }
+    // Only a mint on a report Genesys could not confirm is capped: a confirmed rejection is a fact (the
+    // token is dead for every consumer), and the lease already makes it one mint fleet-wide.
+    const rejectionMint = reportedOnly && verdict === "unknown";
     if (deadlinePassed(want, deps)) return giveUp(want, best, lastFailure ?? "the deadline passed", deps);
     const leaseUntil = leaseEnd(now, want, deps);
     const lease = await table.acquireLease(
@@ -380,10 +386,12 @@ async function resolveDegraded(want: Want, deps: VendDependencies): Promise<Cach
     if (verdict === undefined && held !== undefined && onlyReported(held, want, now)) {
       verdict = await confirmRejection(want, held, deps);
       if (verdict === "accepted") return serve(held, undefined, deps);
-      const capped = rejectionMintCapped(want, deps.rejections.lastDirectMint(name), deps);
-      if (capped !== undefined) return giveUp(want, undefined, capped, deps);
+      if (verdict === "unknown") {
+        const capped = rejectionMintCapped(want, deps.rejections.lastDirectMint(name), deps);
+        if (capped !== undefined) return giveUp(want, undefined, capped, deps);
+        rejectionMint = true;
+      }
       l1.forget(name, held.tokenHash);
-      rejectionMint = true;
       continue;
     }
     const local = bestToken(l1.get(name), undefined, want);

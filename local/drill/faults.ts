@@ -85,7 +85,7 @@ export const FAULTS: Readonly<Record<FaultName, FaultDescription>> = {
     summary: "tokens issued before a client's secret regeneration get 401 from then on",
     mayFailRotation: false,
     rationale:
-      "alternating regenerates the idle client; consumers replay a 401 once through the vendor's rejectedToken path",
+      "alternating regenerates the idle client; consumers report a 401 through the vendor's rejectedToken path and replay it (at most twice)",
   },
   "hostile-consumer": {
     summary:

@@ -1,6 +1,6 @@
 /**
- * The fetch helper and the undici interceptor: Authorization header, 401 → rejectedToken → one replay,
- * a second 401 delivered as is, non-replayable bodies, and the origin guard of the interceptor. The vendor
+ * The fetch helper and the undici interceptor: Authorization header, 401 → rejectedToken → replay (a
+ * second report only when the replay's token died too; at most two), the last 401 delivered as is, non-replayable bodies, and the origin guard of the interceptor. The vendor
  * is the fake vendor in the Lambda emulator; the API is a local stand-in that 401s revoked tokens.
  */
 import assert from "node:assert/strict";
@@ -43,6 +43,7 @@ describe("bearer authorisation with replay on 401", () => {
     api.seen.length = 0;
     api.revoked.clear();
     api.rejectEverything = false;
+    api.rejectNext = 0;
   });
 
   function provider(): TokenProvider {
@@ -84,14 +85,39 @@ describe("bearer authorisation with replay on 401", () => {
       assert.equal(harness.invocations(vendorName), 2);
     });
 
-    it("delivers a second 401 without asking the vendor again", async () => {
+    it("a replacement rejected too (it died with the first token) is reported and replayed once more", async () => {
+      const tokens = provider();
+      await tokens.getToken();
+      api.rejectNext = 2;
+      const response = await genesysFetch("/api/v2/organizations/me", {}, { provider: tokens });
+      assert.equal(response.status, 200);
+      assert.equal(api.seen.length, 3);
+      assert.equal(new Set(api.seen.map((seen) => seen.authorization)).size, 3, "three different tokens");
+      assert.equal(harness.invocations(vendorName), 3, "the first vend and two reports");
+    });
+
+    it("a persistent 401 gets at most two reports and two replays, then is delivered", async () => {
       const tokens = provider();
       await tokens.getToken();
       api.rejectEverything = true;
       const response = await genesysFetch("/api/v2/organizations/me", {}, { provider: tokens });
       assert.equal(response.status, 401);
-      assert.equal(api.seen.length, 2, "one replay, not more");
-      assert.equal(harness.invocations(vendorName), 2, "one rejectedToken report, not more");
+      assert.equal(api.seen.length, 3, "two replays, not more");
+      assert.equal(harness.invocations(vendorName), 3, "two rejectedToken reports, not more");
+    });
+
+    it("a 401 the vendor answers with the same token (Genesys still accepts it) is reported once", async () => {
+      await harness.register(vendorName, {
+        FAKE_VENDOR_API_BASE_URL: api.url,
+        FAKE_VENDOR_KEEPS_REPORTED: "1",
+      });
+      const tokens = provider();
+      await tokens.getToken();
+      api.rejectEverything = true;
+      const response = await genesysFetch("/api/v2/organizations/me", {}, { provider: tokens });
+      assert.equal(response.status, 401);
+      assert.equal(api.seen.length, 2, "one replay");
+      assert.equal(harness.invocations(vendorName), 2, "one rejectedToken report");
     });
 
     it("does not replay a streamed body; the token is invalidated for the next call", async () => {
@@ -160,7 +186,48 @@ describe("bearer authorisation with replay on 401", () => {
       }
     });
 
-    it("delivers a second 401 and reports the token only once", async () => {
+    it("a replacement rejected too is reported and replayed once more; the caller sees the 200", async () => {
+      const tokens = provider();
+      const agent = new Agent();
+      try {
+        await tokens.getToken();
+        api.rejectNext = 2;
+        const response = await request(`${api.url}/api/v2/organizations/me`, {
+          dispatcher: agent.compose(bearerAuth({ provider: tokens })),
+        });
+        assert.equal(response.statusCode, 200);
+        await response.body.dump();
+        assert.equal(api.seen.length, 3);
+        assert.equal(new Set(api.seen.map((seen) => seen.authorization)).size, 3);
+        assert.equal(harness.invocations(vendorName), 3);
+      } finally {
+        await agent.close();
+      }
+    });
+
+    it("a persistent 401 is delivered after at most two reports", async () => {
+      const tokens = provider();
+      const agent = new Agent();
+      try {
+        await tokens.getToken();
+        api.rejectEverything = true;
+        const response = await request(`${api.url}/api/v2/organizations/me`, {
+          dispatcher: agent.compose(bearerAuth({ provider: tokens })),
+        });
+        assert.equal(response.statusCode, 401);
+        await response.body.dump();
+        assert.equal(api.seen.length, 3);
+        assert.equal(harness.invocations(vendorName), 3);
+      } finally {
+        await agent.close();
+      }
+    });
+
+    it("a 401 the vendor answers with the same token is reported once", async () => {
+      await harness.register(vendorName, {
+        FAKE_VENDOR_API_BASE_URL: api.url,
+        FAKE_VENDOR_KEEPS_REPORTED: "1",
+      });
       const tokens = provider();
       const agent = new Agent();
       try {

@@ -86,6 +86,8 @@ export interface ApiStandIn {
   revoked: Set<string>;
   /** When true every request gets 401 (a persistent rejection). */
   rejectEverything: boolean;
+  /** The next this many requests get 401 whatever their token (tokens that died together). */
+  rejectNext: number;
   stop(): Promise<void>;
 }
 
@@ -97,7 +99,9 @@ export async function startApiStandIn(): Promise<ApiStandIn> {
     const body = Buffer.concat(chunks).toString("utf8");
     api.seen.push({ method: request.method ?? "", path: request.url ?? "", authorization, body });
     const token = authorization?.replace(/^Bearer /, "");
-    if (!token || api.rejectEverything || api.revoked.has(token)) {
+    const rejectedAnyway = api.rejectNext > 0;
+    if (rejectedAnyway) api.rejectNext -= 1;
+    if (!token || rejectedAnyway || api.rejectEverything || api.revoked.has(token)) {
       response.writeHead(401, { "content-type": "application/json" });
       response.end(
         JSON.stringify({ status: 401, code: "bad.credentials", message: "Invalid login credentials." }),
@@ -118,6 +122,7 @@ export async function startApiStandIn(): Promise<ApiStandIn> {
     seen: [],
     revoked: new Set(),
     rejectEverything: false,
+    rejectNext: 0,
     stop: async () => {
       server.closeAllConnections();
       server.close();
