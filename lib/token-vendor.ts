@@ -214,8 +214,9 @@ export class TokenVendor extends Construct implements ITokenVendor {
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: "TokenCacheItems",
-        // Reads and conditional writes of single items (lease, generation); no scans, no deletes.
-        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        // Reads and conditional updates of single items (lease, token, release: token-table.ts writes only with
+        // UpdateItem); no puts, no scans, no deletes.
+        actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
         resources: [table.tableArn],
       }),
     );

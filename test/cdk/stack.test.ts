@@ -163,7 +163,7 @@ describe("IAM: every statement, exactly", () => {
       },
       {
         Sid: "TokenCacheItems",
-        Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
         Effect: "Allow",
         Resource: arnOf(stack.tokenVendor.table),
       },
