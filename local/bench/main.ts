@@ -18,8 +18,8 @@ import type { VendMetrics } from "../../lambda/vending/metrics.ts";
 import { createVendingRuntime, type VendingRuntime } from "../../lambda/vending/runtime.ts";
 import { DynamoDbTokenTable } from "../../lambda/vending/token-table.ts";
 import { vendToken } from "../../lambda/vending/vend.ts";
-import { DRILL_NAMES, type DrillStack, LOCAL_AWS, startDrillStack } from "../drill/stack.ts";
 import { percentile } from "../shared/percentile.ts";
+import { DRILL_NAMES, type DrillStack, LOCAL_AWS, startDrillStack } from "../stack/stack.ts";
 import { type ColdStartFigures, measureColdStarts } from "./cold-start.ts";
 
 /** What the bench measures; the last output line is this object as JSON. */

@@ -14,9 +14,9 @@
 import { DescribeSecretCommand, RotateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { LOCAL_STACK_FILE_VERSION, type LocalStackEndpoints } from "../../bin/cli/local-stack-file.ts";
 import { systemClock } from "../../lambda/shared/clock.ts";
-import { DRILL_IDS } from "../drill/seed.ts";
-import { DRILL_NAMES, type DrillStack, type DrillStackOptions, startDrillStack } from "../drill/stack.ts";
 import { LOCAL_AWS } from "../shared/local-aws.ts";
+import { DRILL_IDS } from "../stack/seed.ts";
+import { DRILL_NAMES, type DrillStack, type DrillStackOptions, startDrillStack } from "../stack/stack.ts";
 
 /** A running CLI stack. */
 export interface CliStack {

@@ -9,6 +9,14 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { RotateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
 import type { RotationEventRecord } from "../aws/secrets-manager/index.ts";
+import { CLIENT_LABELS, DRILL_ENVIRONMENT } from "../stack/seed.ts";
+import {
+  DRILL_NAMES,
+  type DrillStack,
+  type DrillStackOptions,
+  LOCAL_AWS,
+  startDrillStack,
+} from "../stack/stack.ts";
 import {
   type HostileConsumer,
   startConsumerFleet,
@@ -29,8 +37,6 @@ import type {
   MintAllowance,
   RotationOutcome,
 } from "./result.ts";
-import { CLIENT_LABELS, DRILL_ENVIRONMENT } from "./seed.ts";
-import { DRILL_NAMES, type DrillStack, type DrillStackOptions, LOCAL_AWS, startDrillStack } from "./stack.ts";
 
 /** Rotations still running at the end of --duration get this long to finish before they count as timed out. */
 const ROTATION_GRACE_MS = 90_000;

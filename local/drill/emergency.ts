@@ -12,7 +12,7 @@ import { resolveEndpoints } from "../../lambda/shared/genesys/environments.ts";
 import { GenesysInvalidClientError } from "../../lambda/shared/genesys/errors.ts";
 import { requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
 import { cliStackEndpoints, configureRotation, grantAdminPermissions } from "../cli-stack/stack.ts";
-import type { DrillStack } from "./stack.ts";
+import type { DrillStack } from "../stack/stack.ts";
 
 /** What the drill's emergency did and found. Client ids only. */
 export interface EmergencyOutcome {

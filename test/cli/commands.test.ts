@@ -22,7 +22,7 @@ import type { StatusAllReport, StatusReport } from "../../bin/cli/status.ts";
 import type { VendReport } from "../../bin/cli/vend.ts";
 import { serializeCredentialSecret } from "../../lambda/shared/secret-value.ts";
 import { type CliStack, startCliStack } from "../../local/cli-stack/stack.ts";
-import { DRILL_IDS } from "../../local/drill/seed.ts";
+import { DRILL_IDS } from "../../local/stack/seed.ts";
 import { aheadClock, type CliRun, leaks, recordedLocalRunner, stopAfterLeakCheck } from "./support.ts";
 
 const HOUR_MS = 3_600_000;

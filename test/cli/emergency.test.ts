@@ -18,7 +18,7 @@ import { resolveEndpoints } from "../../lambda/shared/genesys/environments.ts";
 import { requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
 import { type CredentialSecret, parseCredentialSecret } from "../../lambda/shared/secret-value.ts";
 import { type CliStack, startCliStack } from "../../local/cli-stack/stack.ts";
-import { DRILL_ENVIRONMENT, DRILL_IDS } from "../../local/drill/seed.ts";
+import { DRILL_ENVIRONMENT, DRILL_IDS } from "../../local/stack/seed.ts";
 import { type CliRun, recordedLocalRunner, runCli, stopAfterLeakCheck } from "./support.ts";
 
 describe("genesys-rotator emergency", () => {

@@ -12,9 +12,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { StatusReport } from "../../bin/cli/status.ts";
 import { type CliStack, startCliStack } from "../../local/cli-stack/stack.ts";
-import { DRILL_IDS } from "../../local/drill/seed.ts";
-import { DRILL_NAMES } from "../../local/drill/stack.ts";
 import { LOCAL_AWS } from "../../local/shared/local-aws.ts";
+import { DRILL_IDS } from "../../local/stack/seed.ts";
+import { DRILL_NAMES } from "../../local/stack/stack.ts";
 import { type CliRun, runCli, stopAfterLeakCheck } from "./support.ts";
 
 describe("status --local on DynamoDB Local", () => {

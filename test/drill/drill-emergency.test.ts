@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseDrillArgs } from "../../local/drill/options.ts";
 import { drillProblems, formatSummary, toJsonSummary } from "../../local/drill/result.ts";
-import { DRILL_IDS } from "../../local/drill/seed.ts";
+import { DRILL_IDS } from "../../local/stack/seed.ts";
 import { runShortDrill, shortDrill } from "./support.ts";
 
 describe("drill --emergency-at", { timeout: 180_000 }, () => {

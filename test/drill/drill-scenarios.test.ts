@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { FAULT_NAMES } from "../../local/drill/faults.ts";
-import { DRILL_IDS } from "../../local/drill/seed.ts";
+import { DRILL_IDS } from "../../local/stack/seed.ts";
 import { assertDrillPassed, runShortDrill, shortDrill, succeeded } from "./support.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

@@ -8,8 +8,8 @@ import { runDrill } from "../../local/drill/drill.ts";
 import { FAULTS, type FaultName } from "../../local/drill/faults.ts";
 import { DEFAULT_DRILL_OPTIONS, type DrillOptions } from "../../local/drill/options.ts";
 import { type DrillResult, drillProblems } from "../../local/drill/result.ts";
-import { CLIENT_LABELS, DRILL_IDS } from "../../local/drill/seed.ts";
-import { type DrillStack, handlerBundle } from "../../local/drill/stack.ts";
+import { CLIENT_LABELS, DRILL_IDS } from "../../local/stack/seed.ts";
+import { type DrillStack, handlerBundle } from "../../local/stack/stack.ts";
 import { assertNoSecrets } from "../support/log-capture.ts";
 
 /** Options of a short drill; `overrides` win. */

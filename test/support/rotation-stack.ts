@@ -4,7 +4,7 @@
  * for each; and the rotation function wired as the emulator's in-process invoker. Tests drive rotations
  * with the real SDK (`stack.client`) or `stack.rotate(...)` and inspect both sides.
  *
- * Unlike the drill's stack (local/drill/stack.ts, whose region, secret helpers and handler environment
+ * Unlike the local stack (local/stack/stack.ts, whose region, secret helpers and handler environment
  * it reuses), the rotation function runs in this process, so one injectable clock drives everything.
  *
  * Every server binds 127.0.0.1 on a free port; `stop()` closes everything.
@@ -33,18 +33,18 @@ import {
   startSecretsManagerEmulator,
   type TestRotationPendingValue,
 } from "../../local/aws/secrets-manager/index.ts";
-import { DRILL_ENVIRONMENT, fakeSecret } from "../../local/drill/seed.ts";
-import {
-  createCredentialSecret,
-  LOCAL_ACCOUNT,
-  LOCAL_REGION,
-  localHandlerEnvironment,
-} from "../../local/drill/stack.ts";
 import {
   type GenesysEmulator,
   type GenesysState,
   startGenesysEmulator,
 } from "../../local/genesys-cloud/emulator.ts";
+import { DRILL_ENVIRONMENT, fakeSecret } from "../../local/stack/seed.ts";
+import {
+  createCredentialSecret,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  localHandlerEnvironment,
+} from "../../local/stack/stack.ts";
 
 /** The Genesys environment every seeded secret names (served by the emulator through the endpoint override). */
 export const STACK_ENVIRONMENT = DRILL_ENVIRONMENT;

@@ -6,7 +6,7 @@
  * emulator with N isolated worker containers (`startFleet`).
  *
  * Tests reuse it; the local-stack pieces (token table, handler environment, fake AWS credentials) are
- * those of the drill's stack (local/drill/stack.ts). Every server binds 127.0.0.1 on a free port;
+ * those of the local stack (local/stack/stack.ts). Every server binds 127.0.0.1 on a free port;
  * `stop()` closes everything.
  */
 
@@ -41,7 +41,7 @@ import {
   startTokenTable,
   VENDING_HANDLER_MODULE,
   vendingEnvironment,
-} from "../../local/drill/stack.ts";
+} from "../../local/stack/stack.ts";
 import { assertNoSecrets, type SecretsByKind } from "./log-capture.ts";
 import {
   RecordingLog,
@@ -50,7 +50,7 @@ import {
   startRotationStack,
 } from "./rotation-stack.ts";
 
-export { LOCAL_AWS, VENDING_HANDLER_MODULE } from "../../local/drill/stack.ts";
+export { LOCAL_AWS, VENDING_HANDLER_MODULE } from "../../local/stack/stack.ts";
 export { RecordingLog, STACK_IDS, STACK_SECRET_NAMES } from "./rotation-stack.ts";
 
 /** Credential names the stack configures (first = default). */

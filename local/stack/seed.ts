@@ -1,5 +1,5 @@
 /**
- * The drill's seeded organisation: a self-managed admin pair, the application pair (alternating) and a
+ * The local stack's seeded organisation (named after the drill, its first user): a self-managed admin pair, the application pair (alternating) and a
  * single client, with fixed fake ids and secrets (emulator fixtures, not credentials), and the secret
  * values Secrets Manager starts with.
  */

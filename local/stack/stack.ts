@@ -1,9 +1,10 @@
 /**
- * The whole local stack the drill (and any end-to-end test) runs against: the Genesys Cloud emulator
- * seeded with an admin pair and the application credential, the Secrets Manager emulator holding their
- * secrets, a local DynamoDB with the token table, and the Lambda emulator running the real rotation and
- * vending handlers in isolated containers — by default their shipped bundles (dist/functions/). Secrets Manager calls the rotation function THROUGH the
- * Lambda emulator (real Invoke wire protocol), as AWS does.
+ * The whole local stack — what the drill, the bench, `npm run local-stack` (local/cli-stack/) and the
+ * end-to-end tests run against: the Genesys Cloud emulator seeded with an admin pair and the application
+ * credential, the Secrets Manager emulator holding their secrets, a local DynamoDB with the token table,
+ * and the Lambda emulator running the real rotation and vending handlers in isolated containers — by
+ * default their shipped bundles (dist/functions/). Secrets Manager calls the rotation function THROUGH
+ * the Lambda emulator (real Invoke wire protocol), as AWS does.
  *
  * Every server binds 127.0.0.1 on a free port; `stop()` stops everything, also after a partial start.
  */
