@@ -5,6 +5,7 @@
  * (errors.ts `exitCodeOf`, docs/cli.md "Exit codes").
  */
 import { readFileSync } from "node:fs";
+import { LOCAL_STACK_FILE } from "../../contracts/local-stack-file.ts";
 import { systemClock } from "../../lambda/shared/clock.ts";
 import { closeSharedDispatcher } from "../../lambda/shared/genesys/http.ts";
 import {
@@ -17,7 +18,7 @@ import {
 } from "./args.ts";
 import { emergencySpec, parseEmergencyInput, renderEmergency, runEmergency } from "./emergency.ts";
 import { describeFailure, EXIT_USAGE, jsonFailure, UsageError } from "./errors.ts";
-import { LOCAL_STACK_FILE, readLocalStackEndpoints } from "./local-stack-file.ts";
+import { readLocalStackEndpoints } from "./local-stack-file.ts";
 import { parseRecoverInput, recoverExitCode, recoverSpec, renderRecover, runRecover } from "./recover.ts";
 import { parseRotateInput, renderRotate, rotateExitCode, rotateSpec, runRotate } from "./rotate.ts";
 import {

@@ -9,6 +9,7 @@ import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { LocalStackEndpoints } from "../../contracts/local-stack-file.ts";
 import { awsClientLimits } from "../../lambda/shared/aws-client-config.ts";
 import { type Clock, systemClock } from "../../lambda/shared/clock.ts";
 import { GenesysApi } from "../../lambda/shared/genesys/api.ts";
@@ -16,7 +17,6 @@ import { type GenesysEndpoints, resolveEndpoints } from "../../lambda/shared/gen
 import type { GenesysCallOptions } from "../../lambda/shared/genesys/http.ts";
 import { type AccessToken, requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
 import { type AwsCallContext, CliError, toAwsCallError } from "./errors.ts";
-import type { LocalStackEndpoints } from "./local-stack-file.ts";
 
 /** Where the commands' AWS calls go. */
 export type Target =
@@ -66,7 +66,7 @@ export interface CliDependencies {
 /**
  * The AWS SDK clients for a target. Real AWS: the default credential chain, `--profile`, `--region`.
  * Local: the region and dummy credentials the stack published, so the CLI reads the same DynamoDB Local
- * database as the stack's handlers (see local-stack-file.ts).
+ * database as the stack's handlers (see contracts/local-stack-file.ts).
  */
 export function createAwsClients(
   target: Target,

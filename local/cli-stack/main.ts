@@ -6,7 +6,7 @@
 import { rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { LOCAL_STACK_FILE } from "../../bin/cli/local-stack-file.ts";
+import { LOCAL_STACK_FILE } from "../../contracts/local-stack-file.ts";
 import { startCliStack } from "./stack.ts";
 
 const USAGE = `Usage: npm run local-stack -- [options]

@@ -3,6 +3,12 @@
  * treated as leaked and `genesys-rotator emergency --replace-client --yes` runs against the drill's stack
  * (the operator CLI's own `main`, as `--local` runs it). Afterwards the leaked secret and a token minted
  * with it before the emergency must both be refused by Genesys (docs/drill.md, "Emergency").
+ *
+ * The import of bin/cli/ is deliberate, the one place local/ imports bin/: what this drill checks is the
+ * operator's procedure — the CLI's own `emergency` command — under traffic, so it must run that code and
+ * not a re-implementation. It calls `main` in process (rather than spawning `genesys-rotator`) to hand it
+ * the stack's endpoints directly, with no `.local-stack.json` on disk. Nothing else under local/ may
+ * import bin/ (docs/ARCHITECTURE.md, "Layering").
  */
 import { DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { main } from "../../bin/cli/main.ts";
@@ -11,7 +17,7 @@ import { GenesysApi } from "../../lambda/shared/genesys/api.ts";
 import { resolveEndpoints } from "../../lambda/shared/genesys/environments.ts";
 import { GenesysInvalidClientError } from "../../lambda/shared/genesys/errors.ts";
 import { requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
-import { cliStackEndpoints, configureRotation, grantAdminPermissions } from "../cli-stack/stack.ts";
+import { configureRotation, grantAdminPermissions, localStackEndpoints } from "../stack/operator.ts";
 import type { DrillStack } from "../stack/stack.ts";
 
 /** What the drill's emergency did and found. Client ids only. */
@@ -57,7 +63,7 @@ export async function runDrillEmergency(stack: DrillStack, elapsed: () => number
   const out: CliOutput = { stdout: () => {}, stderr: (text) => stderr.push(text) };
   const exitCode = await main(
     ["emergency", "--secret-id", stack.secrets.app, "--replace-client", "--yes", "--json", "--local"],
-    { target: { kind: "local", endpoints: cliStackEndpoints(stack) }, out, confirm: undefined },
+    { target: { kind: "local", endpoints: localStackEndpoints(stack) }, out, confirm: undefined },
   );
   const after = (await stack.readCurrent()).value;
   let leakedSecretRejected = false;
