@@ -1,5 +1,5 @@
 /**
- * The local stack the operator CLI's `--local` talks to: the drill's stack (Genesys Cloud emulator,
+ * The local stack the operator CLI's `--local` talks to: the local stack (local/stack/: Genesys Cloud emulator,
  * Secrets Manager emulator, local DynamoDB with the token table, Lambda emulator running the real
  * rotation and vending handlers) plus what a `cdk deploy` would have set up for an operator:
  *
@@ -17,7 +17,7 @@ import { type DrillStack, type DrillStackOptions, startDrillStack } from "../sta
 
 /** A running CLI stack. */
 export interface CliStack {
-  /** The underlying drill stack (emulators, clients). */
+  /** The underlying local stack (emulators, clients). */
   drill: DrillStack;
   /** What `--local` needs (the content of `.local-stack.json`). */
   endpoints: LocalStackEndpoints;

@@ -17,7 +17,7 @@ const CONFIGURE_TIMEOUT_MS = 60_000;
 export function localStackEndpoints(drill: DrillStack): LocalStackEndpoints {
   return {
     version: LOCAL_STACK_FILE_VERSION,
-    // The settings the drill stack's clients and handlers use: DynamoDB Local partitions on them.
+    // The settings the local stack's clients and handlers use: DynamoDB Local partitions on them.
     region: LOCAL_AWS.region,
     // Field by field: the SDK annotates a credentials object it was given (`$source`), and this one is shared.
     awsCredentials: {
