@@ -1,7 +1,8 @@
 /**
- * The local stack the operator CLI's `--local` talks to: the local stack (local/stack/: Genesys Cloud emulator,
+ * What the operator CLI's `--local` talks to: the local stack (local/stack/: Genesys Cloud emulator,
  * Secrets Manager emulator, local DynamoDB with the token table, Lambda emulator running the real
- * rotation and vending handlers) plus what a `cdk deploy` would have set up for an operator:
+ * rotation and vending handlers) plus what a `cdk deploy` would have set up for an operator
+ * (local/stack/operator.ts):
  *
  * - rotation configured on the seeded secrets (rotation function + 90-day schedule), so `rotate` works
  *   without naming a function — configured as CDK does with rotateImmediatelyOnUpdate=false: a test run;
