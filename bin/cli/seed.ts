@@ -23,9 +23,9 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
 } from "@aws-sdk/client-secrets-manager";
-import { twinDifferences } from "../../lambda/rotation/drift.ts";
 import type { OAuthClient, OAuthClientRequest } from "../../lambda/shared/genesys/api.ts";
 import { GenesysNotFoundError } from "../../lambda/shared/genesys/errors.ts";
+import { twinDifferences } from "../../lambda/shared/genesys/twins.ts";
 import {
   type CredentialSecret,
   parseCredentialSecret,

@@ -1,4 +1,4 @@
-/** The Genesys Cloud client: environments, the client-credentials grant, the admin API and typed errors. */
+/** The Genesys Cloud client: environments, the client-credentials grant, the admin API, twin comparison and typed errors. */
 
 export {
   GenesysApi,
@@ -54,3 +54,4 @@ export {
   processClientCredentialsTokenResponse,
   requestClientCredentialsToken,
 } from "./oauth.ts";
+export { describeTwinDrift, type TwinClient, twinDifferences } from "./twins.ts";
