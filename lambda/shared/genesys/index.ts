@@ -1,4 +1,4 @@
-/** The Genesys Cloud client: environments, the client-credentials grant, the admin API, twin comparison and typed errors. */
+/** The Genesys Cloud client: environments, the client-credentials grant, the admin API, the gateway over them, twin comparison and typed errors. */
 
 export {
   GenesysApi,
@@ -38,6 +38,12 @@ export {
   GenesysTransientError,
   GenesysUnauthorizedError,
 } from "./errors.ts";
+export {
+  createGenesysGateway,
+  type GenesysCallLimits,
+  type GenesysGateway,
+  type GenesysGatewayOptions,
+} from "./gateway.ts";
 export {
   closeSharedDispatcher,
   type GenesysCallOptions,
