@@ -1,6 +1,6 @@
 /**
  * What every command runs with: AWS SDK clients (real AWS through the default credential chain, or the
- * local stack), Genesys Cloud access, an output writer, a clock, stdin and a yes/no prompt. Commands take
+ * local stack), the Genesys gateway, an output writer, a clock, stdin and a yes/no prompt. Commands take
  * a {@link CliDependencies}; the entry point builds the production one, tests build their own.
  */
 
@@ -12,31 +12,13 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { LocalStackEndpoints } from "../../contracts/local-stack-file.ts";
 import { awsClientLimits } from "../../lambda/shared/aws-client-config.ts";
 import { type Clock, systemClock } from "../../lambda/shared/clock.ts";
-import { GenesysApi } from "../../lambda/shared/genesys/api.ts";
-import { type GenesysEndpoints, resolveEndpoints } from "../../lambda/shared/genesys/environments.ts";
-import type { GenesysCallOptions } from "../../lambda/shared/genesys/http.ts";
-import { type AccessToken, requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
+import { createGenesysGateway, type GenesysGateway } from "../../lambda/shared/genesys/gateway.ts";
 import { type AwsCallContext, CliError, toAwsCallError } from "./errors.ts";
 
 /** Where the commands' AWS calls go. */
 export type Target =
   | { kind: "aws"; region?: string; profile?: string }
   | { kind: "local"; endpoints: LocalStackEndpoints };
-
-/** Genesys Cloud as the CLI uses it: endpoints, the client-credentials grant and the Platform API. */
-export interface GenesysAccess {
-  /** Validated hosts of an environment (the known list + GENESYS_EXTRA_ENVIRONMENTS; local: the emulator). */
-  endpoints(environment: string): GenesysEndpoints;
-  /** RFC 6749 §4.4 client-credentials grant; throws the typed Genesys errors. */
-  requestToken(
-    endpoints: GenesysEndpoints,
-    clientId: string,
-    clientSecret: string,
-    limits?: Pick<GenesysCallOptions, "deadline" | "maxAttempts">,
-  ): Promise<AccessToken>;
-  /** A Platform API session acting with `accessToken`. */
-  api(endpoints: GenesysEndpoints, accessToken: string): GenesysApi;
-}
 
 /** Where commands print. `stdout` gets results, `stderr` progress and warnings. */
 export interface CliOutput {
@@ -55,7 +37,8 @@ export interface CliDependencies {
   dynamodb: DynamoDBClient;
   /** Reads the deployed stack's outputs (`status`); never called in local mode. */
   cloudformation: CloudFormationClient;
-  genesys: GenesysAccess;
+  /** The shared Genesys gateway (lambda/shared/genesys/gateway.ts), the one the rotation function uses. */
+  genesys: GenesysGateway;
   out: CliOutput;
   clock: Clock;
   /** Reads all of stdin (for `--client-secret-stdin`). */
@@ -104,20 +87,15 @@ export function createAwsClients(
 }
 
 /**
- * Genesys access for a target. Local mode sends every environment to the emulator (the environment is
- * still validated); real AWS honours GENESYS_EXTRA_ENVIRONMENTS / GENESYS_ENDPOINT_OVERRIDE as the
+ * The Genesys gateway for a target. Local mode sends every environment to the emulator (the environment
+ * is still validated); real AWS honours GENESYS_EXTRA_ENVIRONMENTS / GENESYS_ENDPOINT_OVERRIDE as the
  * Lambdas do.
  */
-export function createGenesysAccess(target: Target, clock: Clock = systemClock): GenesysAccess {
-  const override = target.kind === "local" ? target.endpoints.genesys : undefined;
-  const callOptions: GenesysCallOptions = { clock };
-  return {
-    endpoints: (environment) =>
-      resolveEndpoints(environment, override === undefined ? {} : { endpointOverride: override }),
-    requestToken: (endpoints, clientId, clientSecret, limits) =>
-      requestClientCredentialsToken({ endpoints, clientId, clientSecret }, { ...callOptions, ...limits }),
-    api: (endpoints, accessToken) => new GenesysApi(endpoints, accessToken, callOptions),
-  };
+export function createGenesysGatewayFor(target: Target, clock: Clock = systemClock): GenesysGateway {
+  return createGenesysGateway({
+    clock,
+    ...(target.kind === "local" ? { endpointOverride: target.endpoints.genesys } : {}),
+  });
 }
 
 /** Writes to the process's streams. */

@@ -23,9 +23,9 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
 } from "@aws-sdk/client-secrets-manager";
-import { twinDifferences } from "../../lambda/rotation/drift.ts";
 import type { OAuthClient, OAuthClientRequest } from "../../lambda/shared/genesys/api.ts";
 import { GenesysNotFoundError } from "../../lambda/shared/genesys/errors.ts";
+import { twinDifferences } from "../../lambda/shared/genesys/twins.ts";
 import {
   type CredentialSecret,
   parseCredentialSecret,
@@ -233,135 +233,193 @@ interface ExistingSecret {
   placeholder: boolean;
 }
 
-/** Runs `seed`. */
+/**
+ * Runs `seed`: every check on what will be written comes before any change in Genesys (a regenerated
+ * secret that cannot be stored is lost), and a regenerated secret is verified only after it is stored.
+ */
 export async function runSeed(input: SeedInput, deps: CliDependencies): Promise<SeedReport> {
   const stdinSecret = input.secretSource === "stdin" ? await readSecretFromStdin(deps) : undefined;
-
-  // The admin credential: the pair itself, or the AWSCURRENT value of --admin-secret-id.
-  let admin: CredentialSecret;
-  let adminSecretArn: string | undefined;
-  if (input.adminPair) {
-    admin = {
-      environment: input.environment,
-      clientId: input.clientId,
-      clientSecret: stdinSecret ?? "",
-      strategy: "alternating",
-    };
-  } else {
-    const adminSecretId = input.adminSecretId ?? "";
-    const read = await readAdminCredential(deps, adminSecretId, input.environment);
-    admin = read.value;
-    adminSecretArn = read.arn;
-  }
-
+  const admin = await readSeedingAdmin(deps, input, stdinSecret);
   const existing = await readExisting(deps, input.secretId);
+  assertMayWrite(deps, input, existing);
+  const unchanged = unchangedReport(input, existing, stdinSecret, admin.arn);
+  if (unchanged !== undefined) return unchanged;
+
+  const session = await openAdminSession(
+    deps,
+    admin.value,
+    input.adminPair ? "the secret given on stdin" : `the admin credential in ${input.adminSecretId}`,
+  );
+  if (stdinSecret !== undefined && !input.adminPair) await verifyStdinSecret(deps, input, stdinSecret);
+  const active = await getActiveClient(session, input.clientId);
+  const twin =
+    input.strategy === "alternating" ? await ensureTwin(input, existing, active, session) : undefined;
+  const composed = await composeValue(input, session, active, twin, stdinSecret, admin.arn);
+  const written = await storeValue(deps, input, existing, composed.value);
+  if (input.secretSource === "regenerate") await verifyStoredSecret(deps, input, composed.value, written);
+  const notes = [
+    ...(twin === undefined ? [] : twinNotes(twin, active)),
+    ...composed.notes,
+    ...(existing?.placeholder ? ["replaced a value that was not a valid credential"] : []),
+  ];
+  return writtenReport(input, existing, composed.value, written, twin, notes);
+}
+
+/** The admin credential that seeds: the pair itself (its secret from stdin), or the AWSCURRENT value of --admin-secret-id. */
+async function readSeedingAdmin(
+  deps: CliDependencies,
+  input: SeedInput,
+  stdinSecret: string | undefined,
+): Promise<{ value: CredentialSecret; arn?: string }> {
+  if (input.adminPair) {
+    return {
+      value: {
+        environment: input.environment,
+        clientId: input.clientId,
+        clientSecret: stdinSecret ?? "",
+        strategy: "alternating",
+      },
+    };
+  }
+  return readAdminCredential(deps, input.adminSecretId ?? "", input.environment);
+}
+
+/** Refuses to write over a pending rotation (without --force), or to create a secret named by an ARN. */
+function assertMayWrite(deps: CliDependencies, input: SeedInput, existing: ExistingSecret | undefined): void {
   if (existing?.pendingVersionId !== undefined && !input.force) {
     throw new CliError(
       `A rotation of ${input.secretId} is pending (AWSPENDING on version ${existing.pendingVersionId}); writing a value now ` +
         `would abandon it. Clear it first with \`${suggestedCommand(deps.target, "recover", { "secret-id": input.secretId })}\`, or pass --force.`,
     );
   }
-  // Every check on what will be written comes before any change in Genesys: a regenerated secret that
-  // cannot be stored is lost.
   if (existing === undefined && input.secretId.startsWith("arn:")) {
     throw new CliError(
       `Secret ${input.secretId} does not exist; to create it, pass its name (not an ARN) as --secret-id.`,
     );
   }
-  const unchanged = unchangedReport(input, existing, stdinSecret, adminSecretArn);
-  if (unchanged !== undefined) return unchanged;
+}
 
-  const notes: string[] = [];
-  const session = await openAdminSession(
-    deps,
-    admin,
-    input.adminPair ? "the secret given on stdin" : `the admin credential in ${input.adminSecretId}`,
-  );
-  if (stdinSecret !== undefined && !input.adminPair) {
-    const check = await checkMints(deps, {
-      environment: input.environment,
-      clientId: input.clientId,
-      clientSecret: stdinSecret,
-    });
-    if (check.outcome === "rejected") {
-      throw new CliError(
-        `Genesys rejected the secret given on stdin for client ${input.clientId} (invalid_client): nothing was stored.`,
-      );
-    }
-    if (check.outcome === "unknown")
-      throw new CliError(`Could not verify the secret given on stdin: ${check.reason}. Nothing was stored.`);
+/** The secret given on stdin must mint a token for --client-id before anything is stored. */
+async function verifyStdinSecret(
+  deps: CliDependencies,
+  input: SeedInput,
+  stdinSecret: string,
+): Promise<void> {
+  const check = await checkMints(deps, {
+    environment: input.environment,
+    clientId: input.clientId,
+    clientSecret: stdinSecret,
+  });
+  if (check.outcome === "rejected") {
+    throw new CliError(
+      `Genesys rejected the secret given on stdin for client ${input.clientId} (invalid_client): nothing was stored.`,
+    );
   }
-  const active = await getClient(session, input.clientId, "--client-id");
+  if (check.outcome === "unknown")
+    throw new CliError(`Could not verify the secret given on stdin: ${check.reason}. Nothing was stored.`);
+}
+
+/** The --client-id client, which must be a client-credentials client. */
+async function getActiveClient(session: AdminSession, clientId: string): Promise<OAuthClient> {
+  const active = await getClient(session, clientId, "--client-id");
   if (active.authorizedGrantType !== "CLIENT-CREDENTIALS") {
     throw new CliError(
       `Client ${active.id} is a ${active.authorizedGrantType} client: only CLIENT-CREDENTIALS clients can be rotated.`,
     );
   }
+  return active;
+}
 
-  let twin: SeedReport["twin"];
-  let twinSecret: string | undefined;
-  if (input.strategy === "alternating") {
-    const resolved = await ensureTwin(input, existing, active, session);
-    twin = { id: resolved.client.id, name: resolved.client.name, action: resolved.action };
-    twinSecret = resolved.secret;
-    if (resolved.action === "created")
-      notes.push(`created twin client ${resolved.client.id} "${resolved.client.name}"`);
-    if (resolved.action === "updated")
-      notes.push(`aligned twin ${resolved.client.id} with ${active.id}: ${resolved.differences.join("; ")}`);
-  }
-
-  let value: CredentialSecret;
+/**
+ * The value to store, and notes on what changed in Genesys: the secret from stdin as is; otherwise a
+ * regenerated secret, of the twin (which then becomes the active client) or, for `single`, of the client.
+ */
+async function composeValue(
+  input: SeedInput,
+  session: AdminSession,
+  active: OAuthClient,
+  twin: ResolvedTwin | undefined,
+  stdinSecret: string | undefined,
+  adminSecretArn: string | undefined,
+): Promise<{ value: CredentialSecret; notes: string[] }> {
+  const admin = adminSecretArn === undefined ? {} : { adminSecretArn };
   if (stdinSecret !== undefined) {
-    value = {
+    const value: CredentialSecret = {
       environment: input.environment,
       clientId: active.id,
       clientSecret: stdinSecret,
       strategy: input.strategy,
-      ...(twin === undefined ? {} : { alternateClientId: twin.id }),
-      ...(adminSecretArn === undefined ? {} : { adminSecretArn }),
+      ...(twin === undefined ? {} : { alternateClientId: twin.client.id }),
+      ...admin,
     };
-  } else if (twin !== undefined) {
+    return { value, notes: [] };
+  }
+  if (twin !== undefined) {
     // The twin has no users yet, so its secret can be regenerated safely; it becomes the active client.
-    const secret = twinSecret ?? (await session.api.regenerateClientSecret(twin.id)).secret;
-    value = {
+    const secret = twin.secret ?? (await session.api.regenerateClientSecret(twin.client.id)).secret;
+    const value: CredentialSecret = {
       environment: input.environment,
-      clientId: twin.id,
+      clientId: twin.client.id,
       clientSecret: secret,
       strategy: "alternating",
       alternateClientId: active.id,
-      ...(adminSecretArn === undefined ? {} : { adminSecretArn }),
+      ...admin,
     };
-    notes.push(
-      `the twin ${twin.id} is now the active client; ${active.id} stays valid for its current holders until the first rotation`,
-    );
-  } else {
-    const regenerated = await session.api.regenerateClientSecret(active.id);
-    value = {
-      environment: input.environment,
-      clientId: active.id,
-      clientSecret: regenerated.secret,
-      strategy: "single",
-      ...(adminSecretArn === undefined ? {} : { adminSecretArn }),
-    };
-    notes.push(
-      `regenerated the secret of ${active.id}: holders of its old secret must switch to the vending function`,
+    const note = `the twin ${twin.client.id} is now the active client; ${active.id} stays valid for its current holders until the first rotation`;
+    return { value, notes: [note] };
+  }
+  const regenerated = await session.api.regenerateClientSecret(active.id);
+  const value: CredentialSecret = {
+    environment: input.environment,
+    clientId: active.id,
+    clientSecret: regenerated.secret,
+    strategy: "single",
+    ...admin,
+  };
+  const note = `regenerated the secret of ${active.id}: holders of its old secret must switch to the vending function`;
+  return { value, notes: [note] };
+}
+
+/**
+ * Checks that a regenerated secret mints a token. Only after the value is stored: a slow propagation must
+ * not lose a secret Genesys already changed.
+ */
+async function verifyStoredSecret(
+  deps: CliDependencies,
+  input: SeedInput,
+  value: CredentialSecret,
+  written: { arn: string; versionId?: string },
+): Promise<void> {
+  try {
+    await waitUntilMints(deps, value, input.propagationTimeoutMs);
+  } catch (error) {
+    throw new CliError(
+      `The new secret of client ${value.clientId} is stored in ${written.arn}` +
+        `${written.versionId === undefined ? "" : ` (version ${written.versionId})`}, but it could not be verified: ` +
+        `${(error as Error).message} Genesys may still be propagating it; nothing is lost - check it later with ` +
+        `\`${suggestedCommand(deps.target, "recover", { "secret-id": input.secretId })}\` (a dry run that tests it).`,
+      { cause: error },
     );
   }
-  const written = await storeValue(deps, input, existing, value);
-  if (input.secretSource === "regenerate") {
-    // Only after the value is stored: a slow propagation must not lose a secret Genesys already changed.
-    try {
-      await waitUntilMints(deps, value, input.propagationTimeoutMs);
-    } catch (error) {
-      throw new CliError(
-        `The new secret of client ${value.clientId} is stored in ${written.arn}` +
-          `${written.versionId === undefined ? "" : ` (version ${written.versionId})`}, but it could not be verified: ` +
-          `${(error as Error).message} Genesys may still be propagating it; nothing is lost - check it later with ` +
-          `\`${suggestedCommand(deps.target, "recover", { "secret-id": input.secretId })}\` (a dry run that tests it).`,
-        { cause: error },
-      );
-    }
-  }
+}
+
+/** What seeding did to the twin, for the report's notes. */
+function twinNotes(twin: ResolvedTwin, active: OAuthClient): string[] {
+  if (twin.action === "created") return [`created twin client ${twin.client.id} "${twin.client.name}"`];
+  if (twin.action === "updated")
+    return [`aligned twin ${twin.client.id} with ${active.id}: ${twin.differences.join("; ")}`];
+  return [];
+}
+
+/** The report of a seed that wrote a value. */
+function writtenReport(
+  input: SeedInput,
+  existing: ExistingSecret | undefined,
+  value: CredentialSecret,
+  written: { arn: string; versionId?: string },
+  twin: ResolvedTwin | undefined,
+  notes: string[],
+): SeedReport {
   return {
     secretArn: written.arn,
     action: existing === undefined ? "created" : "updated",
@@ -370,10 +428,12 @@ export async function runSeed(input: SeedInput, deps: CliDependencies): Promise<
     clientId: value.clientId,
     ...(value.alternateClientId === undefined ? {} : { alternateClientId: value.alternateClientId }),
     ...(value.adminSecretArn === undefined ? {} : { adminSecretArn: value.adminSecretArn }),
-    ...(twin === undefined ? {} : { twin }),
+    ...(twin === undefined
+      ? {}
+      : { twin: { id: twin.client.id, name: twin.client.name, action: twin.action } }),
     secretSource: input.secretSource === "stdin" ? "stdin" : "regenerated",
     ...(written.versionId === undefined ? {} : { versionId: written.versionId }),
-    notes: existing?.placeholder ? [...notes, "replaced a value that was not a valid credential"] : notes,
+    notes,
   };
 }
 
@@ -513,18 +573,23 @@ async function getClient(session: AdminSession, id: string, flagName: string): P
   }
 }
 
+/** The twin of an alternating pair as {@link ensureTwin} left it. */
+interface ResolvedTwin {
+  client: OAuthClient;
+  action: "created" | "reused" | "updated";
+  /** The secret Genesys returned when this run created the twin (the only time it does). */
+  secret?: string;
+  /** How the twin differed from the active client before it was aligned. */
+  differences: string[];
+}
+
 /** Finds the twin (explicit id, the pair already stored, or by name) or creates it. */
 async function ensureTwin(
   input: SeedInput,
   existing: ExistingSecret | undefined,
   active: OAuthClient,
   session: AdminSession,
-): Promise<{
-  client: OAuthClient;
-  action: "created" | "reused" | "updated";
-  secret?: string;
-  differences: string[];
-}> {
+): Promise<ResolvedTwin> {
   const stored = existing?.value;
   const storedTwin =
     stored === undefined

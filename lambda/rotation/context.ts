@@ -5,8 +5,10 @@
  */
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { Clock, Random } from "../shared/clock.ts";
+import type { GenesysApi } from "../shared/genesys/api.ts";
 import type { GenesysEndpoints } from "../shared/genesys/environments.ts";
 import { GenesysInvalidClientError } from "../shared/genesys/errors.ts";
+import type { GenesysGateway } from "../shared/genesys/gateway.ts";
 import type { AccessToken } from "../shared/genesys/oauth.ts";
 import type { Log } from "../shared/log.ts";
 import type { CredentialSecret, Strategy } from "../shared/secret-value.ts";
@@ -18,8 +20,17 @@ import {
 } from "./credentials.ts";
 import { AdminCredentialError, CurrentCredentialRejectedError } from "./errors.ts";
 import type { FinishHook } from "./finish-hooks.ts";
-import type { GenesysGateway, RotationGenesysApi } from "./genesys-gateway.ts";
 import type { RotationVersion } from "./secrets.ts";
+
+/** The Platform API calls the rotation makes (a test's stand-in session needs only these). */
+export type RotationGenesysApi = Pick<
+  GenesysApi,
+  | "getOAuthClient"
+  | "regenerateClientSecret"
+  | "getTokenInfo"
+  | "getIntegrationCredential"
+  | "updateIntegrationCredential"
+>;
 
 /** Counters and timings the rotation emits (CloudWatch EMF in the handler; anything in tests). */
 export interface RotationMetrics {
@@ -35,7 +46,7 @@ export const NO_METRICS: RotationMetrics = { count: () => {}, milliseconds: () =
 /** The dependencies of {@link rotate}. The handler builds them from the environment; tests build their own. */
 export interface RotationDependencies {
   secretsManager: SecretsManagerClient;
-  genesys: GenesysGateway;
+  genesys: GenesysGateway<RotationGenesysApi>;
   clock: Clock;
   /** Jitter for propagation backoff. */
   random: Random;

@@ -9,13 +9,13 @@
  */
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
 import { describeError, RotatorError } from "../shared/errors.ts";
+import type { GenesysGateway } from "../shared/genesys/gateway.ts";
 import type { Log } from "../shared/log.ts";
 import type { CredentialSecret } from "../shared/secret-value.ts";
 import { AWSCURRENT } from "../shared/staging-labels.ts";
 import { CACHE_WARMING_ALIAS, splitFunctionReference } from "../shared/vendor-alias.ts";
-import type { StepContext } from "./context.ts";
+import type { RotationGenesysApi, StepContext } from "./context.ts";
 import { parseStagedCredential, resolveAdminCredential } from "./credentials.ts";
-import type { GenesysGateway, RotationGenesysApi } from "./genesys-gateway.ts";
 import { getStagedValue } from "./secrets.ts";
 
 /** What a hook may use. Values are read lazily: a hook that needs nothing costs nothing. */
@@ -30,7 +30,7 @@ export interface FinishHookContext {
   credential(): Promise<CredentialSecret>;
   /** A Platform API client acting as the admin credential of the new value. */
   adminApi(): Promise<RotationGenesysApi>;
-  genesys: GenesysGateway;
+  genesys: GenesysGateway<RotationGenesysApi>;
   log: Log;
 }
 

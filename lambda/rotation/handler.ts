@@ -12,13 +12,14 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { awsClientLimits } from "../shared/aws-client-config.ts";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
 import { describeError, RotatorError } from "../shared/errors.ts";
+import { createGenesysGateway, type GenesysGateway } from "../shared/genesys/gateway.ts";
 import { createHandlerLog, type Log } from "../shared/log.ts";
 import { createMetrics } from "../shared/metrics.ts";
 import { readRotationConfig } from "./config.ts";
+import type { RotationGenesysApi } from "./context.ts";
 import { UnexpectedRotationError } from "./errors.ts";
 import { parseRotationEvent } from "./event.ts";
 import { cacheWarmingHook, type FinishHook, integrationCredentialsHook } from "./finish-hooks.ts";
-import { createGenesysGateway, type GenesysGateway } from "./genesys-gateway.ts";
 import { type RotationDependencies, type RotationMetrics, rotate, type StepOutcome } from "./rotate.ts";
 
 /** The `service` of logs and metrics when `POWERTOOLS_SERVICE_NAME` is not set. */
@@ -38,8 +39,8 @@ export interface RotationHandlerOptions {
   metrics?: Metrics;
   /** @default a client for `SECRETS_MANAGER_ENDPOINT` or the SDK's default endpoint */
   secretsManager?: SecretsManagerClient;
-  /** @default the shared Genesys client, honouring `GENESYS_ENDPOINT_OVERRIDE` */
-  genesys?: GenesysGateway;
+  /** @default the shared Genesys gateway (lambda/shared/genesys/gateway.ts), honouring `GENESYS_ENDPOINT_OVERRIDE` */
+  genesys?: GenesysGateway<RotationGenesysApi>;
   /** @default cache warming and integration credentials, as configured by the environment */
   finishHooks?: readonly FinishHook[];
 }
@@ -130,7 +131,8 @@ function buildDependencies(
     options.genesys ??
     createGenesysGateway({
       extraEnvironments: config.extraEnvironments,
-      endpointOverride: config.genesysEndpointOverride,
+      // Only the function's configuration: "" (no override) rather than the process environment's variable.
+      endpointOverride: config.genesysEndpointOverride ?? "",
       clock,
       log,
     });

@@ -11,6 +11,7 @@ import { describeError, RotatorError } from "../shared/errors.ts";
 import type { OAuthClient } from "../shared/genesys/api.ts";
 import { GenesysError, GenesysInvalidClientError, GenesysNotFoundError } from "../shared/genesys/errors.ts";
 import type { AccessToken } from "../shared/genesys/oauth.ts";
+import { describeTwinDrift } from "../shared/genesys/twins.ts";
 import {
   type CredentialSecret,
   nextCredentialSecret,
@@ -25,7 +26,6 @@ import {
   sameCredential,
   targetClientId,
 } from "./credentials.ts";
-import { describeTwinDrift } from "./drift.ts";
 import {
   ConcurrentRegenerationError,
   IdentityMismatchError,

@@ -99,6 +99,7 @@ test("the vending bundle's cold start loads neither undici, nor the Secrets Mana
     "@aws-sdk/client-secrets-manager",
     "shared/genesys/oauth.ts",
     "shared/genesys/http.ts",
+    "shared/genesys/responses.ts",
     "vending/mint.ts",
     "/zod/",
   ]) {

@@ -4,11 +4,11 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import { GenesysProtocolError, GenesysTransientError } from "../../lambda/shared/genesys/errors.ts";
 import {
   closeSharedDispatcher,
-  errorForStatus,
   type GenesysHttpRequest,
   parseRetryAfter,
   sendGenesysRequest,
 } from "../../lambda/shared/genesys/http.ts";
+import { errorForStatus } from "../../lambda/shared/genesys/responses.ts";
 import { SteppingClock } from "../support/stepping-clock.ts";
 
 describe("parseRetryAfter", () => {

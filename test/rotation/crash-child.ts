@@ -12,9 +12,9 @@
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { cacheWarmingHook, integrationCredentialsHook } from "../../lambda/rotation/finish-hooks.ts";
-import { createGenesysGateway, type GenesysGateway } from "../../lambda/rotation/genesys-gateway.ts";
 import { createRotationHandler } from "../../lambda/rotation/handler.ts";
 import { systemClock } from "../../lambda/shared/clock.ts";
+import { createGenesysGateway, type GenesysGateway } from "../../lambda/shared/genesys/gateway.ts";
 import type { Log } from "../../lambda/shared/log.ts";
 import { WRITE_CALLS } from "./crash-support.ts";
 

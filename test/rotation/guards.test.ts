@@ -13,8 +13,9 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
-import { createGenesysGateway, type GenesysGateway } from "../../lambda/rotation/genesys-gateway.ts";
+import type { RotationGenesysApi } from "../../lambda/rotation/context.ts";
 import { GenesysApi } from "../../lambda/shared/genesys/api.ts";
+import { createGenesysGateway, type GenesysGateway } from "../../lambda/shared/genesys/gateway.ts";
 import { requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
 import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
 import {
@@ -124,7 +125,10 @@ async function abandonAndRestore(stack: RotationStack, secretId: string, origina
  * `GET /api/v2/tokens/me`: the emulator models one organisation, so this stands in for an admin secret
  * of another organisation that `adminSecretArn` points at.
  */
-function foreignOrganizationGateway(stack: RotationStack, foreign: readonly string[]): GenesysGateway {
+function foreignOrganizationGateway(
+  stack: RotationStack,
+  foreign: readonly string[],
+): GenesysGateway<RotationGenesysApi> {
   const gateway = createGenesysGateway({
     extraEnvironments: [],
     endpointOverride: stack.genesys.url,

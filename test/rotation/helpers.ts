@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { GenesysGateway } from "../../lambda/rotation/genesys-gateway.ts";
 import { GenesysTransientError } from "../../lambda/shared/genesys/errors.ts";
+import type { GenesysGateway } from "../../lambda/shared/genesys/gateway.ts";
 import type { Log } from "../../lambda/shared/log.ts";
 import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
 import type { RotationEvent } from "../../local/aws/secrets-manager/index.ts";

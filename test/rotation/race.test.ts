@@ -11,8 +11,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SecretsManagerClient, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
-import { createGenesysGateway, type GenesysGateway } from "../../lambda/rotation/genesys-gateway.ts";
+import type { RotationGenesysApi } from "../../lambda/rotation/context.ts";
 import type { RotationHandler } from "../../lambda/rotation/handler.ts";
+import { createGenesysGateway, type GenesysGateway } from "../../lambda/shared/genesys/gateway.ts";
 import type { RotationEvent } from "../../local/aws/secrets-manager/index.ts";
 import { type RotationStack, startRotationStack } from "../support/rotation-stack.ts";
 import { recordingLog } from "./helpers.ts";
@@ -55,7 +56,7 @@ function choreographedHandler(stack: RotationStack, steps: Choreography): Rotati
     clock: stack.clock,
     log: recordingLog(),
   });
-  const genesys: GenesysGateway = {
+  const genesys: GenesysGateway<RotationGenesysApi> = {
     ...gateway,
     api(endpoints, accessToken) {
       const api = gateway.api(endpoints, accessToken);

@@ -13,9 +13,9 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
-import { createGenesysGateway, type GenesysGateway } from "../../lambda/rotation/genesys-gateway.ts";
 import { IGNORE_MIN_GAP_TOKEN_PREFIX } from "../../lambda/rotation/preconditions.ts";
 import { GenesysTransientError } from "../../lambda/shared/genesys/errors.ts";
+import { createGenesysGateway, type GenesysGateway } from "../../lambda/shared/genesys/gateway.ts";
 import { REGENERATION_MARKER } from "../../lambda/shared/staging-labels.ts";
 import {
   ROTATION_LAMBDA_ARN,

@@ -1,12 +1,12 @@
 /**
- * The rotation function's pure parts: event validation, configuration, twin comparison, backoff.
+ * The rotation function's pure parts: event validation, configuration, backoff (twin comparison:
+ * test/genesys-client/twins.test.ts).
  * (Behaviour against both emulators is in rotation.test.ts and the other suites of this folder.)
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { readRotationConfig } from "../../lambda/rotation/config.ts";
 import { assertAdminSecretPinned, sameSecretArn } from "../../lambda/rotation/credentials.ts";
-import { describeTwinDrift } from "../../lambda/rotation/drift.ts";
 import { AdminSecretPinError, RotationEventError } from "../../lambda/rotation/errors.ts";
 import { parseRotationEvent } from "../../lambda/rotation/event.ts";
 import { backoffDelay } from "../../lambda/rotation/steps.ts";
@@ -165,45 +165,6 @@ describe("readRotationConfig", () => {
       );
     });
   }
-});
-
-describe("describeTwinDrift", () => {
-  const base = {
-    roleDivisions: [
-      { roleId: "r1", divisionId: "d1" },
-      { roleId: "r2", divisionId: "*" },
-    ],
-    accessTokenValiditySeconds: 3600,
-  };
-
-  test("equal sets in any order are consistent", () => {
-    assert.equal(
-      describeTwinDrift(
-        { id: "A", ...base },
-        { id: "B", ...base, roleDivisions: [...base.roleDivisions].reverse() },
-      ),
-      undefined,
-    );
-  });
-
-  test("names role divisions present on one side only, and a lifetime difference", () => {
-    const message = describeTwinDrift(
-      { id: "A", ...base },
-      {
-        id: "B",
-        roleDivisions: [
-          { roleId: "r2", divisionId: "*" },
-          { roleId: "r3", divisionId: "d9" },
-        ],
-        accessTokenValiditySeconds: 600,
-      },
-    );
-    assert.equal(
-      message,
-      "role drift between clients A and B: roleDivisions only on A: role r1 in division d1; " +
-        "roleDivisions only on B: role r3 in division d9; accessTokenValiditySeconds differs: A has 3600, B has 600",
-    );
-  });
 });
 
 test("backoffDelay grows, is jittered within [half, full] of its ceiling, and is capped", () => {

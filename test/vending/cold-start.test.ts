@@ -41,6 +41,7 @@ test("loading the vending handler loads neither undici, nor the Secrets Manager 
     "@aws-sdk/client-secrets-manager",
     "/shared/genesys/oauth.ts",
     "/shared/genesys/http.ts",
+    "/shared/genesys/responses.ts",
     "/vending/mint.ts",
     "/zod/",
   ];

@@ -8,14 +8,12 @@ import * as z from "zod/mini";
 import { ValidationError } from "../errors.ts";
 import type { GenesysEndpoints } from "./environments.ts";
 import {
-  errorForStatus,
   type GenesysCallOptions,
   type GenesysHttpRequest,
   type GenesysHttpResponse,
-  parseJsonBody,
-  responseFieldError,
   sendGenesysRequest,
 } from "./http.ts";
+import { errorForStatus, parseJsonBody, responseFieldError } from "./responses.ts";
 
 // Re-exported because docs/ARCHITECTURE.md lists the call options with this module.
 export type { GenesysCallOptions } from "./http.ts";

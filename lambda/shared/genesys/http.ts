@@ -1,7 +1,8 @@
 /**
- * The one place that sends HTTP requests to Genesys Cloud (token endpoint and Platform API alike):
- * per-attempt timeouts, failure classification into the typed errors of errors.ts, Retry-After, and
- * bounded retries.
+ * The transport to Genesys Cloud, the one place that sends HTTP requests to it (token endpoint and
+ * Platform API alike): per-attempt timeouts, network failures as the typed errors of errors.ts,
+ * Retry-After, and bounded retries. What a response means (status → typed error, body parsing) is decided
+ * by the interpreter each call passes in; the rules those share are responses.ts.
  *
  * Why an explicit loop rather than undici's retry interceptor (docs/ARCHITECTURE.md#code-style prefers interceptors where a
  * generic retry fits): the rules here are not generic. A Retry-After longer than `maxRetryAfterMs` must
@@ -20,12 +21,9 @@ import type { Log } from "../log.ts";
 import {
   GenesysApiRateLimitError,
   GenesysError,
-  GenesysNotFoundError,
-  GenesysPermissionError,
   GenesysProtocolError,
   GenesysTokenRateLimitError,
   GenesysTransientError,
-  GenesysUnauthorizedError,
   sanitizeCode,
 } from "./errors.ts";
 
@@ -346,77 +344,4 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (!/[A-Za-z]/.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/** Parses a JSON body, or throws GenesysProtocolError naming the operation (never echoing the body). */
-export function parseJsonBody(response: GenesysHttpResponse): unknown {
-  try {
-    return JSON.parse(response.body);
-  } catch {
-    throw new GenesysProtocolError("response body is not JSON", responseDetails(response));
-  }
-}
-
-/**
- * The GenesysProtocolError for a response body field that broke a rule, e.g. `response field "state" must
- * be one of ...`. Names the field and the rule, never the value (it may be a secret or a token).
- */
-export function responseFieldError(
-  response: GenesysHttpResponse,
-  field: string,
-  rule: string,
-  subject = "response",
-): GenesysProtocolError {
-  return new GenesysProtocolError(`${subject} field "${field}" ${rule}`, responseDetails(response));
-}
-
-/** The log-safe details of a response, for building a GenesysError. */
-export function responseDetails(response: GenesysHttpResponse, genesysCode?: string) {
-  return {
-    operation: response.operation,
-    status: response.status,
-    ...(response.retryAfterMs === undefined ? {} : { retryAfterMs: response.retryAfterMs }),
-    ...(genesysCode === undefined ? {} : { genesysCode }),
-    ...(response.correlationId === undefined ? {} : { correlationId: response.correlationId }),
-  };
-}
-
-/**
- * The typed error for a non-2xx response, by status, shared by the token endpoint (after its own
- * OAuth-specific rules) and the Platform API. The error code comes from the body's `code` (API) or
- * `error` (login service); the free-text message is deliberately not used.
- */
-export function errorForStatus(response: GenesysHttpResponse): GenesysError {
-  const errorBody = tryParseObject(response.body);
-  const genesysCode = sanitizeCode(errorBody?.code) ?? sanitizeCode(errorBody?.error);
-  const correlationId = response.correlationId ?? sanitizeCode(errorBody?.contextId);
-  const details = {
-    ...responseDetails(response, genesysCode),
-    ...(correlationId === undefined ? {} : { correlationId }),
-  };
-  const { status } = response;
-  if (status === 429) return new GenesysApiRateLimitError("rate limited", details);
-  if (status === 401) return new GenesysUnauthorizedError("the access token was rejected", details);
-  if (status === 403) {
-    return new GenesysPermissionError(
-      "forbidden: the OAuth client lacks a permission for this call",
-      details,
-    );
-  }
-  if (status === 404) return new GenesysNotFoundError("not found", details);
-  // 501 Not Implemented will not change by retrying (the official Go SDK makes the same exception).
-  if (status >= 500 && status !== 501) return new GenesysTransientError("server error", details);
-  return new GenesysProtocolError(`unexpected HTTP status ${status}`, details);
-}
-
-/** Parses a body as a JSON object, or undefined (error bodies are best effort). */
-export function tryParseObject(body: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(body);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,4 +1,4 @@
-/** The Genesys Cloud client: environments, the client-credentials grant, the admin API and typed errors. */
+/** The Genesys Cloud client: environments, the client-credentials grant, the admin API, the gateway over them, twin comparison and typed errors. */
 
 export {
   GenesysApi,
@@ -39,6 +39,12 @@ export {
   GenesysUnauthorizedError,
 } from "./errors.ts";
 export {
+  createGenesysGateway,
+  type GenesysCallLimits,
+  type GenesysGateway,
+  type GenesysGatewayOptions,
+} from "./gateway.ts";
+export {
   closeSharedDispatcher,
   type GenesysCallOptions,
   type GenesysHttpRequest,
@@ -54,3 +60,4 @@ export {
   processClientCredentialsTokenResponse,
   requestClientCredentialsToken,
 } from "./oauth.ts";
+export { describeTwinDrift, type TwinClient, twinDifferences } from "./twins.ts";

@@ -1,7 +1,7 @@
 /**
  * The OAuth 2.0 client-credentials grant (RFC 6749 §4.4) against Genesys Cloud's login service, split
  * as in oauth4webapi: a pure function builds the request, another processes the response, and
- * {@link requestClientCredentialsToken} joins them through the shared sender in http.ts.
+ * {@link requestClientCredentialsToken} joins them through the shared transport in http.ts.
  */
 import { ValidationError } from "../errors.ts";
 import type { GenesysEndpoints } from "./environments.ts";
@@ -13,16 +13,18 @@ import {
   sanitizeCode,
 } from "./errors.ts";
 import {
-  errorForStatus,
   type GenesysCallOptions,
   type GenesysHttpRequest,
   type GenesysHttpResponse,
+  sendGenesysRequest,
+} from "./http.ts";
+import {
+  errorForStatus,
   parseJsonBody,
   responseDetails,
   responseFieldError,
-  sendGenesysRequest,
   tryParseObject,
-} from "./http.ts";
+} from "./responses.ts";
 
 /** An access token and when it expires. */
 export interface AccessToken {

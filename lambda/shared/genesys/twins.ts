@@ -1,7 +1,8 @@
 /**
- * Consistency of the two clients of an alternating pair. Consumers see whichever client is current, so
- * the twins must grant exactly the same access (roleDivisions, as a set) and tokens of the same lifetime;
- * otherwise a rotation silently changes what every consumer may do.
+ * Twin comparison: consistency of the two OAuth clients of an alternating pair (docs/design.md). Consumers
+ * see whichever client is current, so the twins must grant exactly the same access (roleDivisions, as a
+ * set) and tokens of the same lifetime; otherwise a rotation silently changes what every consumer may do.
+ * The rotation refuses a drifted pair (RoleDriftError); the CLI's `seed` aligns the twin it creates or reuses.
  */
 
 /** The fields of an OAuth client that must match between twins. */
@@ -33,7 +34,7 @@ export function twinDifferences(a: TwinClient, b: TwinClient): string[] {
   return differences;
 }
 
-/** The message of a RoleDriftError for two clients, or `undefined` when they match. */
+/** The drift between two clients in one sentence (the rotation's RoleDriftError message), or `undefined` when they match. */
 export function describeTwinDrift(a: TwinClient, b: TwinClient): string | undefined {
   const differences = twinDifferences(a, b);
   if (differences.length === 0) return undefined;
