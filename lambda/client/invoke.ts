@@ -6,6 +6,7 @@
  */
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
 import { awsErrorFields } from "../shared/aws-errors.ts";
+import { exponentialDelay, fullJitter } from "../shared/backoff.ts";
 import type { Clock, Random } from "../shared/clock.ts";
 import { splitFunctionReference } from "../shared/vendor-alias.ts";
 import {
@@ -102,8 +103,12 @@ export async function invokeVendor(
         (error instanceof VendorInvokeError && error.retryable) || isVendorRuntimeFailure(error);
       if (!transient || attempt >= policy.maxAttempts) throw error;
     }
-    const ceiling = Math.min(policy.backoffCapMs, policy.backoffBaseMs * 2 ** (attempt - 1));
-    const delayMs = Math.floor(policy.random() * ceiling);
+    // Full jitter (docs/design.md#backoff-and-jitter): what is retried is mostly Lambda throttling, many
+    // consumers contending for the vendor's concurrency; spreading them widest clears it soonest.
+    const delayMs = fullJitter(
+      exponentialDelay(attempt - 1, { baseMs: policy.backoffBaseMs, capMs: policy.backoffCapMs }),
+      policy.random,
+    );
     if (delayMs > 0) await policy.clock.sleep(delayMs);
   }
 }

@@ -6,6 +6,7 @@ import { LambdaClient } from "@aws-sdk/client-lambda";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
+import { SingleFlight } from "../shared/single-flight.ts";
 import { ConfigurationError, ValidationError } from "./errors.ts";
 import { type InvokePolicy, invokeVendor, type LambdaInvoker, vendorTarget } from "./invoke.ts";
 import { type VendedToken, withRemainingSeconds } from "./payload.ts";
@@ -147,7 +148,8 @@ export class TokenProvider implements TokenSource {
    * a vend that started before the rejection may still bring it back, and it must never be cached or served.
    */
   readonly #lastRejected = new Map<string, string>();
-  readonly #inFlight = new Map<string, Promise<CacheEntry>>();
+  /** Running vends by request (credential, minTtlSeconds, rejectedToken): identical requests share one. */
+  readonly #flights = new SingleFlight();
 
   constructor(props: TokenProviderProps) {
     if (typeof props.functionName !== "string" || props.functionName.trim() === "") {
@@ -256,11 +258,7 @@ export class TokenProvider implements TokenSource {
     request: { credential?: string; minTtlSeconds?: number; rejectedToken?: string },
   ): Promise<CacheEntry> {
     const flightKey = `${key}\u0000${request.minTtlSeconds ?? ""}\u0000${request.rejectedToken ?? ""}`;
-    const running = this.#inFlight.get(flightKey);
-    if (running) return running;
-    const flight = this.#vend(key, request).finally(() => this.#inFlight.delete(flightKey));
-    this.#inFlight.set(flightKey, flight);
-    return flight;
+    return this.#flights.run(flightKey, () => this.#vend(key, request));
   }
 
   async #vend(
