@@ -3,6 +3,7 @@
  * function, with single-flight invokes and refresh shortly before expiry.
  */
 import { LambdaClient } from "@aws-sdk/client-lambda";
+import type { ExponentialBackoff } from "../shared/backoff.ts";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
@@ -109,8 +110,8 @@ const DEFAULT_MAX_INVOKE_ATTEMPTS = 3;
 const MAX_SKEW_SHARE = 0.25;
 /** A token with less left than this is not served as a fallback when a refresh fails. */
 const MIN_FALLBACK_REMAINING_MS = 5_000;
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_CAP_MS = 2_000;
+/** Between Invoke attempts: 100 ms doubling to 2 s, full jitter (invoke.ts says why). */
+const INVOKE_BACKOFF: ExponentialBackoff = { baseMs: 100, capMs: 2_000 };
 
 const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -183,8 +184,7 @@ export class TokenProvider implements TokenSource {
     this.#policy = {
       invokeTimeoutMs,
       maxAttempts: maxInvokeAttempts,
-      backoffBaseMs: BACKOFF_BASE_MS,
-      backoffCapMs: BACKOFF_CAP_MS,
+      backoff: INVOKE_BACKOFF,
       clock: this.#clock,
       random: props.random ?? systemRandom,
     };

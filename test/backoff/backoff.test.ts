@@ -47,70 +47,63 @@ describe("exponentialDelay", () => {
   });
 });
 
-describe("fullJitter", () => {
-  test("is 0 when the random source gives 0", () => {
-    assert.equal(fullJitter(1_000, atZero), 0);
-  });
+/** The two jitters: each is a whole number of milliseconds from its floor up to the ceiling. */
+const JITTERS = [
+  {
+    name: "fullJitter (uniform from 0)",
+    jitter: fullJitter,
+    floor: (_ceiling: number) => 0,
+    /** [ceiling, wait at random 0.999] */
+    nearTop: [
+      [1_000, 999],
+      [250, 249],
+    ],
+  },
+  {
+    name: "equalJitter (half fixed, half random)",
+    jitter: equalJitter,
+    floor: (ceiling: number) => Math.floor(ceiling / 2),
+    nearTop: [
+      [250, 249],
+      [8_000, 7_996],
+    ],
+  },
+] as const;
 
-  test("stays just below the ceiling when the random source gives almost 1, and never passes it", () => {
-    assert.equal(fullJitter(1_000, atAlmostOne), 999);
-    assert.equal(fullJitter(250, atAlmostOne), 249);
-    for (const ceiling of [1, 250, 1_000, 2_000, 8_000]) {
-      const wait = fullJitter(ceiling, atLargest);
-      assert.ok(wait >= ceiling - 1 && wait <= ceiling, `${ceiling}: ${wait}`);
-    }
-  });
+for (const { name, jitter, floor, nearTop } of JITTERS) {
+  describe(name, () => {
+    test("gives its floor when the random source gives 0", () => {
+      for (const ceiling of [250, 1_000, 4_000]) assert.equal(jitter(ceiling, atZero), floor(ceiling));
+    });
 
-  test("gives whole milliseconds from 0 to the ceiling, spread over the whole range", () => {
-    const random = seededRandom(12);
-    const waits = Array.from({ length: 2_000 }, () => fullJitter(2_000, random));
-    for (const wait of waits) {
-      assert.ok(Number.isInteger(wait) && wait >= 0 && wait <= 2_000, String(wait));
-    }
-    assert.ok(Math.min(...waits) < 100, "reaches near zero");
-    assert.ok(Math.max(...waits) > 1_900, "reaches near the ceiling");
-  });
+    test("stays just below the ceiling when the random source gives almost 1, and never passes it", () => {
+      for (const [ceiling, wait] of nearTop) assert.equal(jitter(ceiling, atAlmostOne), wait);
+      for (const ceiling of [2, 250, 1_000, 4_000, 8_000]) {
+        const wait = jitter(ceiling, atLargest);
+        assert.ok(wait >= ceiling - 1 && wait <= ceiling, `${ceiling}: ${wait}`);
+      }
+    });
 
-  test("defaults to the system random source", () => {
-    for (let i = 0; i < 100; i++) {
-      const wait = fullJitter(100);
-      assert.ok(Number.isInteger(wait) && wait >= 0 && wait <= 100, String(wait));
-    }
-  });
-});
+    test("gives whole milliseconds from its floor to the ceiling, spread over that range", () => {
+      const random = seededRandom(12);
+      const ceiling = 2_000;
+      const waits = Array.from({ length: 2_000 }, () => jitter(ceiling, random));
+      for (const wait of waits) {
+        assert.ok(Number.isInteger(wait) && wait >= floor(ceiling) && wait <= ceiling, String(wait));
+      }
+      const span = ceiling - floor(ceiling);
+      assert.ok(Math.min(...waits) < floor(ceiling) + span / 20, "reaches near its floor");
+      assert.ok(Math.max(...waits) > ceiling - span / 20, "reaches near the ceiling");
+    });
 
-describe("equalJitter", () => {
-  test("is half the ceiling when the random source gives 0", () => {
-    assert.equal(equalJitter(250, atZero), 125);
-    assert.equal(equalJitter(4_000, atZero), 2_000);
+    test("defaults to the system random source", () => {
+      for (let i = 0; i < 100; i++) {
+        const wait = jitter(100);
+        assert.ok(Number.isInteger(wait) && wait >= floor(100) && wait <= 100, String(wait));
+      }
+    });
   });
-
-  test("stays just below the ceiling when the random source gives almost 1, and never passes it", () => {
-    assert.equal(equalJitter(250, atAlmostOne), 249);
-    assert.equal(equalJitter(8_000, atAlmostOne), 7_996);
-    for (const ceiling of [2, 250, 1_000, 4_000, 8_000]) {
-      const wait = equalJitter(ceiling, atLargest);
-      assert.ok(wait >= ceiling - 1 && wait <= ceiling, `${ceiling}: ${wait}`);
-    }
-  });
-
-  test("gives whole milliseconds from half the ceiling to the ceiling, spread over that range", () => {
-    const random = seededRandom(34);
-    const waits = Array.from({ length: 2_000 }, () => equalJitter(1_000, random));
-    for (const wait of waits) {
-      assert.ok(Number.isInteger(wait) && wait >= 500 && wait <= 1_000, String(wait));
-    }
-    assert.ok(Math.min(...waits) < 550, "reaches near half");
-    assert.ok(Math.max(...waits) > 950, "reaches near the ceiling");
-  });
-
-  test("defaults to the system random source", () => {
-    for (let i = 0; i < 100; i++) {
-      const wait = equalJitter(100);
-      assert.ok(Number.isInteger(wait) && wait >= 50 && wait <= 100, String(wait));
-    }
-  });
-});
+}
 
 describe("composed, as the call sites use it", () => {
   test("every wait stays within its ceiling and the cap, and an equal-jitter wait above half of its ceiling", () => {
