@@ -123,8 +123,7 @@ export async function runVend(input: VendInput, deps: CliDependencies): Promise<
       {
         invokeTimeoutMs: 30_000,
         maxAttempts: 2,
-        backoffBaseMs: 200,
-        backoffCapMs: 2000,
+        backoff: { baseMs: 200, capMs: 2000 },
         clock: deps.clock,
         random: systemRandom,
       },

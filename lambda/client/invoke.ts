@@ -6,6 +6,7 @@
  */
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
 import { awsErrorFields } from "../shared/aws-errors.ts";
+import { type ExponentialBackoff, exponentialDelay, fullJitter } from "../shared/backoff.ts";
 import type { Clock, Random } from "../shared/clock.ts";
 import { splitFunctionReference } from "../shared/vendor-alias.ts";
 import {
@@ -25,10 +26,8 @@ export interface InvokePolicy {
   invokeTimeoutMs: number;
   /** Attempts in total, the first included. */
   maxAttempts: number;
-  /** Base of the exponential backoff (full jitter) between attempts. */
-  backoffBaseMs: number;
-  /** Longest single backoff. */
-  backoffCapMs: number;
+  /** Exponential backoff between attempts (full jitter): ceiling of the first wait, and the longest. */
+  backoff: ExponentialBackoff;
   clock: Clock;
   random: Random;
 }
@@ -102,8 +101,9 @@ export async function invokeVendor(
         (error instanceof VendorInvokeError && error.retryable) || isVendorRuntimeFailure(error);
       if (!transient || attempt >= policy.maxAttempts) throw error;
     }
-    const ceiling = Math.min(policy.backoffCapMs, policy.backoffBaseMs * 2 ** (attempt - 1));
-    const delayMs = Math.floor(policy.random() * ceiling);
+    // Full jitter (docs/design.md#backoff-and-jitter): what is retried is mostly Lambda throttling, many
+    // consumers contending for the vendor's concurrency; spreading them widest clears it soonest.
+    const delayMs = fullJitter(exponentialDelay(attempt - 1, policy.backoff), policy.random);
     if (delayMs > 0) await policy.clock.sleep(delayMs);
   }
 }

@@ -3,9 +3,11 @@
  * function, with single-flight invokes and refresh shortly before expiry.
  */
 import { LambdaClient } from "@aws-sdk/client-lambda";
+import type { ExponentialBackoff } from "../shared/backoff.ts";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
+import { SingleFlight } from "../shared/single-flight.ts";
 import { ConfigurationError, ValidationError } from "./errors.ts";
 import { type InvokePolicy, invokeVendor, type LambdaInvoker, vendorTarget } from "./invoke.ts";
 import { type VendedToken, withRemainingSeconds } from "./payload.ts";
@@ -108,8 +110,8 @@ const DEFAULT_MAX_INVOKE_ATTEMPTS = 3;
 const MAX_SKEW_SHARE = 0.25;
 /** A token with less left than this is not served as a fallback when a refresh fails. */
 const MIN_FALLBACK_REMAINING_MS = 5_000;
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_CAP_MS = 2_000;
+/** Between Invoke attempts: 100 ms doubling to 2 s, full jitter (invoke.ts says why). */
+const INVOKE_BACKOFF: ExponentialBackoff = { baseMs: 100, capMs: 2_000 };
 
 const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -147,7 +149,8 @@ export class TokenProvider implements TokenSource {
    * a vend that started before the rejection may still bring it back, and it must never be cached or served.
    */
   readonly #lastRejected = new Map<string, string>();
-  readonly #inFlight = new Map<string, Promise<CacheEntry>>();
+  /** Running vends by request (credential, minTtlSeconds, rejectedToken): identical requests share one. */
+  readonly #flights = new SingleFlight();
 
   constructor(props: TokenProviderProps) {
     if (typeof props.functionName !== "string" || props.functionName.trim() === "") {
@@ -181,8 +184,7 @@ export class TokenProvider implements TokenSource {
     this.#policy = {
       invokeTimeoutMs,
       maxAttempts: maxInvokeAttempts,
-      backoffBaseMs: BACKOFF_BASE_MS,
-      backoffCapMs: BACKOFF_CAP_MS,
+      backoff: INVOKE_BACKOFF,
       clock: this.#clock,
       random: props.random ?? systemRandom,
     };
@@ -256,11 +258,7 @@ export class TokenProvider implements TokenSource {
     request: { credential?: string; minTtlSeconds?: number; rejectedToken?: string },
   ): Promise<CacheEntry> {
     const flightKey = `${key}\u0000${request.minTtlSeconds ?? ""}\u0000${request.rejectedToken ?? ""}`;
-    const running = this.#inFlight.get(flightKey);
-    if (running) return running;
-    const flight = this.#vend(key, request).finally(() => this.#inFlight.delete(flightKey));
-    this.#inFlight.set(flightKey, flight);
-    return flight;
+    return this.#flights.run(flightKey, () => this.#vend(key, request));
   }
 
   async #vend(

@@ -7,6 +7,7 @@
  * the inactive client of an alternating pair, which nobody uses).
  */
 import { randomUUID } from "node:crypto";
+import { equalJitter, exponentialDelay } from "../shared/backoff.ts";
 import { describeError, RotatorError } from "../shared/errors.ts";
 import type { OAuthClient } from "../shared/genesys/api.ts";
 import { GenesysError, GenesysInvalidClientError, GenesysNotFoundError } from "../shared/genesys/errors.ts";
@@ -621,10 +622,13 @@ function retryDelay(
   return Math.min(remainingMs, delay);
 }
 
-/** Exponential backoff with "equal jitter": half fixed, half random, capped. */
+/**
+ * The rotation's backoff: 250 ms doubling to 4 s, equal jitter (docs/design.md#backoff-and-jitter). A
+ * new secret needs seconds to propagate and a failed put needs Secrets Manager to recover, and one
+ * rotation runs per secret, so there is no crowd to spread: a wait near zero would only repeat the failure.
+ */
 export function backoffDelay(attempt: number, random: () => number, baseMs = 250, capMs = 4000): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
-  return ceiling / 2 + random() * (ceiling / 2);
+  return equalJitter(exponentialDelay(attempt, { baseMs, capMs }), random);
 }
 
 /**

@@ -33,9 +33,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { awsErrorFields } from "../shared/aws-errors.ts";
+import { equalJitter, exponentialDelay } from "../shared/backoff.ts";
 import type { Clock, Random } from "../shared/clock.ts";
 import { describeError, RotatorError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
+import type { SingleFlight } from "../shared/single-flight.ts";
 import type { CredentialConfig } from "./config.ts";
 import {
   DeadlinePassedError,
@@ -48,7 +50,6 @@ import type { VendMetrics } from "./metrics.ts";
 import type { MintedToken, Minter } from "./mint.ts";
 import type { DirectMintPauses } from "./mint-pauses.ts";
 import type { RejectionReports, TokenProbe } from "./rejection-reports.ts";
-import type { SingleFlight } from "./single-flight.ts";
 import {
   type CachedToken,
   hashToken,
@@ -850,10 +851,14 @@ function deadlinePassed(want: Want, deps: VendDependencies): boolean {
 }
 
 function backoff(firstMs: number, maxMs: number, attempt: number): number {
-  return Math.min(maxMs, firstMs * 2 ** Math.min(attempt, 20));
+  return exponentialDelay(attempt, { baseMs: firstMs, capMs: maxMs });
 }
 
-/** Between half and all of `ms`, so pollers from many containers do not move in lockstep. */
+/**
+ * Between half and all of `ms` (equal jitter, docs/design.md#backoff-and-jitter), so pollers from many
+ * containers do not move in lockstep, yet none re-reads the item at once (the mint it waits for takes
+ * a while) and a pause after a failed mint, which the lease holds for the whole fleet, never shrinks to zero.
+ */
 function jittered(ms: number, deps: VendDependencies): number {
-  return ms * (0.5 + deps.random() * 0.5);
+  return equalJitter(ms, deps.random);
 }

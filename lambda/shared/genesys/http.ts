@@ -16,6 +16,7 @@
  * call then pays nothing for it (docs/design.md#cold-start-budget).
  */
 import type { Dispatcher } from "undici";
+import { equalJitter, exponentialDelay } from "../backoff.ts";
 import { type Clock, type Random, systemClock, systemRandom } from "../clock.ts";
 import type { Log } from "../log.ts";
 import {
@@ -86,9 +87,8 @@ export type ResponseInterpreter<T> = (response: GenesysHttpResponse) => T;
 export const DEFAULT_TIMEOUT_MS = 5_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_MAX_RETRY_AFTER_MS = 30_000;
-/** First backoff step; doubles per attempt up to {@link MAX_BACKOFF_MS}. */
-const BASE_BACKOFF_MS = 250;
-const MAX_BACKOFF_MS = 8_000;
+/** Backoff between attempts without Retry-After: 250 ms doubling up to 8 s, equal jitter (see retryDelay). */
+const BACKOFF = { baseMs: 250, capMs: 8_000 };
 /** Genesys responses are small JSON documents; anything bigger is a protocol error, not a thing to buffer. */
 const MAX_BODY_BYTES = 1024 * 1024;
 const USER_AGENT = "genesys-oauth-rotator";
@@ -207,9 +207,9 @@ export async function sendGenesysRequest<T>(
 
   function retryDelay(error: GenesysError, attempt: number): number {
     if (error.retryAfterMs !== undefined) return error.retryAfterMs;
-    // "Equal jitter": half fixed, half random, so retries spread out but never collapse to zero.
-    const step = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (attempt - 1));
-    return Math.round(step / 2 + random() * (step / 2));
+    // Equal jitter (docs/design.md#backoff-and-jitter): the retry follows a 5xx, a timeout or a throttle
+    // without Retry-After, and with three attempts a wait near zero would spend one on the same failure.
+    return equalJitter(exponentialDelay(attempt - 1, BACKOFF), random);
   }
 }
 

@@ -1,7 +1,11 @@
 /**
  * In-process single-flight: concurrent callers with the same key share one execution of an async
  * operation instead of starting their own (the coalescing that Powertools Parameters lacks, see
- * docs/design.md#caching-secret-values). The key must include every input that changes the result.
+ * docs/design.md#caching-secret-values). The vendor shares one resolution among identical requests and
+ * one direct mint per credential with it; the consumer library one Invoke among identical `getToken`
+ * calls (docs/design.md#consumer-library). The key must include every input that changes the result.
+ * A settled operation leaves at once: a rejection reaches every caller that joined it, and the next
+ * call with that key starts afresh.
  */
 export class SingleFlight {
   readonly #inFlight = new Map<string, Promise<unknown>>();
