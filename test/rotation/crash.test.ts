@@ -31,7 +31,7 @@ import { after, before, describe, test } from "node:test";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { cacheWarmingHook, integrationCredentialsHook } from "../../lambda/rotation/finish-hooks.ts";
 import { createGenesysGateway } from "../../lambda/rotation/genesys-gateway.ts";
-import { PENDING_PUT_ATTEMPTS } from "../../lambda/rotation/steps.ts";
+import { PENDING_PUT_ATTEMPTS } from "../../lambda/rotation/pending-put.ts";
 import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
 import type { RotationEvent } from "../../local/aws/secrets-manager/index.ts";
 import { type LambdaWireServer, startLambdaWireServer } from "../client/lambda-wire.ts";
