@@ -27,7 +27,8 @@ import { PowertoolsVendMetrics } from "./metrics.ts";
 import { parseVendingPayload } from "./payload.ts";
 import { createVendingRuntime, type VendingRuntime } from "./runtime.ts";
 import type { CachedToken } from "./token-cache.ts";
-import { vendToken, warmCache } from "./vend.ts";
+import { vendToken } from "./vend.ts";
+import { warmCache } from "./warm-cache.ts";
 
 /** A vended token. */
 export interface VendingResponse {

@@ -2,7 +2,8 @@
  * Per container: after a failed direct mint (DynamoDB unavailable, so there is no shared lease to hold
  * through a pause), when this container may try again, and after a rate limit until when Genesys asked
  * to wait. It is the in-process counterpart of the L2 item's lease hold and `mintBlockedUntil`; vend.ts
- * computes both from the same rules, so a degraded container paces Genesys like the fleet does.
+ * computes both from the same rules (mint-failures.ts), so a degraded container paces Genesys like the
+ * fleet does.
  */
 import type { MintBlock } from "./token-table.ts";
 

@@ -20,7 +20,7 @@ import {
   type ResolveEndpointsOptions,
   resolveEndpoints,
 } from "../shared/genesys/environments.ts";
-import { GenesysProtocolError } from "../shared/genesys/errors.ts";
+import { GenesysInvalidClientError, GenesysProtocolError } from "../shared/genesys/errors.ts";
 import type { GenesysCallOptions } from "../shared/genesys/http.ts";
 import type { AccessToken, ClientCredentialsRequest } from "../shared/genesys/oauth.ts";
 import { MAX_ACCESS_TOKEN_VALIDITY_SECONDS } from "../shared/genesys/token-lifetime.ts";
@@ -248,7 +248,7 @@ export class SecretsManagerMinter implements Minter {
         { deadline, timeoutMs, maxAttempts: 1, clock, log },
       );
     } catch (error) {
-      if (error instanceof Error && error.name === "GenesysInvalidClientError") {
+      if (error instanceof GenesysInvalidClientError) {
         outcomes.push(`${stage} rejected (invalid_client)`);
         log.warn("Staged secret version rejected by the token endpoint", {
           credential: credential.name,

@@ -14,7 +14,10 @@
  *    newer token; the loser serves the newer one.
  * 4. A failed mint pauses minting: the holder keeps the lease for the pause (Retry-After, a backoff),
  *    capped at one lease length, and records a rate limit on the item (`mintBlocked`), so that callers
- *    whose deadline ends before it fail at once with GenesysRateLimitedError instead of polling.
+ *    whose deadline ends before it fail at once with GenesysRateLimitedError instead of polling. Every
+ *    shared-path mint — a replacement, a refresh ahead, cache warming (warm-cache.ts) — is this one
+ *    lease → mint → hold sequence ({@link mintUnderLease}); which failure pauses how long is the
+ *    mint-failure policy (mint-failures.ts).
  * 5. DynamoDB failing (anything but a lost condition) → L1 + direct minting with in-process
  *    single-flight, counted as `DynamoDbDegraded`, until DynamoDB answers again (l2-health.ts). The
  *    same pauses apply per container (mint-pauses.ts).
@@ -32,10 +35,9 @@
  * an error), no wait or backoff runs past the caller's deadline, and every AWS call is aborted at it.
  */
 import { randomUUID } from "node:crypto";
-import { awsErrorFields } from "../shared/aws-errors.ts";
 import { equalJitter, exponentialDelay } from "../shared/backoff.ts";
 import type { Clock, Random } from "../shared/clock.ts";
-import { describeError, RotatorError } from "../shared/errors.ts";
+import { describeError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
 import type { SingleFlight } from "../shared/single-flight.ts";
 import type { CredentialConfig } from "./config.ts";
@@ -48,6 +50,14 @@ import {
 import type { L2Health } from "./l2-health.ts";
 import type { VendMetrics } from "./metrics.ts";
 import type { MintedToken, Minter } from "./mint.ts";
+import {
+  classifyMintFailure,
+  type MintFailure,
+  mintBlockAfter,
+  pauseAfter,
+  REFRESH_RETRY_PAUSE_MS,
+  refreshPause,
+} from "./mint-failures.ts";
 import type { DirectMintPauses } from "./mint-pauses.ts";
 import type { RejectionReports, TokenProbe } from "./rejection-reports.ts";
 import {
@@ -100,7 +110,7 @@ export interface VendRequest {
 }
 
 /** The normalised request the internals work with (the rejected token only as its hash). */
-interface Want {
+export interface Want {
   credential: CredentialConfig;
   minTtlMs: number;
   rejectedHash: string | undefined;
@@ -115,12 +125,6 @@ const MAX_POLL_MS = 1000;
 /** Backoff after a transient mint failure; doubles up to {@link MAX_RETRY_MS}. */
 const FIRST_RETRY_MS = 200;
 const MAX_RETRY_MS = 2000;
-/** Pause after a rate limit without Retry-After (Genesys may not send one on the token endpoint). */
-const DEFAULT_RATE_LIMIT_PAUSE_MS = 1000;
-/** Pause after a failed refresh-ahead mint before the next caller tries again. */
-const REFRESH_RETRY_PAUSE_MS = 1000;
-/** Pause after a fatal mint failure before another caller may try (spaces out doomed attempts). */
-const FATAL_PAUSE_MS = 1000;
 /** Longest time a probe of a reported token may take (the rest of the deadline is left for a mint). */
 const PROBE_BUDGET_MS = 3000;
 
@@ -239,47 +243,27 @@ async function resolveShared(want: Want, deps: VendDependencies): Promise<Cached
     // token is dead for every consumer), and the lease already makes it one mint fleet-wide.
     const rejectionMint = reportedOnly && verdict === "unknown";
     if (deadlinePassed(want, deps)) return giveUp(want, best, lastFailure ?? "the deadline passed", deps);
-    const leaseUntil = leaseEnd(now, want, deps);
-    const lease = await table.acquireLease(
+    const attempt = await mintUnderLease(
+      want,
       key,
-      {
-        owner,
-        observedGeneration: generation,
-        now,
-        leaseUntil,
-        ...(rejectionMint ? { rejectionMintsAfter: now - deps.rejectionMintIntervalMs } : {}),
-      },
-      call,
+      { owner, observedGeneration: generation, now, rejectionMint },
+      () => jittered(backoff(FIRST_RETRY_MS, MAX_RETRY_MS, retries++), deps),
+      deps,
     );
-    if (!lease.acquired) {
+    if (attempt.kind === "lease-lost") {
       // Somebody else leads, or already wrote a newer token (or replaced a reported token within the
       // cap): the loop looks at the item they left.
-      item = lease.item;
+      item = attempt.item;
       continue;
     }
-    try {
-      return await mintAndStore(
-        want,
-        key,
-        generation,
-        Math.min(want.deadline, leaseUntil),
-        deps,
-        rejectionMint,
-      );
-    } catch (error) {
-      lastFailure = error;
-      recordMintFailure(want, error, deps);
-      const failure = classifyMintFailure(error);
-      const pause = pauseAfter(failure, () =>
-        jittered(backoff(FIRST_RETRY_MS, MAX_RETRY_MS, retries++), deps),
-      );
-      await holdAfterFailure(key, owner, failure, pause, want, deps);
-      if (isStillValid(best, deps)) return serve(best, undefined, deps);
-      if (failure.kind === "fatal") throw error;
-      if (clock.now() + pause >= want.deadline || want.signal.aborted) return giveUp(want, best, error, deps);
-      await clock.sleep(pause);
-      item = await table.read(key, call);
-    }
+    if (attempt.kind === "minted") return attempt.token;
+    const { error, failure, pauseMs: pause } = attempt;
+    lastFailure = error;
+    if (isStillValid(best, deps)) return serve(best, undefined, deps);
+    if (failure.kind === "fatal") throw error;
+    if (clock.now() + pause >= want.deadline || want.signal.aborted) return giveUp(want, best, error, deps);
+    await clock.sleep(pause);
+    item = await table.read(key, call);
   }
 }
 
@@ -296,29 +280,84 @@ async function refreshAhead(
   owner: string,
   deps: VendDependencies,
 ): Promise<CachedToken> {
-  const now = deps.clock.now();
-  const leaseUntil = leaseEnd(now, want, deps);
-  const lease = await deps.table.acquireLease(
+  // After a failure the lease is held for the refresh pause: one refresh attempt per pause fleet-wide,
+  // not one per invocation.
+  const attempt = await mintUnderLease(
+    want,
     key,
-    { owner, observedGeneration: generation, now, leaseUntil },
-    { abortSignal: want.signal },
+    { owner, observedGeneration: generation, now: deps.clock.now() },
+    refreshPause,
+    deps,
   );
-  if (!lease.acquired) {
-    const current = lease.item?.token;
+  if (attempt.kind === "lease-lost") {
+    const current = attempt.item?.token;
     if (current !== undefined && acceptable(current, want, deps) && newerToken(current, best) === current) {
       deps.l1.set(key.credential, current);
       return serve(current, current, deps);
     }
-    return serve(best, lease.item?.token, deps);
+    return serve(best, attempt.item?.token, deps);
   }
+  return attempt.kind === "minted" ? attempt.token : best;
+}
+
+/** How {@link mintUnderLease} ended. */
+export type LeasedMint =
+  /** Somebody else holds the lease or wrote a newer generation: `item` is what they left (no second read). */
+  | { kind: "lease-lost"; item: TokenItem | undefined }
+  | { kind: "minted"; token: CachedToken }
+  /** The mint failed: counted, logged, and the lease held through `pauseMs` (capped at one lease). */
+  | { kind: "failed"; error: unknown; failure: MintFailure; pauseMs: number };
+
+/**
+ * The lease → mint → hold-on-failure sequence, the one way a token is minted on the shared path
+ * (resolveShared, refreshAhead, warm-cache.ts): take the lease on the generation seen at `now`, mint
+ * and store the next generation before the lease or the deadline ends ({@link mintAndStore}); after a
+ * failure hold the lease for the pause the mint-failure policy sets (mint-failures.ts; `transientMs`
+ * for transient trouble), so the fleet makes one attempt per pause. What follows is the caller's.
+ */
+export async function mintUnderLease(
+  want: Want,
+  key: TokenKey,
+  attempt: {
+    owner: string;
+    observedGeneration: number;
+    now: number;
+    /** The mint replaces a reported token Genesys could not confirm: lease and write keep the rejection mint cap. */
+    rejectionMint?: boolean;
+  },
+  transientMs: () => number,
+  deps: VendDependencies,
+): Promise<LeasedMint> {
+  const { owner, observedGeneration, now, rejectionMint = false } = attempt;
+  const leaseUntil = leaseEnd(now, want, deps);
+  const lease = await deps.table.acquireLease(
+    key,
+    {
+      owner,
+      observedGeneration,
+      now,
+      leaseUntil,
+      ...(rejectionMint ? { rejectionMintsAfter: now - deps.rejectionMintIntervalMs } : {}),
+    },
+    { abortSignal: want.signal },
+  );
+  if (!lease.acquired) return { kind: "lease-lost", item: lease.item };
   try {
-    return await mintAndStore(want, key, generation, Math.min(want.deadline, leaseUntil), deps);
+    const token = await mintAndStore(
+      want,
+      key,
+      observedGeneration,
+      Math.min(want.deadline, leaseUntil),
+      deps,
+      rejectionMint,
+    );
+    return { kind: "minted", token };
   } catch (error) {
     recordMintFailure(want, error, deps);
     const failure = classifyMintFailure(error);
-    // One refresh attempt per pause fleet-wide, not one per invocation.
-    await holdAfterFailure(key, owner, failure, pauseAfter(failure, refreshPause), want, deps);
-    return best;
+    const pauseMs = pauseAfter(failure, transientMs);
+    await holdAfterFailure(key, owner, failure, pauseMs, want, deps);
+    return { kind: "failed", error, failure, pauseMs };
   }
 }
 
@@ -365,6 +404,34 @@ async function mintAndStore(
     return current;
   }
   return keepLocally(key.credential, minted, deps);
+}
+
+/**
+ * After a failed mint the holder keeps the lease through the pause, so the fleet makes one attempt per
+ * pause instead of one per invocation — but never longer than one lease: a Retry-After of an hour must
+ * not lock the fleet out for an hour (a later caller probes once per lease length). A rate limit is also
+ * recorded with its full length, so waiting callers whose deadline ends before it give up at once with
+ * GenesysRateLimitedError.
+ */
+async function holdAfterFailure(
+  key: TokenKey,
+  owner: string,
+  failure: MintFailure,
+  pauseMs: number,
+  want: Want,
+  deps: VendDependencies,
+): Promise<void> {
+  const now = deps.clock.now();
+  const mintBlocked = mintBlockAfter(failure, now);
+  try {
+    await deps.table.releaseLease(key, owner, now + Math.min(pauseMs, deps.leaseMs), {
+      abortSignal: want.signal,
+      ...(mintBlocked === undefined ? {} : { mintBlocked }),
+    });
+  } catch (error) {
+    // The lease then lapses by itself; the caller's answer does not depend on this write.
+    noteTableFailure(error, deps);
+  }
 }
 
 /**
@@ -483,86 +550,6 @@ function mintDirectly(
 
 function directMintKey(credential: string): string {
   return `degraded-mint\n${credential}`;
-}
-
-/** Outcome of {@link warmCache}. */
-export interface WarmResult {
-  /** True when this call minted a token from the current secret version and stored it. */
-  warmed: boolean;
-  /** The token now cached (never returned to the rotation function, only its expiry). */
-  token: CachedToken;
-}
-
-/**
- * Cache warming after a rotation (docs/ARCHITECTURE.md): if the cached token was minted from an older
- * version than the new AWSCURRENT, mint from AWSCURRENT and compare-and-swap it into L2. Otherwise, or
- * when another caller is already minting, report what is cached.
- */
-export async function warmCache(
-  credential: CredentialConfig,
-  deadline: number,
-  deps: VendDependencies,
-): Promise<WarmResult> {
-  const want: Want = {
-    credential,
-    minTtlMs: 0,
-    rejectedHash: undefined,
-    deadline,
-    signal: deadlineSignal(deadline, deps.clock),
-  };
-  const call = { abortSignal: want.signal };
-  const key: TokenKey = { credential: credential.name, secretArn: credential.secretArn };
-  const currentVersionId = await deps.minter.currentVersionId(credential, call);
-  try {
-    const item = await deps.table.read(key, call);
-    deps.health.succeeded();
-    const now = deps.clock.now();
-    const cached = item?.token;
-    if (
-      cached !== undefined &&
-      tokenState(cached, now) !== "expired" &&
-      cached.secretVersionId === currentVersionId
-    ) {
-      return { warmed: false, token: cached };
-    }
-    const owner = (deps.newOwnerId ?? randomUUID)();
-    const leaseUntil = leaseEnd(now, want, deps);
-    const lease = await deps.table.acquireLease(
-      key,
-      { owner, observedGeneration: item?.generation ?? 0, now, leaseUntil },
-      call,
-    );
-    if (lease.acquired) {
-      try {
-        const token = await mintAndStore(
-          want,
-          key,
-          item?.generation ?? 0,
-          Math.min(deadline, leaseUntil),
-          deps,
-        );
-        return { warmed: token.secretVersionId === currentVersionId, token };
-      } catch (error) {
-        recordMintFailure(want, error, deps);
-        const failure = classifyMintFailure(error);
-        await holdAfterFailure(key, owner, failure, pauseAfter(failure, refreshPause), want, deps);
-        throw error;
-      }
-    }
-  } catch (error) {
-    if (error instanceof DeadlinePassedError) {
-      throw new TokenUnavailableError(credential.name, "the deadline passed before DynamoDB answered");
-    }
-    if (!(error instanceof DynamoDbUnavailableError)) throw error;
-    deps.health.failed(error);
-    throw new TokenUnavailableError(
-      credential.name,
-      "DynamoDB is unavailable, so the shared cache cannot be warmed",
-      { cause: error },
-    );
-  }
-  // Another caller is minting: the ordinary path waits for (or serves) its token.
-  return { warmed: false, token: await vendToken({ credential, minTtlSeconds: 0, deadline }, deps) };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -690,7 +677,7 @@ function leaseEnd(now: number, want: Want, deps: VendDependencies): number {
  * DynamoDB yields an answer (a still-valid token or a typed error) before Lambda's timeout. The
  * deadline is on `clock`; the signal runs in real time because what it guards, Lambda's timeout, does.
  */
-function deadlineSignal(deadline: number, clock: Clock): AbortSignal {
+export function deadlineSignal(deadline: number, clock: Clock): AbortSignal {
   return AbortSignal.timeout(Math.max(0, Math.ceil(deadline - clock.now())));
 }
 
@@ -698,83 +685,6 @@ function keepLocally(credential: string, minted: MintedToken, deps: VendDependen
   const token: CachedToken = { ...minted, generation: 0 };
   deps.l1.set(credential, token);
   return token;
-}
-
-type MintFailure =
-  | { kind: "rate-limited"; pauseMs: number; retryAfterMs?: number }
-  | { kind: "transient" }
-  | { kind: "fatal" };
-
-/**
- * How to react to a failed mint: rate limits wait for Retry-After, transient trouble backs off, and
- * anything else (every stage rejected, a malformed secret, access denied) is not retried.
- */
-function classifyMintFailure(error: unknown): MintFailure {
-  if (
-    error instanceof Error &&
-    (error.name === "GenesysTokenRateLimitError" || error.name === "GenesysApiRateLimitError")
-  ) {
-    const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
-    return retryAfterMs === undefined
-      ? { kind: "rate-limited", pauseMs: DEFAULT_RATE_LIMIT_PAUSE_MS }
-      : { kind: "rate-limited", pauseMs: retryAfterMs, retryAfterMs };
-  }
-  if (error instanceof RotatorError) return error.retryable ? { kind: "transient" } : { kind: "fatal" };
-  // AWS SDK errors (reading the secret): throttling and server faults are transient, client faults are not.
-  const aws = awsErrorFields(error);
-  if (aws.sdkRetryable || aws.fault === "server") return { kind: "transient" };
-  if (aws.fault === "client") return { kind: "fatal" };
-  return { kind: "transient" };
-}
-
-/**
- * How long minting pauses after `failure`, on the shared and the degraded path alike: Retry-After
- * for a rate limit (1 s without one), {@link FATAL_PAUSE_MS} for a fatal failure, `transientMs()`
- * otherwise (a backoff, or the refresh pause while a valid token exists).
- */
-function pauseAfter(failure: MintFailure, transientMs: () => number): number {
-  if (failure.kind === "rate-limited") return failure.pauseMs;
-  if (failure.kind === "fatal") return FATAL_PAUSE_MS;
-  return transientMs();
-}
-
-function refreshPause(): number {
-  return REFRESH_RETRY_PAUSE_MS;
-}
-
-/** What a rate limit at `now` blocks: nobody can expect a new token before its pause ends. */
-function mintBlockAfter(failure: MintFailure, now: number): MintBlock | undefined {
-  return failure.kind === "rate-limited"
-    ? { reason: "rate-limited", until: now + failure.pauseMs }
-    : undefined;
-}
-
-/**
- * After a failed mint the holder keeps the lease through the pause, so the fleet makes one attempt per
- * pause instead of one per invocation — but never longer than one lease: a Retry-After of an hour must
- * not lock the fleet out for an hour (a later caller probes once per lease length). A rate limit is also
- * recorded with its full length, so waiting callers whose deadline ends before it give up at once with
- * GenesysRateLimitedError.
- */
-async function holdAfterFailure(
-  key: TokenKey,
-  owner: string,
-  failure: MintFailure,
-  pauseMs: number,
-  want: Want,
-  deps: VendDependencies,
-): Promise<void> {
-  const now = deps.clock.now();
-  const mintBlocked = mintBlockAfter(failure, now);
-  try {
-    await deps.table.releaseLease(key, owner, now + Math.min(pauseMs, deps.leaseMs), {
-      abortSignal: want.signal,
-      ...(mintBlocked === undefined ? {} : { mintBlocked }),
-    });
-  } catch (error) {
-    // The lease then lapses by itself; the caller's answer does not depend on this write.
-    noteTableFailure(error, deps);
-  }
 }
 
 /** The error for a caller that cannot get a token before a recorded rate limit ends. */

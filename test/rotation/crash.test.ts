@@ -30,7 +30,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { cacheWarmingHook, integrationCredentialsHook } from "../../lambda/rotation/finish-hooks.ts";
-import { PENDING_PUT_ATTEMPTS } from "../../lambda/rotation/steps.ts";
+import { PENDING_PUT_ATTEMPTS } from "../../lambda/rotation/pending-put.ts";
 import { createGenesysGateway } from "../../lambda/shared/genesys/gateway.ts";
 import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
 import type { RotationEvent } from "../../local/aws/secrets-manager/index.ts";

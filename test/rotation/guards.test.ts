@@ -1,6 +1,6 @@
 /**
- * The confused-deputy guards that run BEFORE the admin regenerates anything (lambda/rotation/steps.ts,
- * `guardBeforeRegeneration`): a writer of a rotated secret who cannot read the admin secret must not
+ * The confused-deputy guards that run BEFORE the admin regenerates anything
+ * (lambda/rotation/regeneration-guards.ts, `guardBeforeRegeneration`): a writer of a rotated secret who cannot read the admin secret must not
  * obtain or destroy any secret beyond the one of the client the value proves to hold. Each test forges a
  * value the way such a writer could, and checks that nothing in Genesys was regenerated.
  */

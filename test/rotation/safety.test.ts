@@ -1,6 +1,6 @@
 /**
  * createSecret's safety rules beyond the confused-deputy guards (lambda/rotation/preconditions.ts and
- * steps.ts): the minimum gap between rotations, the invocation's deadline, keeping a regenerated
+ * pending-put.ts): the minimum gap between rotations, the invocation's deadline, keeping a regenerated
  * single-client secret (in-process put retries, rescue write, the regeneration marker), integration
  * credentials re-synced before their client is regenerated, and twin ids compared without case.
  */

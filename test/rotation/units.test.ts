@@ -9,7 +9,7 @@ import { readRotationConfig } from "../../lambda/rotation/config.ts";
 import { assertAdminSecretPinned, sameSecretArn } from "../../lambda/rotation/credentials.ts";
 import { AdminSecretPinError, RotationEventError } from "../../lambda/rotation/errors.ts";
 import { parseRotationEvent } from "../../lambda/rotation/event.ts";
-import { backoffDelay } from "../../lambda/rotation/steps.ts";
+import { backoffDelay } from "../../lambda/rotation/propagation.ts";
 import { ConfigurationError, ValidationError } from "../../lambda/shared/errors.ts";
 
 const TOKEN = "2f7c8d4e-1b3a-4c5d-9e8f-0a1b2c3d4e5f";
