@@ -10,8 +10,14 @@
 import { DEFAULT_MIN_ROTATION_GAP_SECONDS, MAX_MIN_ROTATION_GAP_SECONDS } from "../lambda/rotation/config.ts";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import { allowedEnvironments, GENESYS_ENVIRONMENTS } from "../lambda/shared/genesys/environments.ts";
+import { isSecretArn } from "../lambda/shared/secret-arn.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
-import { isAliasableCredentialName, VENDED_NAME_EXTRA_RULE } from "../lambda/shared/vendor-alias.ts";
+import {
+  CREDENTIAL_NAME_RULE,
+  isAliasableCredentialName,
+  isCredentialNameShape,
+  VENDED_NAME_EXTRA_RULE,
+} from "../lambda/shared/vendor-alias.ts";
 
 /** The cdk.json context key holding the whole configuration. */
 export const CONTEXT_KEY = "genesys-oauth-rotator";
@@ -153,10 +159,9 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 // Names become parts of secret names, construct ids and stack output ids.
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/;
-const NAME_RULE = "must be 1-48 characters of letters, digits, '-' or '_', starting with a letter or digit";
-const SECRET_ARN_PATTERN =
-  /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
+const NAME_PATTERN = { test: isCredentialNameShape };
+const NAME_RULE = CREDENTIAL_NAME_RULE;
+const SECRET_ARN_PATTERN = { test: isSecretArn };
 const KMS_KEY_ARN_PATTERN = /^arn:aws[-a-z]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
 const SNS_TOPIC_ARN_PATTERN = /^arn:aws[-a-z]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -406,10 +411,7 @@ function parseExtraEnvironments(reader: IssueCollector, raw: unknown): string[] 
       allowedEnvironments({ extraEnvironments: [domain] });
     } catch (error) {
       if (!(error instanceof ConfigurationError)) throw error;
-      reader.add(
-        `${path}[${index}]`,
-        `${JSON.stringify(domain)} ${error.message.slice(error.key.length + 2)}`,
-      );
+      reader.add(`${path}[${index}]`, `${JSON.stringify(domain)} ${error.rule}`);
       return [];
     }
     return [domain];
@@ -683,7 +685,7 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 }
 
 interface StringRule {
-  pattern: RegExp;
+  pattern: { test(value: string): boolean };
   rule: string;
 }
 

@@ -6,6 +6,7 @@ import { LambdaClient } from "@aws-sdk/client-lambda";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
+import { silentLog } from "../shared/silent-log.ts";
 import { ConfigurationError, ValidationError } from "./errors.ts";
 import { type InvokePolicy, invokeVendor, type LambdaInvoker, vendorTarget } from "./invoke.ts";
 import { type VendedToken, withRemainingSeconds } from "./payload.ts";
@@ -110,8 +111,6 @@ const MAX_SKEW_SHARE = 0.25;
 const MIN_FALLBACK_REMAINING_MS = 5_000;
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_CAP_MS = 2_000;
-
-const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * Hands out Genesys Cloud access tokens obtained from the token-vending function.

@@ -3,8 +3,10 @@
  * "Lambda functions: entry points and environment"). Invalid values fail the first invocation with a
  * ConfigurationError naming the variable, before any secret is read.
  */
+import { parseJsonObjectVariable } from "../shared/env-json.ts";
 import { ConfigurationError } from "../shared/errors.ts";
 import { parseExtraEnvironments } from "../shared/genesys/environments.ts";
+import { isSecretArn } from "../shared/secret-arn.ts";
 import { CACHE_WARMING_ALIAS, splitFunctionReference } from "../shared/vendor-alias.ts";
 
 /** Validated configuration of the rotation function. */
@@ -171,15 +173,7 @@ function integrationCredentials(
 ): Record<string, string[]> {
   const raw = optionalString(env, "INTEGRATION_CREDENTIALS");
   if (raw === undefined) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigurationError("INTEGRATION_CREDENTIALS", INTEGRATION_CREDENTIALS_RULE);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigurationError("INTEGRATION_CREDENTIALS", INTEGRATION_CREDENTIALS_RULE);
-  }
+  const parsed = parseJsonObjectVariable("INTEGRATION_CREDENTIALS", raw, INTEGRATION_CREDENTIALS_RULE);
   const mapping: Record<string, string[]> = {};
   for (const [secret, ids] of Object.entries(parsed)) {
     if (
@@ -198,8 +192,6 @@ const ADMIN_SECRET_ARNS_RULE =
   'must be a JSON object mapping a secret name or ARN to its admin secret ARN, or to "" for a self-managed pair, e.g. {"team/app":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys/admin-AbCdEf","genesys/admin":""}; ' +
   'or, grouped, an admin secret ARN (or "") to the array of the secrets it manages, e.g. {"arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys/admin-AbCdEf":["team/app"],"":["genesys/admin"]}; ' +
   "every secret at most once; a name ./<rest> stands for <SECRET_NAME_PREFIX><rest>";
-/** Loose on purpose: the pin is compared for equality with the value's `adminSecretArn`, which the schema validates. */
-const SECRET_ARN_SHAPE = /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/;
 
 /**
  * Both shapes give the same pins; the grouped one names each admin ARN once, so that the pins of 100
@@ -211,18 +203,10 @@ function adminSecretArns(
 ): Readonly<Record<string, string>> | undefined {
   const raw = optionalString(env, "ADMIN_SECRET_ARNS");
   if (raw === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigurationError("ADMIN_SECRET_ARNS", ADMIN_SECRET_ARNS_RULE);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigurationError("ADMIN_SECRET_ARNS", ADMIN_SECRET_ARNS_RULE);
-  }
+  const parsed = parseJsonObjectVariable("ADMIN_SECRET_ARNS", raw, ADMIN_SECRET_ARNS_RULE);
   const pins: Record<string, string> = {};
   const pin = (secret: unknown, admin: string): void => {
-    if (typeof secret !== "string" || secret === "" || (admin !== "" && !SECRET_ARN_SHAPE.test(admin))) {
+    if (typeof secret !== "string" || secret === "" || (admin !== "" && !isSecretArn(admin))) {
       throw new ConfigurationError("ADMIN_SECRET_ARNS", ADMIN_SECRET_ARNS_RULE);
     }
     const key = secretKey(secret, prefix);

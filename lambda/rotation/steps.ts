@@ -17,6 +17,7 @@ import {
   sameClientId,
   serializeCredentialSecret,
 } from "../shared/secret-value.ts";
+import type { RotationStep } from "../shared/staging-labels.ts";
 import type { CredentialRole, StepContext } from "./context.ts";
 import {
   assertPendingContinuesCurrent,
@@ -52,9 +53,7 @@ import {
   putPendingValue,
 } from "./secrets.ts";
 
-/** The steps of the rotation protocol, in the order Secrets Manager calls them. */
-export const ROTATION_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
-export type RotationStep = (typeof ROTATION_STEPS)[number];
+export type { RotationStep };
 
 /** What a step did. */
 export type StepResult =

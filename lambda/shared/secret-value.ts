@@ -7,6 +7,7 @@
  */
 import { ValidationError } from "./errors.ts";
 import { ENVIRONMENT_RULE, type EnvironmentOptions, isAllowedEnvironment } from "./genesys/environments.ts";
+import { isSecretArn, SECRET_ARN_RULE } from "./secret-arn.ts";
 
 /** How a credential rotates: two alternating clients (zero downtime) or one client (opt-in). */
 export type Strategy = "alternating" | "single";
@@ -58,9 +59,6 @@ export const GENESYS_ID_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
 export const GENESYS_ID_RULE = "must be 1-128 characters of [A-Za-z0-9-]";
 const SECRET_PATTERN = /^[\x21-\x7e]{1,512}$/;
 const SECRET_RULE = "must be 1-512 printable ASCII characters without whitespace";
-const ARN_PATTERN = /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
-const ARN_RULE =
-  "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)";
 /** Key names are quoted in errors only when they look like identifiers (a pasted secret could be a key). */
 const PRINTABLE_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
@@ -166,9 +164,7 @@ export function validateCredentialSecret(value: unknown, options: EnvironmentOpt
       ? undefined
       : matching(fields, "alternateClientId", GENESYS_ID_PATTERN, GENESYS_ID_RULE);
   const adminSecretArn =
-    fields.adminSecretArn === undefined
-      ? undefined
-      : matching(fields, "adminSecretArn", ARN_PATTERN, ARN_RULE);
+    fields.adminSecretArn === undefined ? undefined : secretArnField(fields, "adminSecretArn");
 
   if (strategy === "alternating") {
     if (alternateClientId === undefined) {
@@ -244,6 +240,12 @@ function requiredString(fields: Record<string, unknown>, key: Key): string {
 function matching(fields: Record<string, unknown>, key: Key, pattern: RegExp, rule: string): string {
   const value = requiredString(fields, key);
   if (!pattern.test(value)) throw new SecretValueError(key, rule);
+  return value;
+}
+
+function secretArnField(fields: Record<string, unknown>, key: Key): string {
+  const value = requiredString(fields, key);
+  if (!isSecretArn(value)) throw new SecretValueError(key, SECRET_ARN_RULE);
   return value;
 }
 
