@@ -7,9 +7,12 @@
  * seeded into Secrets Manager after the first deploy, see docs/deploy.md).
  */
 
-import { DEFAULT_MIN_ROTATION_GAP_SECONDS, MAX_MIN_ROTATION_GAP_SECONDS } from "../lambda/rotation/config.ts";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import { allowedEnvironments, GENESYS_ENVIRONMENTS } from "../lambda/shared/genesys/environments.ts";
+import {
+  DEFAULT_MIN_ROTATION_GAP_SECONDS,
+  MAX_MIN_ROTATION_GAP_SECONDS,
+} from "../lambda/shared/rotation-gap.ts";
 import { isSecretArn } from "../lambda/shared/secret-arn.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
 import {

@@ -10,6 +10,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct, type IConstruct } from "constructs";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
+import type { VendMetricName } from "../lambda/shared/vend-metric-names.ts";
 import {
   CACHE_WARMING_ALIAS,
   CREDENTIAL_NAME_RULE,
@@ -17,7 +18,6 @@ import {
   isCredentialNameShape,
   VENDED_NAME_EXTRA_RULE,
 } from "../lambda/shared/vendor-alias.ts";
-import type { VendMetricName } from "../lambda/vending/metrics.ts";
 import type { GenesysCredential } from "./genesys-credential.ts";
 import { GrowingStatement, SecretKeyAccess } from "./private/growing-statement.ts";
 import {

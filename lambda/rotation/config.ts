@@ -6,6 +6,7 @@
 import { parseJsonObjectVariable } from "../shared/env-json.ts";
 import { ConfigurationError } from "../shared/errors.ts";
 import { parseExtraEnvironments } from "../shared/genesys/environments.ts";
+import { DEFAULT_MIN_ROTATION_GAP_SECONDS, MAX_MIN_ROTATION_GAP_SECONDS } from "../shared/rotation-gap.ts";
 import { isSecretArn } from "../shared/secret-arn.ts";
 import { CACHE_WARMING_ALIAS, splitFunctionReference } from "../shared/vendor-alias.ts";
 
@@ -45,20 +46,6 @@ export interface RotationConfig {
 /** Longest propagation wait accepted: the steps must fit in a Lambda's 15-minute maximum with room to spare. */
 export const MAX_PROPAGATION_TIMEOUT_SECONDS = 600;
 export const DEFAULT_PROPAGATION_TIMEOUT_SECONDS = 60;
-
-/** The longest access-token lifetime Genesys Cloud allows (`accessTokenValiditySeconds` ≤ 172800). */
-export const MAX_GENESYS_TOKEN_LIFETIME_SECONDS = 172_800;
-/** How long AWS's Secrets Manager caching clients keep a value by default (1 hour): raw readers' cache. */
-export const RAW_SECRET_CACHE_TTL_SECONDS = 3_600;
-/**
- * Default minimum gap between rotations: a token minted with the previous client just before it was
- * replaced stays valid for up to the longest token lifetime, and a raw reader's cached copy for up to
- * the cache TTL after that.
- */
-export const DEFAULT_MIN_ROTATION_GAP_SECONDS =
-  MAX_GENESYS_TOKEN_LIFETIME_SECONDS + RAW_SECRET_CACHE_TTL_SECONDS;
-/** Upper bound of MIN_ROTATION_GAP_SECONDS (one year). */
-export const MAX_MIN_ROTATION_GAP_SECONDS = 31_536_000;
 
 /** Reads and validates the configuration. @throws ConfigurationError naming the variable and the rule. */
 export function readRotationConfig(env: Readonly<Record<string, string | undefined>>): RotationConfig {
