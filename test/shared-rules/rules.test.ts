@@ -4,8 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import * as z from "zod/mini";
 import { parseJsonObjectVariable } from "../../lambda/shared/env-json.ts";
 import { ConfigurationError } from "../../lambda/shared/errors.ts";
+import { defaultRule, schemaProblems } from "../../lambda/shared/schema-issues.ts";
 import {
   isCompleteSecretArn,
   isSecretArn,
@@ -142,5 +144,47 @@ describe("one home for the rest", () => {
   });
   it("silentLog drops everything", () => {
     for (const level of ["debug", "info", "warn", "error"] as const) silentLog[level]("nothing", { a: 1 });
+  });
+});
+
+describe("schema issues → field + rule (lambda/shared/schema-issues.ts)", () => {
+  const SECRET = "Zq3V9xL0-tR7mKp2Wc8Hn4Jy6Ud1Fs5Ab0Eg3Qi7Ox";
+  const schema = z.strictObject({
+    name: z.string().check(z.regex(/^[a-z]+$/, { error: "must be lower-case letters" })),
+    size: z.optional(z.int().check(z.gte(1), z.lte(9))),
+    tags: z.optional(z.array(z.strictObject({ id: z.string() }))),
+  });
+  function problems(value: unknown) {
+    const result = schema.safeParse(value, { error: defaultRule });
+    assert.equal(result.success, false);
+    return result.success ? [] : schemaProblems(result.error, { root: "(value)" });
+  }
+
+  it("names the path and the schema's own rule or a default one, outermost (and unknown keys) first", () => {
+    assert.deepEqual(problems({ name: "A", size: 10, tags: [{ id: 1 }], extra: true }), [
+      { path: "extra", rule: "is not allowed" },
+      { path: "name", rule: "must be lower-case letters" },
+      { path: "size", rule: "must be at most 9" },
+      { path: "tags[0].id", rule: "must be string" },
+    ]);
+    assert.deepEqual(problems({}), [{ path: "name", rule: "is required" }]);
+    assert.deepEqual(problems([]), [{ path: "(value)", rule: "must be object" }]);
+  });
+
+  it("prefixes the root when asked", () => {
+    const result = schema.safeParse({ name: "ok", tags: [{}] }, { error: defaultRule });
+    assert.ok(!result.success);
+    assert.deepEqual(schemaProblems(result.error, { root: "ctx", prefixRoot: true }), [
+      { path: "ctx.tags[0].id", rule: "is required" },
+    ]);
+  });
+
+  it("never quotes the received value", () => {
+    for (const value of [{ name: SECRET }, { name: 1, [SECRET]: 1 }, SECRET, { size: SECRET, name: "a" }]) {
+      const result = schema.safeParse(value, { error: defaultRule });
+      assert.ok(!result.success);
+      const rules = schemaProblems(result.error, { root: "(value)" }).map((problem) => problem.rule);
+      for (const rule of rules) assert.ok(!rule.includes(SECRET), rule);
+    }
   });
 });
