@@ -67,12 +67,20 @@ export function schemaProblems(
     issue.path.length * 2 + (issue.code === "unrecognized_keys" ? 0 : 1);
   // Array.prototype.sort is stable: the schema's order is kept within a rank.
   const ordered = [...error.issues].sort((a, b) => rank(a) - rank(b));
-  return ordered.flatMap((issue): SchemaProblem[] => {
+  const seen = new Set<string>();
+  const problems = ordered.flatMap((issue): SchemaProblem[] => {
     if (issue.code === "unrecognized_keys") {
       // Never the root's name: an unknown key "" is still a key.
       return issue.keys.map((key) => ({ path: joinPath(prefix, [...issue.path, key]), rule: issue.message }));
     }
     const path = joinPath(prefix, issue.path);
     return [{ path: path === "" ? options.root : path, rule: issue.message }];
+  });
+  // Two checks of one value may word the same rule (a pattern and an exact test): state it once.
+  return problems.filter((problem) => {
+    const key = `${problem.path}\u0000${problem.rule}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
 }

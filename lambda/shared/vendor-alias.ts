@@ -18,7 +18,7 @@ export const CACHE_WARMING_ALIAS = "cache-warming";
  * (1–128 characters of `[A-Za-z0-9_-]`, no `.`), and also a part of the created secret's name, of
  * construct ids and of stack output ids, hence the 48.
  */
-const CREDENTIAL_NAME_SHAPE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/;
+export const CREDENTIAL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/;
 /** The longest credential name. */
 export const MAX_CREDENTIAL_NAME_LENGTH = 48;
 /** The rule of {@link isCredentialNameShape}, as error messages state it. */
@@ -35,7 +35,7 @@ export const VENDED_NAME_EXTRA_RULE = `may not be all digits (a Lambda alias nam
  * Admin credential names need only this; vended ones also {@link isAliasableCredentialName}.
  */
 export function isCredentialNameShape(name: string): boolean {
-  return CREDENTIAL_NAME_SHAPE.test(name);
+  return CREDENTIAL_NAME_PATTERN.test(name);
 }
 
 /** True when `name` can be a vended credential's alias (the length/character rule is {@link isCredentialNameShape}). */
