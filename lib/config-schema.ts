@@ -51,6 +51,13 @@ function integer(min: number, max: number, rule = `must be a whole number from $
   return z.int({ error }).check(z.gte(min, { error }), z.lte(max, { error }));
 }
 
+/** One of `values` (an enum, so that editors offer them). */
+function choice<const T extends readonly [string, ...string[]]>(values: T, rule: string) {
+  const error = (issue: { input?: unknown }) =>
+    issue.input === undefined ? `is required; it ${rule}` : invalid(issue.input, rule);
+  return z.enum(values, { error });
+}
+
 const flag = () => z.boolean({ error: "must be true or false" });
 
 function list<T extends z.core.SomeType>(item: T, minItems = 0) {
@@ -119,8 +126,8 @@ const credentialSchema = object({
   ),
   environment: environment(),
   strategy: z.optional(
-    text(
-      /^(alternating|single)$/,
+    choice(
+      ["alternating", "single"],
       'must be "alternating" (two clients, zero downtime) or "single" (one client, needs admin)',
     ),
   ),
@@ -170,7 +177,7 @@ export const rotatorContextSchema = object({
       "must be an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:ops-alarms",
     ),
   ),
-  architecture: z.optional(text(/^(arm64|x86_64)$/, 'must be "arm64" or "x86_64"')),
+  architecture: z.optional(choice(["arm64", "x86_64"], 'must be "arm64" or "x86_64"')),
   staticEgress: z.optional(
     z.union(
       [
