@@ -7,11 +7,12 @@
  * seeded into Secrets Manager after the first deploy, see docs/deploy.md).
  */
 
-import { DEFAULT_MIN_ROTATION_GAP_SECONDS, MAX_MIN_ROTATION_GAP_SECONDS } from "../lambda/rotation/config.ts";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
-import { allowedEnvironments, GENESYS_ENVIRONMENTS } from "../lambda/shared/genesys/environments.ts";
+import { GENESYS_ENVIRONMENTS } from "../lambda/shared/genesys/environments.ts";
+import { DEFAULT_MIN_ROTATION_GAP_SECONDS } from "../lambda/shared/rotation-gap.ts";
+import { defaultRule, schemaProblems } from "../lambda/shared/schema-issues.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
-import { isAliasableCredentialName, VENDED_NAME_EXTRA_RULE } from "../lambda/shared/vendor-alias.ts";
+import { type LOG_RETENTION_DAYS, rotatorContextSchema } from "./config-schema.ts";
 
 /** The cdk.json context key holding the whole configuration. */
 export const CONTEXT_KEY = "genesys-oauth-rotator";
@@ -147,59 +148,31 @@ export class RotatorConfigError extends ConfigurationError {
 }
 
 export const DEFAULT_SCHEDULE_EXPRESSION = "rate(90 days)";
-/** CloudWatch Logs retention values (days) that CloudFormation accepts. */
-export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
+export type { LOG_RETENTION_DAYS };
 
-// Names become parts of secret names, construct ids and stack output ids.
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/;
-const NAME_RULE = "must be 1-48 characters of letters, digits, '-' or '_', starting with a letter or digit";
-const SECRET_ARN_PATTERN =
-  /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
-const KMS_KEY_ARN_PATTERN = /^arn:aws[-a-z]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
-const SNS_TOPIC_ARN_PATTERN = /^arn:aws[-a-z]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
-const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-const EIP_ALLOCATION_PATTERN = /^eipalloc-[0-9a-f]{8,17}$/;
-const INTEGRATION_CREDENTIAL_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 const RATE_PATTERN = /^rate\((\d+) (day|days|hour|hours)\)$/;
 const CRON_PATTERN = /^cron\(([^()]+)\)$/;
-/** The rotation function's own upper bound (lambda/rotation/config.ts) is 600 s; its timeout is 300 s. */
-const MAX_PROPAGATION_TIMEOUT_SECONDS = 240;
-
-const TOP_LEVEL_KEYS = [
-  "stackName",
-  "credentials",
-  "adminCredentials",
-  "schedule",
-  "alarmEmail",
-  "alarmTopicArn",
-  "architecture",
-  "staticEgress",
-  "extraEnvironments",
-  "warmTokenCache",
-  "rotationFunction",
-  "vendingFunction",
-  "logRetentionDays",
-  "dashboard",
-] as const;
 
 /**
  * Validates the raw context value and returns the configuration with every default applied.
  * @throws RotatorConfigError listing every problem with its key path.
  */
 export function parseRotatorConfig(raw: unknown): RotatorConfig {
-  const reader = new IssueCollector();
-  const root = reader.object(raw, CONTEXT_KEY, TOP_LEVEL_KEYS);
+  // First every key's type and rule (lib/config-schema.ts), then what depends on other keys.
+  const result = rotatorContextSchema.safeParse(raw, { error: defaultRule });
+  const reader = new IssueCollector(
+    result.success ? [] : schemaProblems(result.error, { root: CONTEXT_KEY, prefixRoot: true }),
+  );
+  const root = reader.object(raw);
   if (root === undefined) throw new RotatorConfigError(reader.issues);
 
   const extraEnvironments = parseExtraEnvironments(reader, root.extraEnvironments);
   const known = new Set([...GENESYS_ENVIRONMENTS, ...extraEnvironments]);
   const adminCredentials = reader
-    .array(root.adminCredentials, `${CONTEXT_KEY}.adminCredentials`, { required: false })
+    .array(root.adminCredentials)
     .map((entry, index) => parseAdmin(reader, entry, `${CONTEXT_KEY}.adminCredentials[${index}]`, known));
   const credentials = reader
-    .array(root.credentials, `${CONTEXT_KEY}.credentials`, { required: true, minItems: 1 })
+    .array(root.credentials)
     .map((entry, index) =>
       parseCredential(reader, entry, `${CONTEXT_KEY}.credentials[${index}]`, known, adminCredentials),
     );
@@ -207,36 +180,22 @@ export function parseRotatorConfig(raw: unknown): RotatorConfig {
   checkUniqueImports(reader, credentials, adminCredentials);
 
   const schedule = parseSchedule(reader, root.schedule);
-  const alarmEmail = reader.optionalString(root.alarmEmail, `${CONTEXT_KEY}.alarmEmail`, {
-    pattern: EMAIL_PATTERN,
-    rule: "must be an e-mail address such as ops@example.com",
-  });
-  const alarmTopicArn = reader.optionalString(root.alarmTopicArn, `${CONTEXT_KEY}.alarmTopicArn`, {
-    pattern: SNS_TOPIC_ARN_PATTERN,
-    rule: "must be an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:ops-alarms",
-  });
+  const alarmEmail = reader.string(root.alarmEmail, `${CONTEXT_KEY}.alarmEmail`);
+  const alarmTopicArn = reader.string(root.alarmTopicArn, `${CONTEXT_KEY}.alarmTopicArn`);
   if (alarmEmail !== undefined && alarmTopicArn !== undefined) {
     reader.add(
       `${CONTEXT_KEY}.alarmEmail`,
       "set either alarmEmail (a topic is created and the address subscribed) or alarmTopicArn (your topic), not both",
     );
   }
-  const architecture = reader.optionalString(root.architecture, `${CONTEXT_KEY}.architecture`, {
-    pattern: /^(arm64|x86_64)$/,
-    rule: 'must be "arm64" or "x86_64"',
-  }) as RotatorConfig["architecture"] | undefined;
-  const warmTokenCache = reader.optionalBoolean(root.warmTokenCache, `${CONTEXT_KEY}.warmTokenCache`) ?? true;
-  const dashboard = reader.optionalBoolean(root.dashboard, `${CONTEXT_KEY}.dashboard`) ?? true;
-  const logRetentionDays =
-    reader.optionalInteger(root.logRetentionDays, `${CONTEXT_KEY}.logRetentionDays`, {
-      allowed: LOG_RETENTION_DAYS,
-    }) ?? 365;
+  const architecture = reader.string(root.architecture, `${CONTEXT_KEY}.architecture`) as
+    | RotatorConfig["architecture"]
+    | undefined;
+  const warmTokenCache = reader.boolean(root.warmTokenCache, `${CONTEXT_KEY}.warmTokenCache`) ?? true;
+  const dashboard = reader.boolean(root.dashboard, `${CONTEXT_KEY}.dashboard`) ?? true;
+  const logRetentionDays = reader.integer(root.logRetentionDays, `${CONTEXT_KEY}.logRetentionDays`) ?? 365;
 
-  const stackName =
-    reader.optionalString(root.stackName, `${CONTEXT_KEY}.stackName`, {
-      pattern: /^[A-Za-z][A-Za-z0-9-]{0,100}$/,
-      rule: "must be a CloudFormation stack name: a letter, then letters, digits and '-' (at most 101 characters)",
-    }) ?? "GenesysOAuthRotator";
+  const stackName = reader.string(root.stackName, `${CONTEXT_KEY}.stackName`) ?? "GenesysOAuthRotator";
   const config: RotatorConfig = {
     stackName,
     credentials,
@@ -257,8 +216,61 @@ export function parseRotatorConfig(raw: unknown): RotatorConfig {
     ...(alarmTopicArn === undefined ? {} : { alarmTopicArn }),
     ...optional("staticEgress", parseStaticEgress(reader, root.staticEgress)),
   };
-  if (reader.issues.length > 0) throw new RotatorConfigError(reader.issues);
+  if (reader.issues.length > 0) throw new RotatorConfigError(inWalkOrder(reader.issues));
   return config;
+}
+
+/**
+ * The order problems are listed in: the schema's problems and those of the checks across keys merged, by
+ * top-level key in the order below (unknown keys first), then by list index, then by key within an entry
+ * (unknown keys first), so that a problem is listed next to the others of its entry.
+ */
+const WALK_ORDER = [
+  "extraEnvironments",
+  "adminCredentials",
+  "credentials",
+  "schedule",
+  "alarmEmail",
+  "alarmTopicArn",
+  "architecture",
+  "warmTokenCache",
+  "dashboard",
+  "logRetentionDays",
+  "stackName",
+  "rotationFunction",
+  "vendingFunction",
+  "staticEgress",
+];
+const ENTRY_ORDER = [
+  "name",
+  "environment",
+  "strategy",
+  "importSecretArn",
+  "importSecretKmsKeyArn",
+  "admin",
+  "integrationCredentialIds",
+];
+
+function inWalkOrder(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const rankOf = (issue: ConfigIssue): number[] => {
+    const match = /^[^.]+\.([A-Za-z0-9_$-]+)(?:\[(\d+)\])?(?:\.([A-Za-z0-9_$-]+))?/.exec(issue.path);
+    if (match === null) return [-1];
+    const [, top = "", index, field] = match;
+    return [
+      WALK_ORDER.indexOf(top),
+      index === undefined ? -1 : Number(index),
+      field === undefined ? -2 : ENTRY_ORDER.indexOf(field),
+    ];
+  };
+  const compare = (a: number[], b: number[]): number => {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      const difference = (a[i] ?? -1) - (b[i] ?? -1);
+      if (difference !== 0) return difference;
+    }
+    return 0;
+  };
+  // Array.prototype.sort is stable: within one rank the order found is kept.
+  return [...issues].sort((a, b) => compare(rankOf(a), rankOf(b)));
 }
 
 /** Parses a whole credential entry. */
@@ -269,31 +281,12 @@ function parseCredential(
   known: ReadonlySet<string>,
   admins: readonly AdminCredentialConfig[],
 ): CredentialConfig {
-  const entry =
-    reader.object(raw, path, [
-      "name",
-      "environment",
-      "strategy",
-      "importSecretArn",
-      "importSecretKmsKeyArn",
-      "admin",
-      "integrationCredentialIds",
-    ]) ?? {};
-  const name = reader.requiredString(entry.name, `${path}.name`, { pattern: NAME_PATTERN, rule: NAME_RULE });
-  // The name is also the vending function's alias for this credential.
-  if (name !== undefined && !isAliasableCredentialName(name)) {
-    reader.add(`${path}.name`, `"${name}" is invalid: a credential name ${VENDED_NAME_EXTRA_RULE}`);
-  }
+  const entry = reader.object(raw) ?? {};
+  const name = reader.string(entry.name, `${path}.name`);
   const environment = parseEnvironment(reader, entry.environment, `${path}.environment`, known);
-  const strategy = (reader.optionalString(entry.strategy, `${path}.strategy`, {
-    pattern: /^(alternating|single)$/,
-    rule: 'must be "alternating" (two clients, zero downtime) or "single" (one client, needs admin)',
-  }) ?? "alternating") as Strategy;
+  const strategy = (reader.string(entry.strategy, `${path}.strategy`) ?? "alternating") as Strategy;
   const imported = parseImport(reader, entry, path);
-  const admin = reader.optionalString(entry.admin, `${path}.admin`, {
-    pattern: NAME_PATTERN,
-    rule: NAME_RULE,
-  });
+  const admin = reader.string(entry.admin, `${path}.admin`);
   if (admin !== undefined) {
     const target = admins.find((candidate) => candidate.name === admin);
     if (target === undefined) {
@@ -313,13 +306,9 @@ function parseCredential(
       'is required when strategy is "single": the admin credential regenerates the secret (add one to adminCredentials)',
     );
   }
-  const integrationCredentialIds = reader.optionalStringList(
+  const integrationCredentialIds = reader.stringList(
     entry.integrationCredentialIds,
     `${path}.integrationCredentialIds`,
-    {
-      pattern: INTEGRATION_CREDENTIAL_ID_PATTERN,
-      rule: "must be a Genesys integration credential id (1-128 characters of letters, digits, '.', '_' or '-')",
-    },
   );
   return {
     name: name ?? "",
@@ -337,9 +326,8 @@ function parseAdmin(
   path: string,
   known: ReadonlySet<string>,
 ): AdminCredentialConfig {
-  const entry =
-    reader.object(raw, path, ["name", "environment", "importSecretArn", "importSecretKmsKeyArn"]) ?? {};
-  const name = reader.requiredString(entry.name, `${path}.name`, { pattern: NAME_PATTERN, rule: NAME_RULE });
+  const entry = reader.object(raw) ?? {};
+  const name = reader.string(entry.name, `${path}.name`);
   const environment = parseEnvironment(reader, entry.environment, `${path}.environment`, known);
   return { name: name ?? "", environment: environment ?? "", ...parseImport(reader, entry, path) };
 }
@@ -349,18 +337,8 @@ function parseImport(
   entry: Record<string, unknown>,
   path: string,
 ): { importSecretArn?: string; importSecretKmsKeyArn?: string } {
-  const importSecretArn = reader.optionalString(entry.importSecretArn, `${path}.importSecretArn`, {
-    pattern: SECRET_ARN_PATTERN,
-    rule: "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)",
-  });
-  const importSecretKmsKeyArn = reader.optionalString(
-    entry.importSecretKmsKeyArn,
-    `${path}.importSecretKmsKeyArn`,
-    {
-      pattern: KMS_KEY_ARN_PATTERN,
-      rule: "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)",
-    },
-  );
+  const importSecretArn = reader.string(entry.importSecretArn, `${path}.importSecretArn`);
+  const importSecretKmsKeyArn = reader.string(entry.importSecretKmsKeyArn, `${path}.importSecretKmsKeyArn`);
   if (importSecretKmsKeyArn !== undefined && importSecretArn === undefined) {
     reader.add(
       `${path}.importSecretKmsKeyArn`,
@@ -379,10 +357,7 @@ function parseEnvironment(
   path: string,
   known: ReadonlySet<string>,
 ): string | undefined {
-  const environment = reader.requiredString(raw, path, {
-    pattern: /^\S+$/,
-    rule: "must be a Genesys Cloud domain such as mypurecloud.ie",
-  });
+  const environment = reader.string(raw, path);
   if (environment !== undefined && !known.has(environment)) {
     reader.add(
       path,
@@ -395,50 +370,25 @@ function parseEnvironment(
 
 function parseExtraEnvironments(reader: IssueCollector, raw: unknown): string[] {
   const path = `${CONTEXT_KEY}.extraEnvironments`;
-  return reader.array(raw, path, { required: false }).flatMap((entry, index) => {
-    const domain = reader.requiredString(entry, `${path}[${index}]`, {
-      pattern: /^\S+$/,
-      rule: "must be a domain name",
-    });
-    if (domain === undefined) return [];
-    try {
-      // The same rule the functions apply to GENESYS_EXTRA_ENVIRONMENTS at run time.
-      allowedEnvironments({ extraEnvironments: [domain] });
-    } catch (error) {
-      if (!(error instanceof ConfigurationError)) throw error;
-      reader.add(
-        `${path}[${index}]`,
-        `${JSON.stringify(domain)} ${error.message.slice(error.key.length + 2)}`,
-      );
-      return [];
-    }
-    return [domain];
+  return reader.array(raw).flatMap((entry, index) => {
+    const domain = reader.string(entry, `${path}[${index}]`);
+    return domain === undefined ? [] : [domain];
   });
 }
 
 function parseSchedule(reader: IssueCollector, raw: unknown): ScheduleConfig {
   const path = `${CONTEXT_KEY}.schedule`;
-  const entry =
-    raw === undefined
-      ? {}
-      : (reader.object(raw, path, ["expression", "windowHours", "maxSecretAgeDays"]) ?? {});
-  const expression =
-    reader.optionalString(entry.expression, `${path}.expression`, {
-      pattern: /^\S.*$/,
-      rule: "must not be empty",
-    }) ?? DEFAULT_SCHEDULE_EXPRESSION;
+  const entry = raw === undefined ? {} : (reader.object(raw) ?? {});
+  const expression = reader.string(entry.expression, `${path}.expression`) ?? DEFAULT_SCHEDULE_EXPRESSION;
   const intervalHours = scheduleIntervalHours(reader, expression, `${path}.expression`);
-  const windowHours = reader.optionalInteger(entry.windowHours, `${path}.windowHours`, { min: 1, max: 24 });
+  const windowHours = reader.integer(entry.windowHours, `${path}.windowHours`);
   if (windowHours !== undefined && intervalHours !== undefined && windowHours >= intervalHours) {
     reader.add(
       `${path}.windowHours`,
       `must be shorter than the rotation interval (${intervalHours} hours): a window may not run into the next one`,
     );
   }
-  let maxSecretAgeDays = reader.optionalInteger(entry.maxSecretAgeDays, `${path}.maxSecretAgeDays`, {
-    min: 1,
-    max: 1100,
-  });
+  let maxSecretAgeDays = reader.integer(entry.maxSecretAgeDays, `${path}.maxSecretAgeDays`);
   if (maxSecretAgeDays === undefined) {
     if (intervalHours !== undefined) {
       const intervalDays = Math.ceil(intervalHours / 24);
@@ -513,16 +463,18 @@ function scheduleIntervalHours(reader: IssueCollector, expression: string, path:
 function parseStaticEgress(reader: IssueCollector, raw: unknown): StaticEgressConfig | undefined {
   const path = `${CONTEXT_KEY}.staticEgress`;
   if (raw === undefined || raw === false) return undefined;
-  const entry =
-    raw === true ? {} : (reader.object(raw, path, ["eipAllocationIds", "natGateways", "maxAzs"]) ?? {});
-  const eipAllocationIds = reader.optionalStringList(entry.eipAllocationIds, `${path}.eipAllocationIds`, {
-    pattern: EIP_ALLOCATION_PATTERN,
-    rule: "must be an Elastic IP allocation id such as eipalloc-0123456789abcdef0",
-  });
-  const maxAzs = reader.optionalInteger(entry.maxAzs, `${path}.maxAzs`, { min: 1, max: 6 }) ?? 2;
-  const natGateways =
-    reader.optionalInteger(entry.natGateways, `${path}.natGateways`, { min: 1, max: maxAzs }) ??
-    Math.max(1, Math.min(eipAllocationIds.length, maxAzs));
+  const entry = raw === true ? {} : (reader.object(raw) ?? {});
+  const eipAllocationIds = reader.stringList(entry.eipAllocationIds, `${path}.eipAllocationIds`);
+  const maxAzs = reader.integer(entry.maxAzs, `${path}.maxAzs`) ?? 2;
+  let natGateways = reader.integer(entry.natGateways, `${path}.natGateways`);
+  if (natGateways !== undefined && natGateways > maxAzs) {
+    reader.add(
+      `${path}.natGateways`,
+      `${natGateways} is invalid: must be a whole number from 1 to ${maxAzs}`,
+    );
+    natGateways = undefined;
+  }
+  natGateways ??= Math.max(1, Math.min(eipAllocationIds.length, maxAzs));
   if (eipAllocationIds.length > 0 && eipAllocationIds.length !== natGateways) {
     reader.add(
       `${path}.eipAllocationIds`,
@@ -546,21 +498,9 @@ function parseRotationFunction(
   intervalHours: number | undefined,
 ): RotationFunctionConfig {
   const path = `${CONTEXT_KEY}.rotationFunction`;
-  const entry =
-    raw === undefined
-      ? {}
-      : (reader.object(raw, path, ["memorySize", "propagationTimeoutSeconds", "minRotationGapSeconds"]) ??
-        {});
+  const entry = raw === undefined ? {} : (reader.object(raw) ?? {});
   const intervalSeconds = intervalHours === undefined ? undefined : intervalHours * 3600;
-  const minRotationGapSeconds = reader.optionalInteger(
-    entry.minRotationGapSeconds,
-    `${path}.minRotationGapSeconds`,
-    {
-      min: 0,
-      max: MAX_MIN_ROTATION_GAP_SECONDS,
-      rule: `must be a whole number of seconds from 0 to ${MAX_MIN_ROTATION_GAP_SECONDS}`,
-    },
-  );
+  const minRotationGapSeconds = reader.integer(entry.minRotationGapSeconds, `${path}.minRotationGapSeconds`);
   if (
     minRotationGapSeconds !== undefined &&
     intervalSeconds !== undefined &&
@@ -578,38 +518,20 @@ function parseRotationFunction(
         DEFAULT_MIN_ROTATION_GAP_SECONDS,
         intervalSeconds === undefined ? Number.POSITIVE_INFINITY : Math.floor(intervalSeconds / 2),
       ),
-    memorySize:
-      reader.optionalInteger(entry.memorySize, `${path}.memorySize`, { min: 128, max: 10240 }) ?? 256,
+    memorySize: reader.integer(entry.memorySize, `${path}.memorySize`) ?? 256,
     propagationTimeoutSeconds:
-      reader.optionalInteger(entry.propagationTimeoutSeconds, `${path}.propagationTimeoutSeconds`, {
-        min: 10,
-        max: MAX_PROPAGATION_TIMEOUT_SECONDS,
-        rule: `must be a whole number of seconds from 10 to ${MAX_PROPAGATION_TIMEOUT_SECONDS} (the function times out after 300 s)`,
-      }) ?? 60,
+      reader.integer(entry.propagationTimeoutSeconds, `${path}.propagationTimeoutSeconds`) ?? 60,
   };
 }
 
 function parseVendingFunction(reader: IssueCollector, raw: unknown): VendingFunctionConfig {
   const path = `${CONTEXT_KEY}.vendingFunction`;
-  const entry =
-    raw === undefined
-      ? {}
-      : (reader.object(raw, path, ["memorySize", "timeoutSeconds", "leaseSeconds", "rejectionMintSeconds"]) ??
-        {});
-  const timeoutSeconds =
-    reader.optionalInteger(entry.timeoutSeconds, `${path}.timeoutSeconds`, { min: 3, max: 900 }) ?? 10;
-  const leaseSeconds = reader.optionalInteger(entry.leaseSeconds, `${path}.leaseSeconds`, {
-    min: 1,
-    max: 900,
-  });
-  const rejectionMintSeconds = reader.optionalInteger(
-    entry.rejectionMintSeconds,
-    `${path}.rejectionMintSeconds`,
-    { min: 1, max: 3600 },
-  );
+  const entry = raw === undefined ? {} : (reader.object(raw) ?? {});
+  const timeoutSeconds = reader.integer(entry.timeoutSeconds, `${path}.timeoutSeconds`) ?? 10;
+  const leaseSeconds = reader.integer(entry.leaseSeconds, `${path}.leaseSeconds`);
+  const rejectionMintSeconds = reader.integer(entry.rejectionMintSeconds, `${path}.rejectionMintSeconds`);
   return {
-    memorySize:
-      reader.optionalInteger(entry.memorySize, `${path}.memorySize`, { min: 128, max: 10240 }) ?? 512,
+    memorySize: reader.integer(entry.memorySize, `${path}.memorySize`) ?? 512,
     timeoutSeconds,
     ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
     ...(rejectionMintSeconds === undefined ? {} : { rejectionMintSeconds }),
@@ -682,107 +604,50 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-interface StringRule {
-  pattern: RegExp;
-  rule: string;
-}
-
-/** Reads typed values out of untyped JSON, recording an issue (with its path) for every violation. */
+/**
+ * Reads the values the schema accepted out of the raw JSON (an invalid value reads as absent, so that
+ * the checks across keys run on the rest) and records the problems of both passes, each with its path.
+ */
 class IssueCollector {
-  readonly issues: ConfigIssue[] = [];
+  readonly issues: ConfigIssue[];
+
+  constructor(schemaIssues: readonly ConfigIssue[]) {
+    this.issues = [...schemaIssues];
+  }
 
   add(path: string, rule: string): void {
     this.issues.push({ path, rule });
   }
 
-  object(raw: unknown, path: string, allowedKeys: readonly string[]): Record<string, unknown> | undefined {
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-      this.add(path, raw === undefined ? "is required (an object)" : "must be an object");
-      return undefined;
-    }
-    for (const key of Object.keys(raw)) {
-      if (!allowedKeys.includes(key)) {
-        this.add(`${path}.${key}`, `is not a known key; allowed keys are ${allowedKeys.join(", ")}`);
-      }
-    }
-    return raw as Record<string, unknown>;
+  /** False when the schema found a problem with the value at `path` itself. */
+  #accepted(path: string): boolean {
+    return !this.issues.some((issue) => issue.path === path);
   }
 
-  array(raw: unknown, path: string, options: { required: boolean; minItems?: number }): unknown[] {
-    if (raw === undefined && !options.required) return [];
-    if (!Array.isArray(raw)) {
-      this.add(path, raw === undefined ? "is required (a list)" : "must be a list");
-      return [];
-    }
-    if (options.minItems !== undefined && raw.length < options.minItems) {
-      this.add(path, `must list at least ${options.minItems} entr${options.minItems === 1 ? "y" : "ies"}`);
-    }
-    return raw;
+  object(raw: unknown): Record<string, unknown> | undefined {
+    return typeof raw === "object" && raw !== null && !Array.isArray(raw)
+      ? (raw as Record<string, unknown>)
+      : undefined;
   }
 
-  /** An optional list whose entries are required strings; an invalid entry is reported and read as "". */
-  optionalStringList(raw: unknown, path: string, rule: StringRule): string[] {
-    return this.array(raw, path, { required: false }).map(
-      (item, index) => this.requiredString(item, `${path}[${index}]`, rule) ?? "",
-    );
+  array(raw: unknown): unknown[] {
+    return Array.isArray(raw) ? raw : [];
   }
 
-  requiredString(raw: unknown, path: string, rule: StringRule): string | undefined {
-    if (raw === undefined) {
-      this.add(path, `is required; it ${rule.rule}`);
-      return undefined;
-    }
-    return this.optionalString(raw, path, rule);
+  /** A list of strings; an invalid entry reads as "". */
+  stringList(raw: unknown, path: string): string[] {
+    return this.array(raw).map((item, index) => this.string(item, `${path}[${index}]`) ?? "");
   }
 
-  optionalString(raw: unknown, path: string, rule: StringRule): string | undefined {
-    if (raw === undefined) return undefined;
-    if (typeof raw !== "string" || !rule.pattern.test(raw)) {
-      this.add(
-        path,
-        `${typeof raw === "string" ? JSON.stringify(raw) : `a ${describeType(raw)}`} is invalid: ${rule.rule}`,
-      );
-      return undefined;
-    }
-    return raw;
+  string(raw: unknown, path: string): string | undefined {
+    return typeof raw === "string" && this.#accepted(path) ? raw : undefined;
   }
 
-  optionalBoolean(raw: unknown, path: string): boolean | undefined {
-    if (raw === undefined) return undefined;
-    if (typeof raw !== "boolean") {
-      this.add(path, "must be true or false");
-      return undefined;
-    }
-    return raw;
+  boolean(raw: unknown, path: string): boolean | undefined {
+    return typeof raw === "boolean" && this.#accepted(path) ? raw : undefined;
   }
 
-  optionalInteger(
-    raw: unknown,
-    path: string,
-    limits: { min?: number; max?: number; allowed?: readonly number[]; rule?: string },
-  ): number | undefined {
-    if (raw === undefined) return undefined;
-    const valid =
-      typeof raw === "number" &&
-      Number.isInteger(raw) &&
-      (limits.allowed === undefined || limits.allowed.includes(raw)) &&
-      (limits.min === undefined || raw >= limits.min) &&
-      (limits.max === undefined || raw <= limits.max);
-    if (!valid) {
-      const rule =
-        limits.rule ??
-        (limits.allowed !== undefined
-          ? `must be one of ${limits.allowed.join(", ")}`
-          : `must be a whole number from ${limits.min} to ${limits.max}`);
-      this.add(path, `${JSON.stringify(raw)} is invalid: ${rule}`);
-      return undefined;
-    }
-    return raw as number;
+  integer(raw: unknown, path: string): number | undefined {
+    return typeof raw === "number" && this.#accepted(path) ? raw : undefined;
   }
-}
-
-function describeType(raw: unknown): string {
-  if (raw === null) return "null";
-  if (Array.isArray(raw)) return "list";
-  return typeof raw;
 }

@@ -9,8 +9,10 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import { isAllowedEnvironment } from "../lambda/shared/genesys/environments.ts";
+import { isCompleteSecretArn } from "../lambda/shared/secret-arn.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
-import { createdSecretNamePrefix, isCompleteSecretArn, secretNameFromArn } from "./private/secret-arn.ts";
+import { CREDENTIAL_NAME_RULE, isCredentialNameShape } from "../lambda/shared/vendor-alias.ts";
+import { createdSecretNamePrefix, secretNameOfArn } from "./private/secret-arn.ts";
 import type { GenesysRotationFunction } from "./rotation-function.ts";
 
 /**
@@ -133,7 +135,7 @@ export class GenesysCredential extends Construct {
     if (props.secret !== undefined) {
       this.secret = props.secret;
       this.created = false;
-      this.secretName = secretNameFromArn(props.secret.secretArn);
+      this.secretName = secretNameOfArn(props.secret.secretArn);
       const key = props.secretEncryptionKey ?? props.secret.encryptionKey;
       if (key !== undefined) this.encryptionKey = key;
     } else {
@@ -185,10 +187,10 @@ export class GenesysCredential extends Construct {
 
 function validateProps(credential: GenesysCredential, props: GenesysCredentialProps): void {
   const where = credential.node.path;
-  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/.test(credential.credentialName)) {
+  if (!isCredentialNameShape(credential.credentialName)) {
     throw new ConfigurationError(
       `${where}: credentialName`,
-      `"${credential.credentialName}" must be 1-48 characters of letters, digits, '-' or '_'`,
+      `"${credential.credentialName}" ${CREDENTIAL_NAME_RULE}`,
     );
   }
   if (!isAllowedEnvironment(props.environment, { extraEnvironments: props.extraEnvironments ?? [] })) {

@@ -9,8 +9,8 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import type { RotationStep } from "../lambda/rotation/steps.ts";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
+import { ROTATION_STEPS } from "../lambda/shared/staging-labels.ts";
 import { GrowingStatement, SecretKeyAccess } from "./private/growing-statement.ts";
 import {
   type GenesysFunctionProps,
@@ -20,9 +20,6 @@ import {
 } from "./private/node-function.ts";
 import { createdSecretNamePrefix, secretResourceArn } from "./private/secret-arn.ts";
 import type { TokenVendor } from "./token-vendor.ts";
-
-/** The `step` dimension values of the handler's step metrics (lambda/rotation/handler.ts). */
-const ROTATION_STEPS: readonly RotationStep[] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
 
 /** Properties of {@link GenesysRotationFunction}. */
 export interface GenesysRotationFunctionProps extends GenesysFunctionProps {

@@ -10,6 +10,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
+import { isCompleteSecretArn } from "../lambda/shared/secret-arn.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
 import {
   type AdminCredentialConfig,
@@ -20,7 +21,6 @@ import {
 } from "./config.ts";
 import { GenesysCredential, type RotationScheduleOptions } from "./genesys-credential.ts";
 import { assertDeployLimits } from "./private/deploy-limits.ts";
-import { isCompleteSecretArn } from "./private/secret-arn.ts";
 import { GenesysRotationFunction } from "./rotation-function.ts";
 import { RotatorAlarms } from "./rotator-alarms.ts";
 import { RotatorDashboard } from "./rotator-dashboard.ts";

@@ -10,12 +10,14 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct, type IConstruct } from "constructs";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
+import type { VendMetricName } from "../lambda/shared/vend-metric-names.ts";
 import {
   CACHE_WARMING_ALIAS,
+  CREDENTIAL_NAME_RULE,
   isAliasableCredentialName,
+  isCredentialNameShape,
   VENDED_NAME_EXTRA_RULE,
 } from "../lambda/shared/vendor-alias.ts";
-import type { VendMetricName } from "../lambda/vending/metrics.ts";
 import type { GenesysCredential } from "./genesys-credential.ts";
 import { GrowingStatement, SecretKeyAccess } from "./private/growing-statement.ts";
 import {
@@ -58,8 +60,6 @@ export interface ITokenVendor extends IConstruct {
   grantVend(grantee: iam.IGrantable, credentialName: string): iam.Grant;
 }
 
-/** The rule of a credential name (as GenesysCredential's `credentialName`), also a Lambda alias name. */
-const CREDENTIAL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/;
 /** An unqualified Lambda function ARN (no version or alias suffix). */
 const FUNCTION_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}$/;
 
@@ -82,10 +82,10 @@ class ImportedTokenVendor extends Construct implements ITokenVendor {
 
   /** lambda:InvokeFunction on `<functionArn>:<credentialName>` only (the vendor's alias of that credential). */
   grantVend(grantee: iam.IGrantable, credentialName: string): iam.Grant {
-    if (!CREDENTIAL_NAME.test(credentialName)) {
+    if (!isCredentialNameShape(credentialName)) {
       throw new ConfigurationError(
         `${this.node.path}: credentialName`,
-        `"${credentialName}" must be 1-48 characters of letters, digits, '-' or '_'`,
+        `"${credentialName}" ${CREDENTIAL_NAME_RULE}`,
       );
     }
     return iam.Grant.addToPrincipal({

@@ -4,7 +4,9 @@
  */
 import { parseArgs } from "node:util";
 import { ENVIRONMENT_RULE, isAllowedEnvironment } from "../../lambda/shared/genesys/environments.ts";
+import { isSecretArn, isSecretName } from "../../lambda/shared/secret-arn.ts";
 import { GENESYS_ID_PATTERN } from "../../lambda/shared/secret-value.ts";
+import { credentialNameProblem } from "../../lambda/shared/vendor-alias.ts";
 import { UsageError } from "./errors.ts";
 
 /** One flag of a command. */
@@ -182,13 +184,10 @@ export function flag(values: ParsedValues, name: string): boolean {
   return values[name] === true;
 }
 
-// Secrets Manager: a name of [A-Za-z0-9/_+=.@-] or a full ARN, at most 2048 characters.
-const SECRET_ID = /^(arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$/;
 // Lambda: a name, a partial or full ARN, optionally with a version/alias qualifier.
 const FUNCTION_NAME =
   /^(arn:aws[-a-z]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,140}(:[A-Za-z0-9$_-]{1,128})?$/;
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
-const CREDENTIAL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /** The `--secret-id` flag of the commands that act on an existing rotated credential secret. */
@@ -203,7 +202,7 @@ export function secretIdOption(values: ParsedValues, name: string, required: tru
 export function secretIdOption(values: ParsedValues, name: string, required: false): string | undefined;
 export function secretIdOption(values: ParsedValues, name: string, required: boolean): string | undefined {
   const value = required ? requiredString(values, name) : optionalString(values, name);
-  if (value !== undefined && !SECRET_ID.test(value)) {
+  if (value !== undefined && !isSecretName(value) && !isSecretArn(value)) {
     throw new UsageError(
       `--${name}`,
       "must be a secret name of [A-Za-z0-9/_+=.@-] (at most 512) or a secret ARN",
@@ -258,11 +257,9 @@ export function tableNameOption(values: ParsedValues, name: string): string | un
 /** `--credential`: a vending credential name. */
 export function credentialNameOption(values: ParsedValues, name: string): string | undefined {
   const value = optionalString(values, name);
-  if (value !== undefined && !CREDENTIAL_NAME.test(value)) {
-    throw new UsageError(
-      `--${name}`,
-      "must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit",
-    );
+  const problem = value === undefined ? undefined : credentialNameProblem(value);
+  if (problem !== undefined) {
+    throw new UsageError(`--${name}`, problem);
   }
   return value;
 }

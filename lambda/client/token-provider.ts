@@ -7,6 +7,7 @@ import type { ExponentialBackoff } from "../shared/backoff.ts";
 import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
+import { silentLog } from "../shared/silent-log.ts";
 import { SingleFlight } from "../shared/single-flight.ts";
 import { ConfigurationError, ValidationError } from "./errors.ts";
 import { type InvokePolicy, invokeVendor, type LambdaInvoker, vendorTarget } from "./invoke.ts";
@@ -112,8 +113,6 @@ const MAX_SKEW_SHARE = 0.25;
 const MIN_FALLBACK_REMAINING_MS = 5_000;
 /** Between Invoke attempts: 100 ms doubling to 2 s, full jitter (invoke.ts says why). */
 const INVOKE_BACKOFF: ExponentialBackoff = { baseMs: 100, capMs: 2_000 };
-
-const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * Hands out Genesys Cloud access tokens obtained from the token-vending function.

@@ -3,8 +3,11 @@
  * "Lambda functions: entry points and environment"). Invalid values fail the first invocation with a
  * ConfigurationError naming the variable, before any secret is read.
  */
+import { parseJsonObjectVariable } from "../shared/env-json.ts";
 import { ConfigurationError } from "../shared/errors.ts";
 import { parseExtraEnvironments } from "../shared/genesys/environments.ts";
+import { DEFAULT_MIN_ROTATION_GAP_SECONDS, MAX_MIN_ROTATION_GAP_SECONDS } from "../shared/rotation-gap.ts";
+import { isSecretArn } from "../shared/secret-arn.ts";
 import { CACHE_WARMING_ALIAS, splitFunctionReference } from "../shared/vendor-alias.ts";
 
 /** Validated configuration of the rotation function. */
@@ -43,20 +46,6 @@ export interface RotationConfig {
 /** Longest propagation wait accepted: the steps must fit in a Lambda's 15-minute maximum with room to spare. */
 export const MAX_PROPAGATION_TIMEOUT_SECONDS = 600;
 export const DEFAULT_PROPAGATION_TIMEOUT_SECONDS = 60;
-
-/** The longest access-token lifetime Genesys Cloud allows (`accessTokenValiditySeconds` ≤ 172800). */
-export const MAX_GENESYS_TOKEN_LIFETIME_SECONDS = 172_800;
-/** How long AWS's Secrets Manager caching clients keep a value by default (1 hour): raw readers' cache. */
-export const RAW_SECRET_CACHE_TTL_SECONDS = 3_600;
-/**
- * Default minimum gap between rotations: a token minted with the previous client just before it was
- * replaced stays valid for up to the longest token lifetime, and a raw reader's cached copy for up to
- * the cache TTL after that.
- */
-export const DEFAULT_MIN_ROTATION_GAP_SECONDS =
-  MAX_GENESYS_TOKEN_LIFETIME_SECONDS + RAW_SECRET_CACHE_TTL_SECONDS;
-/** Upper bound of MIN_ROTATION_GAP_SECONDS (one year). */
-export const MAX_MIN_ROTATION_GAP_SECONDS = 31_536_000;
 
 /** Reads and validates the configuration. @throws ConfigurationError naming the variable and the rule. */
 export function readRotationConfig(env: Readonly<Record<string, string | undefined>>): RotationConfig {
@@ -171,15 +160,7 @@ function integrationCredentials(
 ): Record<string, string[]> {
   const raw = optionalString(env, "INTEGRATION_CREDENTIALS");
   if (raw === undefined) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigurationError("INTEGRATION_CREDENTIALS", INTEGRATION_CREDENTIALS_RULE);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigurationError("INTEGRATION_CREDENTIALS", INTEGRATION_CREDENTIALS_RULE);
-  }
+  const parsed = parseJsonObjectVariable("INTEGRATION_CREDENTIALS", raw, INTEGRATION_CREDENTIALS_RULE);
   const mapping: Record<string, string[]> = {};
   for (const [secret, ids] of Object.entries(parsed)) {
     if (
@@ -198,8 +179,6 @@ const ADMIN_SECRET_ARNS_RULE =
   'must be a JSON object mapping a secret name or ARN to its admin secret ARN, or to "" for a self-managed pair, e.g. {"team/app":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys/admin-AbCdEf","genesys/admin":""}; ' +
   'or, grouped, an admin secret ARN (or "") to the array of the secrets it manages, e.g. {"arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys/admin-AbCdEf":["team/app"],"":["genesys/admin"]}; ' +
   "every secret at most once; a name ./<rest> stands for <SECRET_NAME_PREFIX><rest>";
-/** Loose on purpose: the pin is compared for equality with the value's `adminSecretArn`, which the schema validates. */
-const SECRET_ARN_SHAPE = /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/;
 
 /**
  * Both shapes give the same pins; the grouped one names each admin ARN once, so that the pins of 100
@@ -211,18 +190,10 @@ function adminSecretArns(
 ): Readonly<Record<string, string>> | undefined {
   const raw = optionalString(env, "ADMIN_SECRET_ARNS");
   if (raw === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigurationError("ADMIN_SECRET_ARNS", ADMIN_SECRET_ARNS_RULE);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigurationError("ADMIN_SECRET_ARNS", ADMIN_SECRET_ARNS_RULE);
-  }
+  const parsed = parseJsonObjectVariable("ADMIN_SECRET_ARNS", raw, ADMIN_SECRET_ARNS_RULE);
   const pins: Record<string, string> = {};
   const pin = (secret: unknown, admin: string): void => {
-    if (typeof secret !== "string" || secret === "" || (admin !== "" && !SECRET_ARN_SHAPE.test(admin))) {
+    if (typeof secret !== "string" || secret === "" || (admin !== "" && !isSecretArn(admin))) {
       throw new ConfigurationError("ADMIN_SECRET_ARNS", ADMIN_SECRET_ARNS_RULE);
     }
     const key = secretKey(secret, prefix);

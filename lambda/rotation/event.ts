@@ -3,8 +3,9 @@
  * `{ Step, SecretId, ClientRequestToken, RotationToken? }` (AWS: rotate-secrets_lambda.html). Nothing is
  * read or changed before the event passes.
  */
+
+import { ROTATION_STEPS, type RotationStep } from "../shared/staging-labels.ts";
 import { RotationEventError } from "./errors.ts";
-import { ROTATION_STEPS, type RotationStep } from "./steps.ts";
 
 /** A validated rotation event. */
 export interface RotationEvent {

@@ -9,10 +9,10 @@ import { type RotationDependencies, StepContext, withLogKeys } from "./context.t
 import { describeRotationVersion } from "./secrets.ts";
 import { type RotationStep, STEP_FUNCTIONS, type StepResult } from "./steps.ts";
 
+export { ROTATION_STEPS } from "../shared/staging-labels.ts";
 export type { RotationDependencies, RotationMetrics } from "./context.ts";
 export { NO_METRICS } from "./context.ts";
 export type { RotationStep, StepResult } from "./steps.ts";
-export { ROTATION_STEPS } from "./steps.ts";
 
 /** The validated identity of one rotation step (from the Secrets Manager event). */
 export interface RotationRequest {

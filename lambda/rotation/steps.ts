@@ -10,6 +10,7 @@ import type { OAuthClient } from "../shared/genesys/api.ts";
 import { GenesysNotFoundError } from "../shared/genesys/errors.ts";
 import type { AccessToken } from "../shared/genesys/oauth.ts";
 import { nextCredentialSecret, serializeCredentialSecret } from "../shared/secret-value.ts";
+import type { RotationStep } from "../shared/staging-labels.ts";
 import type { CredentialRole, StepContext } from "./context.ts";
 import {
   assertPendingContinuesCurrent,
@@ -30,9 +31,7 @@ import { waitForAcceptedCredential } from "./propagation.ts";
 import { assertTwinsFitToRotate, guardBeforeRegeneration } from "./regeneration-guards.ts";
 import { markRegeneration, promoteToCurrent } from "./secrets.ts";
 
-/** The steps of the rotation protocol, in the order Secrets Manager calls them. */
-export const ROTATION_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
-export type RotationStep = (typeof ROTATION_STEPS)[number];
+export type { RotationStep };
 
 /** What a step did. */
 export type StepResult =

@@ -19,10 +19,16 @@ export class ConfigurationError extends RotatorError {
   readonly retryable = false;
   /** The configuration key at fault, e.g. `TOKEN_TABLE_NAME`. */
   readonly key: string;
+  /**
+   * The rule the value broke, e.g. `must be a whole number of seconds from 1 to 900` (the message is
+   * `<key>: <rule>`); kept so that a caller re-keying the error never has to take the message apart.
+   */
+  readonly rule: string;
 
   constructor(key: string, rule: string) {
     super(`${key}: ${rule}`);
     this.key = key;
+    this.rule = rule;
   }
 }
 

@@ -1,12 +1,16 @@
 /**
  * The value of a rotated Genesys credential secret (docs/design.md#the-secret-value), validated on every read and write.
  *
- * Hand-written rather than a schema library so every failure names exactly one field and the rule it
- * broke, and so that nothing from the value — not a character of it, not a JSON parser's excerpt of it —
- * can reach an error message: whoever reads rotation logs must not learn a secret from a typo.
+ * A zod/mini schema for the shape, whose every rule is worded here: a failure names exactly one field and
+ * the rule it broke (lambda/shared/schema-issues.ts), and nothing from the value — not a character of it,
+ * not a JSON parser's excerpt of it — can reach an error message: whoever reads rotation logs must not
+ * learn a secret from a typo.
  */
+import * as z from "zod/mini";
 import { ValidationError } from "./errors.ts";
 import { ENVIRONMENT_RULE, type EnvironmentOptions, isAllowedEnvironment } from "./genesys/environments.ts";
+import { defaultRule, schemaProblems } from "./schema-issues.ts";
+import { isSecretArn, SECRET_ARN_RULE } from "./secret-arn.ts";
 
 /** How a credential rotates: two alternating clients (zero downtime) or one client (opt-in). */
 export type Strategy = "alternating" | "single";
@@ -58,11 +62,37 @@ export const GENESYS_ID_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
 export const GENESYS_ID_RULE = "must be 1-128 characters of [A-Za-z0-9-]";
 const SECRET_PATTERN = /^[\x21-\x7e]{1,512}$/;
 const SECRET_RULE = "must be 1-512 printable ASCII characters without whitespace";
-const ARN_PATTERN = /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
-const ARN_RULE =
-  "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)";
 /** Key names are quoted in errors only when they look like identifiers (a pasted secret could be a key). */
 const PRINTABLE_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/** A required, non-empty string field; `checks` add its rule. The value is never quoted. */
+function text(...checks: z.core.$ZodCheck<string>[]) {
+  return z
+    .string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
+    .check(z.minLength(1, { error: "must not be empty" }), ...checks);
+}
+
+/** The shape of a value; the environment list and the cross-field rules are checked after it. */
+const credentialSecretSchema = z.strictObject(
+  {
+    environment: text(),
+    clientId: text(z.regex(GENESYS_ID_PATTERN, { error: GENESYS_ID_RULE })),
+    clientSecret: text(z.regex(SECRET_PATTERN, { error: SECRET_RULE })),
+    strategy: text(
+      z.refine((strategy) => (STRATEGIES as readonly string[]).includes(strategy), {
+        error: `must be one of ${STRATEGIES.join(", ")}`,
+      }),
+    ),
+    alternateClientId: z.optional(text(z.regex(GENESYS_ID_PATTERN, { error: GENESYS_ID_RULE }))),
+    adminSecretArn: z.optional(text(z.refine(isSecretArn, { error: SECRET_ARN_RULE }))),
+  },
+  {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `is not allowed (allowed keys: ${KEYS.join(", ")})`
+        : "must be a JSON object",
+  },
+);
 
 /**
  * Parses and validates a secret's `SecretString`.
@@ -139,36 +169,24 @@ function firstDuplicateKey(json: string): string | undefined {
  * @throws SecretValueError naming the first offending field.
  */
 export function validateCredentialSecret(value: unknown, options: EnvironmentOptions = {}): CredentialSecret {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new SecretValueError("(value)", "must be a JSON object");
+  const result = credentialSecretSchema.safeParse(value, { error: defaultRule });
+  const problems = result.success ? [] : schemaProblems(result.error, { root: "(value)" });
+  const [first] = problems;
+  // The order of the checks: unknown keys, then each field in KEYS order (environment first).
+  if (first !== undefined && first.path !== "(value)" && !(KEYS as readonly string[]).includes(first.path)) {
+    // A key is quoted only when it looks like an identifier: a pasted secret could be a key.
+    throw new SecretValueError(PRINTABLE_KEY.test(first.path) ? first.path : "(unknown key)", first.rule);
   }
-  const fields = value as Record<string, unknown>;
-  for (const key of Object.keys(fields)) {
-    if (!(KEYS as readonly string[]).includes(key)) {
-      throw new SecretValueError(
-        PRINTABLE_KEY.test(key) ? key : "(unknown key)",
-        `is not allowed (allowed keys: ${KEYS.join(", ")})`,
-      );
-    }
-  }
-
-  const environment = requiredString(fields, "environment");
+  if (first?.path === "(value)" || first?.path === "environment")
+    throw new SecretValueError(first.path, first.rule);
+  const environment = (value as { environment: string }).environment;
   if (!isAllowedEnvironment(environment, options))
     throw new SecretValueError("environment", ENVIRONMENT_RULE);
-  const clientId = matching(fields, "clientId", GENESYS_ID_PATTERN, GENESYS_ID_RULE);
-  const clientSecret = matching(fields, "clientSecret", SECRET_PATTERN, SECRET_RULE);
-  const strategy = requiredString(fields, "strategy") as Strategy;
-  if (!STRATEGIES.includes(strategy)) {
-    throw new SecretValueError("strategy", `must be one of ${STRATEGIES.join(", ")}`);
+  if (first !== undefined || !result.success) {
+    throw new SecretValueError(first?.path ?? "(value)", first?.rule ?? "must be a JSON object");
   }
-  const alternateClientId =
-    fields.alternateClientId === undefined
-      ? undefined
-      : matching(fields, "alternateClientId", GENESYS_ID_PATTERN, GENESYS_ID_RULE);
-  const adminSecretArn =
-    fields.adminSecretArn === undefined
-      ? undefined
-      : matching(fields, "adminSecretArn", ARN_PATTERN, ARN_RULE);
+  const { clientId, clientSecret, alternateClientId, adminSecretArn } = result.data;
+  const strategy = result.data.strategy as Strategy;
 
   if (strategy === "alternating") {
     if (alternateClientId === undefined) {
@@ -231,20 +249,6 @@ export function nextCredentialSecret(current: CredentialSecret, newSecret: strin
     };
   }
   return { ...current, clientSecret: newSecret };
-}
-
-function requiredString(fields: Record<string, unknown>, key: Key): string {
-  const value = fields[key];
-  if (value === undefined) throw new SecretValueError(key, "is required");
-  if (typeof value !== "string") throw new SecretValueError(key, "must be a string");
-  if (value === "") throw new SecretValueError(key, "must not be empty");
-  return value;
-}
-
-function matching(fields: Record<string, unknown>, key: Key, pattern: RegExp, rule: string): string {
-  const value = requiredString(fields, key);
-  if (!pattern.test(value)) throw new SecretValueError(key, rule);
-  return value;
 }
 
 /** True when two Genesys client ids name the same client: ids are compared without regard to case. */

@@ -1,6 +1,6 @@
 /**
- * The staging labels of the Secrets Manager rotation protocol. The rotation function, the operator CLI
- * and the Secrets Manager emulator all name versions by them.
+ * The staging labels and the steps of the Secrets Manager rotation protocol. The rotation function, the
+ * operator CLI and the Secrets Manager emulator all name versions by them.
  */
 
 /** The version readers get by default: the credential in use. */
@@ -16,3 +16,10 @@ export const AWSPREVIOUS = "AWSPREVIOUS";
  * `genesys-rotator recover` removes it.
  */
 export const REGENERATION_MARKER = "GENESYS_REGENERATING";
+
+/**
+ * The steps of the rotation protocol, in the order Secrets Manager calls them: the rotation function
+ * dispatches on them, the CDK names its step metrics after them, and the Secrets Manager emulator runs them.
+ */
+export const ROTATION_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
+export type RotationStep = (typeof ROTATION_STEPS)[number];

@@ -2,6 +2,7 @@
  * The vending function's configuration, read once per container from its environment
  * (docs/ARCHITECTURE.md, "Lambda functions: entry points and environment").
  */
+import { parseJsonObjectVariable } from "../shared/env-json.ts";
 import { ConfigurationError } from "../shared/errors.ts";
 import {
   allowedEnvironments,
@@ -10,7 +11,14 @@ import {
   parseExtraEnvironments,
   type ResolveEndpointsOptions,
 } from "../shared/genesys/environments.ts";
-import { isAliasableCredentialName, VENDED_NAME_EXTRA_RULE } from "../shared/vendor-alias.ts";
+import {
+  isCompleteSecretArn,
+  isSecretArn,
+  isSecretName,
+  SECRET_ARN_RULE,
+  secretNameFromArn,
+} from "../shared/secret-arn.ts";
+import { credentialNameProblem, isCredentialNameShape } from "../shared/vendor-alias.ts";
 
 /** One credential the function vends tokens for. */
 export interface CredentialConfig {
@@ -49,14 +57,6 @@ export interface VendingConfig {
   genesys: ResolveEndpointsOptions & { extraEnvironments: readonly string[] };
 }
 
-/** Credential names: what a human would type in cdk.json, and safe to print. */
-const CREDENTIAL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** A Secrets Manager secret ARN (the same rule as `adminSecretArn` in secret-value.ts). */
-const SECRET_ARN = /^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
-/** A Secrets Manager secret name (or the part of one); Secrets Manager allows these characters. */
-const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
-/** A complete secret ARN: its name, then `-` and the 6 characters Secrets Manager appends. */
-const COMPLETE_SECRET_ARN = /^arn:[^:]+:secretsmanager:[^:]*:\d{12}:secret:(.+)-[A-Za-z0-9]{6}$/;
 const DEFAULT_LEASE_SECONDS = 30;
 const MAX_LEASE_SECONDS = 900;
 export const DEFAULT_REJECTION_MINT_INTERVAL_SECONDS = 30;
@@ -73,8 +73,8 @@ export function readVendingConfig(env: NodeJS.ProcessEnv = process.env): Vending
     allowedEnvironments({ extraEnvironments });
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
-    // Re-keyed to the variable the operator sets (the message is "<key>: <rule>").
-    throw new ConfigurationError(EXTRA_ENVIRONMENTS_VARIABLE, error.message.slice(error.key.length + 2));
+    // Re-keyed to the variable the operator sets.
+    throw new ConfigurationError(EXTRA_ENVIRONMENTS_VARIABLE, error.rule);
   }
   const config: VendingConfig = {
     credentials: parseCredentials(env.CREDENTIALS, parseSecretNamePrefix(env.SECRET_NAME_PREFIX)),
@@ -103,7 +103,7 @@ export const RELATIVE_SECRET_NAME = "./";
  */
 export function parseSecretNamePrefix(raw: string | undefined): string {
   const prefix = raw?.trim() ?? "";
-  if (prefix !== "" && (!SECRET_NAME.test(prefix) || prefix.length > 256)) {
+  if (prefix !== "" && (!isSecretName(prefix) || prefix.length > 256)) {
     throw new ConfigurationError(
       "SECRET_NAME_PREFIX",
       "must be at most 256 characters of letters, digits and /_+=.@-",
@@ -121,34 +121,20 @@ export function parseCredentials(raw: string | undefined, secretNamePrefix = "")
   const rule = 'must be a JSON object {"<name>": "<secret ARN or name>"} with at least one entry';
   if (raw === undefined || raw.trim() === "")
     throw new ConfigurationError("CREDENTIALS", `is required; ${rule}`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigurationError("CREDENTIALS", `is not valid JSON; ${rule}`);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigurationError("CREDENTIALS", rule);
-  }
-  const entries = Object.entries(parsed);
+  const entries = Object.entries(parseJsonObjectVariable("CREDENTIALS", raw, rule));
   if (entries.length === 0) throw new ConfigurationError("CREDENTIALS", rule);
   return entries.map(([name, secret]) => {
-    if (!CREDENTIAL_NAME.test(name)) {
+    // A name is also the alias consumers invoke (invocation.ts).
+    const problem = credentialNameProblem(name);
+    if (problem !== undefined) {
       throw new ConfigurationError(
         "CREDENTIALS",
-        "every name must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
+        isCredentialNameShape(name) ? `the name "${name}" ${problem}` : `every name ${problem}`,
       );
     }
-    // A name is also the alias consumers invoke (invocation.ts).
-    if (!isAliasableCredentialName(name)) {
-      throw new ConfigurationError("CREDENTIALS", `the name "${name}" ${VENDED_NAME_EXTRA_RULE}`);
-    }
     if (typeof secret === "string" && secret.startsWith("arn:")) {
-      if (!SECRET_ARN.test(secret)) {
-        throw new ConfigurationError(
-          "CREDENTIALS",
-          `the value of "${name}" must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`,
-        );
+      if (!isSecretArn(secret)) {
+        throw new ConfigurationError("CREDENTIALS", `the value of "${name}" ${SECRET_ARN_RULE}`);
       }
       return { name, secretArn: secret };
     }
@@ -158,7 +144,7 @@ export function parseCredentials(raw: string | undefined, secretNamePrefix = "")
         : typeof secret === "string" && secret.startsWith(RELATIVE_SECRET_NAME)
           ? `${secretNamePrefix}${secret.slice(RELATIVE_SECRET_NAME.length)}`
           : secret;
-    if (typeof secretName !== "string" || secretName === "" || !SECRET_NAME.test(secretName)) {
+    if (typeof secretName !== "string" || !isSecretName(secretName)) {
       throw new ConfigurationError(
         "CREDENTIALS",
         `the value of "${name}" must be a secret ARN, a secret name, "./<rest>" for <SECRET_NAME_PREFIX><rest>, or "" for <SECRET_NAME_PREFIX>${name}; names are at most 512 characters of letters, digits and /_+=.@-`,
@@ -175,7 +161,7 @@ export function parseCredentials(raw: string | undefined, secretNamePrefix = "")
 export function secretIdMatchesArn(secretId: string, arn: string): boolean {
   if (secretId === arn) return true;
   if (secretId.startsWith("arn:")) return false;
-  return COMPLETE_SECRET_ARN.exec(arn)?.[1] === secretId;
+  return isCompleteSecretArn(arn) && secretNameFromArn(arn) === secretId;
 }
 
 function parseLeaseSeconds(raw: string | undefined): number {

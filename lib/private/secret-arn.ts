@@ -5,14 +5,7 @@
 import { Stack, Token } from "aws-cdk-lib";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { IConstruct } from "constructs";
-
-/** A secret ARN whose name ends with Secrets Manager's `-XXXXXX` suffix. */
-const COMPLETE_ARN = /^arn:[^:]+:secretsmanager:[^:]*:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
-
-/** True when `arn` looks like a complete secret ARN (with the random suffix). */
-export function isCompleteSecretArn(arn: string): boolean {
-  return COMPLETE_ARN.test(arn);
-}
+import { secretNameFromArn } from "../../lambda/shared/secret-arn.ts";
 
 /**
  * The IAM resource for a secret: its complete ARN, or for a partial ARN the ARN plus `-??????`, which
@@ -23,10 +16,13 @@ export function secretResourceArn(secret: secretsmanager.ISecret): string {
   return secret.secretFullArn ?? `${secret.secretArn}-??????`;
 }
 
-/** The secret's name from an ARN: the part after `secret:`, without the random suffix of a complete ARN. */
-export function secretNameFromArn(arn: string): string {
-  const name = arn.slice(arn.indexOf(":secret:") + ":secret:".length);
-  return isCompleteSecretArn(arn) ? name.slice(0, -7) : name;
+/**
+ * The secret's name from a (literal) ARN: the part after `secret:`, without the random suffix of a
+ * complete ARN (the rule: lambda/shared/secret-arn.ts). An ARN with unresolved tokens (an imported
+ * secret's partition, region or account) is read as partial.
+ */
+export function secretNameOfArn(arn: string): string {
+  return secretNameFromArn(arn) ?? arn.slice(arn.indexOf(":secret:") + ":secret:".length);
 }
 
 /**

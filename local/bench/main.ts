@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks";
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { TokenProvider } from "../../lambda/client/index.ts";
-import type { Log } from "../../lambda/shared/log.ts";
+import { silentLog } from "../../lambda/shared/silent-log.ts";
 import type { CredentialConfig } from "../../lambda/vending/config.ts";
 import { readVendingConfig } from "../../lambda/vending/config.ts";
 import type { VendMetrics } from "../../lambda/vending/metrics.ts";
@@ -58,7 +58,6 @@ const DYNAMODB_CLIENT_SETTINGS = {
   requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
 } as const;
 
-const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 const noMetrics: VendMetrics = { count() {} };
 
 /** Things to stop, newest first; run once, on success, failure or a signal. */

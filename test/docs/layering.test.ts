@@ -23,6 +23,14 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
+ * Narrower still: of lambda/, lib/ may import only what the constructs share with the handlers
+ * (lambda/shared/: constants, rules, metric names), never a function's own folder.
+ */
+const ONLY_UNDER: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  lib: { lambda: "lambda/shared/" },
+};
+
+/**
  * The only imports across a rule, each with its reason in the importing file: the drill's emergency
  * runs the operator CLI's own `emergency` command (local/drill/emergency.ts).
  */
@@ -61,7 +69,9 @@ function violations(): string[] {
       for (const specifier of relativeImports(readFileSync(file, "utf8"))) {
         const target = posix(relative(ROOT, resolve(dirname(file), specifier)));
         const targetFolder = target.split("/")[0] as string;
-        if (targetFolder === folder || ALLOWED[folder]?.includes(targetFolder)) continue;
+        const under = ONLY_UNDER[folder]?.[targetFolder];
+        const allowed = targetFolder === folder || ALLOWED[folder]?.includes(targetFolder);
+        if (allowed && (under === undefined || target.startsWith(under))) continue;
         if (EXCEPTIONS.has(`${from} → ${target}`)) continue;
         found.push(`${from} → ${target}`);
       }

@@ -16,6 +16,7 @@ import { createRotationHandler } from "../../lambda/rotation/handler.ts";
 import { systemClock } from "../../lambda/shared/clock.ts";
 import { createGenesysGateway, type GenesysGateway } from "../../lambda/shared/genesys/gateway.ts";
 import type { Log } from "../../lambda/shared/log.ts";
+import { silentLog as quiet } from "../../lambda/shared/silent-log.ts";
 import { WRITE_CALLS } from "./crash-support.ts";
 
 /** What the parent passes in `CRASH_CHILD_CONFIG` (endpoints and dummy local credentials only). */
@@ -89,7 +90,6 @@ function instrumentGenesys(gateway: GenesysGateway): GenesysGateway {
   };
 }
 
-const quiet: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const config = JSON.parse(process.env.CRASH_CHILD_CONFIG ?? "{}") as CrashChildConfig;
 const handler = createRotationHandler({
   env: config.handlerEnvironment,

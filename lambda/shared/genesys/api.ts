@@ -6,6 +6,7 @@
  */
 import * as z from "zod/mini";
 import { ValidationError } from "../errors.ts";
+import { defaultRule, schemaProblems } from "../schema-issues.ts";
 import type { GenesysEndpoints } from "./environments.ts";
 import {
   type GenesysCallOptions,
@@ -430,15 +431,11 @@ function pagingValue(value: number, field: string, max: number): number {
  * and the rule (zod's issue text is not used: it can quote received values).
  */
 function validateBody<T>(schema: z.ZodMiniType<T>, response: GenesysHttpResponse): T {
-  const result = schema.safeParse(parseJsonBody(response));
+  const result = schema.safeParse(parseJsonBody(response), { error: defaultRule });
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue && issue.path.length > 0 ? issue.path.map(String).join(".") : "(body)";
-  const rule =
-    issue?.code === "invalid_type"
-      ? `must be ${issue.expected}`
-      : issue?.code === "invalid_value"
-        ? `must be one of ${issue.values.map(String).join(", ")}`
-        : "has an unexpected value";
-  throw responseFieldError(response, field, rule);
+  const problem = schemaProblems(result.error, { root: "(body)" })[0] ?? {
+    path: "(body)",
+    rule: "is invalid",
+  };
+  throw responseFieldError(response, problem.path, problem.rule);
 }

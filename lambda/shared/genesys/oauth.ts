@@ -3,7 +3,9 @@
  * as in oauth4webapi: a pure function builds the request, another processes the response, and
  * {@link requestClientCredentialsToken} joins them through the shared transport in http.ts.
  */
+import * as z from "zod/mini";
 import { ValidationError } from "../errors.ts";
+import { defaultRule, schemaProblems } from "../schema-issues.ts";
 import type { GenesysEndpoints } from "./environments.ts";
 import {
   GenesysInvalidClientError,
@@ -95,22 +97,15 @@ export function processClientCredentialsTokenResponse(
   receivedAt: number = response.receivedAt,
 ): AccessToken {
   if (response.status !== 200) throw tokenEndpointError(response);
-  const body = parseJsonBody(response);
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw protocolError(response, "(body)", "must be a JSON object");
+  const result = tokenResponseSchema.safeParse(parseJsonBody(response), { error: defaultRule });
+  if (!result.success) {
+    const problem = schemaProblems(result.error, { root: "(body)" })[0] ?? {
+      path: "(body)",
+      rule: "is invalid",
+    };
+    throw protocolError(response, problem.path, problem.rule);
   }
-  const fields = body as Record<string, unknown>;
-  const accessToken = fields.access_token;
-  if (typeof accessToken !== "string" || !/^[\x21-\x7e]+$/.test(accessToken)) {
-    throw protocolError(response, "access_token", "must be a non-empty string of printable ASCII characters");
-  }
-  if (typeof fields.token_type !== "string" || fields.token_type.toLowerCase() !== "bearer") {
-    throw protocolError(response, "token_type", 'must be "bearer"');
-  }
-  const expiresIn = fields.expires_in;
-  if (typeof expiresIn !== "number" || !Number.isInteger(expiresIn) || expiresIn <= 0) {
-    throw protocolError(response, "expires_in", "must be a positive integer number of seconds");
-  }
+  const { access_token: accessToken, expires_in: expiresIn } = result.data;
   return {
     accessToken,
     tokenType: "Bearer",
@@ -118,6 +113,22 @@ export function processClientCredentialsTokenResponse(
     expiresInSeconds: expiresIn,
   };
 }
+
+const ACCESS_TOKEN_RULE = "must be a non-empty string of printable ASCII characters";
+const EXPIRES_IN_RULE = "must be a positive integer number of seconds";
+/** The token endpoint's answer (RFC 6749 §5.1); other members (scope, …) are ignored. */
+const tokenResponseSchema = z.looseObject(
+  {
+    access_token: z
+      .string({ error: ACCESS_TOKEN_RULE })
+      .check(z.regex(/^[\x21-\x7e]+$/, { error: ACCESS_TOKEN_RULE })),
+    token_type: z
+      .string({ error: 'must be "bearer"' })
+      .check(z.refine((type) => type.toLowerCase() === "bearer", { error: 'must be "bearer"' })),
+    expires_in: z.int({ error: EXPIRES_IN_RULE }).check(z.positive({ error: EXPIRES_IN_RULE })),
+  },
+  { error: "must be a JSON object" },
+);
 
 /**
  * Requests an access token with the client-credentials grant (RFC 6749 §4.4). Retries throttling and

@@ -11,6 +11,7 @@
  */
 import { randomInt, randomUUID } from "node:crypto";
 import type { Clock } from "../../../lambda/shared/clock.ts";
+import { secretArnResource } from "../../../lambda/shared/secret-arn.ts";
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from "../../../lambda/shared/staging-labels.ts";
 import { SecretsManagerErrors as Errors } from "./errors.ts";
 import type { RotationEventLog } from "./events.ts";
@@ -34,8 +35,6 @@ const TOKEN_LENGTH = { min: 32, max: 64 } as const;
 const SECRET_ID_LENGTH = { min: 1, max: 2048 } as const;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]+$/;
 const ARN_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-/** `arn:<partition>:secretsmanager:<region>:<account>:secret:<name>` with or without the random suffix. */
-const SECRET_ARN = /^arn:[^:]+:secretsmanager:[^:]*:[^:]*:secret:(.+)$/;
 
 /** The rotation schedule as on the wire. */
 export interface RotationRules {
@@ -566,7 +565,7 @@ export class SecretsManagerBackend {
     if (byName) return byName;
     const byArn = this.#findByArn(secretId);
     if (byArn) return byArn;
-    const partial = SECRET_ARN.exec(secretId)?.[1];
+    const partial = secretArnResource(secretId);
     const byPartial = partial === undefined ? undefined : this.#secrets.get(partial);
     if (byPartial?.arn.startsWith(`${secretId}-`)) return byPartial;
     throw Errors.secretNotFound();

@@ -19,16 +19,16 @@ import { SecretsManagerFaults } from "./faults.ts";
 import { missingInvoker, RotationDriver, type RotationInvoker } from "./rotation.ts";
 import type { JsonObject } from "./wire.ts";
 
-export { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from "../../../lambda/shared/staging-labels.ts";
+export {
+  AWSCURRENT,
+  AWSPENDING,
+  AWSPREVIOUS,
+  ROTATION_STEPS,
+  type RotationStep,
+} from "../../../lambda/shared/staging-labels.ts";
 export type { RotationRules, TestRotationPendingValue } from "./backend.ts";
 export { AwsServiceError, EmulatorUsageError, SecretsManagerErrors } from "./errors.ts";
-export {
-  ROTATION_STEPS,
-  type RotationEventName,
-  type RotationEventRecord,
-  type RotationInvocationRecord,
-  type RotationStep,
-} from "./events.ts";
+export type { RotationEventName, RotationEventRecord, RotationInvocationRecord } from "./events.ts";
 export { type FailNextOptions, SecretsManagerFaults } from "./faults.ts";
 export {
   type InProcessRotationHandler,

@@ -4,11 +4,8 @@
  * `TestRotationStarted|Succeeded|Failed`), every rotation-function invocation, and waiting for the
  * outcome of the latest rotation of a secret.
  */
+import type { RotationStep } from "../../../lambda/shared/staging-labels.ts";
 import { EmulatorUsageError } from "./errors.ts";
-
-/** The four steps of the Secrets Manager rotation protocol, in the order the service runs them. */
-export const ROTATION_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
-export type RotationStep = (typeof ROTATION_STEPS)[number];
 
 /** Names of the CloudTrail service events Secrets Manager emits for rotations. */
 export type RotationEventName =

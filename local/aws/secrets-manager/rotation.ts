@@ -9,14 +9,9 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../../lambda/shared/clock.ts";
 import { describeError, RotatorError } from "../../../lambda/shared/errors.ts";
+import { ROTATION_STEPS, type RotationStep } from "../../../lambda/shared/staging-labels.ts";
 import type { RotationPlan, SecretsManagerBackend } from "./backend.ts";
-import {
-  ROTATION_STEPS,
-  type RotationEventLog,
-  type RotationEventRecord,
-  type RotationInvocationRecord,
-  type RotationStep,
-} from "./events.ts";
+import type { RotationEventLog, RotationEventRecord, RotationInvocationRecord } from "./events.ts";
 
 /** The event a rotation function receives (AWS sends the secret's full ARN as SecretId). */
 export type RotationEvent = {
