@@ -145,7 +145,10 @@ export interface VendingContainer {
 export interface FleetOptions {
   /** Isolated containers (worker threads), i.e. the function's concurrency. */
   containers: number;
-  /** Invocation timeout; the handler's deadline is this minus its safety margin. @default 20000 */
+  /**
+   * Invocation timeout; the handler's deadline is this minus its safety margin. @default 120000 (long: a
+   * loaded machine may take many seconds per invocation, and a test about the deadline sets its own)
+   */
   timeoutMs?: number;
   /** Overrides of the vending environment (e.g. `LEASE_SECONDS`). */
   environment?: Record<string, string>;
@@ -316,7 +319,7 @@ export async function startVendingStack(options: VendingStackOptions = {}): Prom
           module: VENDING_HANDLER_MODULE,
           environment: { ...environment, ...fleetOptions.environment },
           containers: fleetOptions.containers,
-          timeoutMs: fleetOptions.timeoutMs ?? 20_000,
+          timeoutMs: fleetOptions.timeoutMs ?? 120_000,
           // No fleet test is about cold-start time; a loaded machine may take well over the default 10 s.
           initTimeoutMs: 120_000,
           maxQueued: fleetOptions.maxQueued ?? 1000,

@@ -133,18 +133,19 @@ test("refresh-ahead over several lifetimes: one mint per generation; only the le
 });
 
 test("the lease holder's container is killed mid-mint: another container takes over and every caller gets a token", async () => {
-  const timeoutMs = 15_000;
-  fleet = await stack.startFleet({ containers: 4, timeoutMs, environment: { LEASE_SECONDS: "2" } });
+  // Without a takeover the waiters would wait for the dead holder until their deadline and fail
+  // (TokenUnavailableError, or Sandbox.Timedout past the invocation timeout): every caller getting a
+  // token proves it, however long a loaded machine takes.
+  fleet = await stack.startFleet({ containers: 4, environment: { LEASE_SECONDS: "2" } });
   const running = fleet;
   stack.rotation.genesys.faults.latencyByPathPrefix = { "/oauth/token": 5000 };
   const holderCall = running.token();
   holderCall.catch(() => undefined);
   // Wait until the holder's token request is at Genesys, then let later requests through at once.
-  await until(() => stack.rotation.genesys.counters.requests("POST /oauth/token") >= 1, 10_000);
+  await until(() => stack.rotation.genesys.counters.requests("POST /oauth/token") >= 1, 120_000);
   stack.rotation.genesys.faults.latencyByPathPrefix = {};
   const holder = running.lambda.counters(running.name).perContainer.findIndex((n) => n > 0);
 
-  const startedAt = Date.now();
   const waiters = Array.from({ length: 12 }, () => running.token());
   await delay(300);
   await running.lambda.killContainer(running.name, holder);
@@ -154,7 +155,6 @@ test("the lease holder's container is killed mid-mint: another container takes o
   });
   const answers = await Promise.all(waiters);
   assert.equal(new Set(answers.map((answer: VendingResponse) => answer.accessToken)).size, 1);
-  assert.ok(Date.now() - startedAt < timeoutMs, "within the callers' deadline");
   // The dead holder's request may still have been answered by Genesys; the takeover minted once.
   assert.ok(tokenRequests() <= 2, `${tokenRequests()} token requests`);
   assert.equal((await stack.readItem("reporting"))?.generation, 1);
