@@ -43,12 +43,18 @@ afterEach(async () => {
 
 const tokenRequests = () => stack.rotation.genesys.counters.tokenRequests();
 
-test("cold fleet, 8 containers × 25 concurrent invocations: exactly one token request reaches Genesys", async () => {
+test("cold fleet, 8 containers × 25 concurrent invocations: one token for all; only the lease holder asks Genesys", async () => {
   fleet = await stack.startFleet({ containers: 8 });
   const started = fleet;
   const answers = await Promise.all(Array.from({ length: 200 }, () => started.token()));
   assert.equal(new Set(answers.map((answer) => answer.accessToken)).size, 1);
-  assert.equal(tokenRequests(), 1);
+  // One token request, and one more only after an attempt that failed (on a loaded machine a request
+  // can time out): never one per container or per caller.
+  assert.ok(tokenRequests() >= 1);
+  assert.ok(
+    tokenRequests() <= 1 + failedMintAttempts(started.output()),
+    `${tokenRequests()} token requests, ${failedMintAttempts(started.output())} failed attempts`,
+  );
   const counters = fleet.lambda.counters(fleet.name);
   assert.equal(counters.errors, 0);
   assert.equal(counters.perContainer.filter((n) => n > 0).length, 8, "every container served");
@@ -113,8 +119,11 @@ test("refresh-ahead over several lifetimes: one mint per generation; only the le
       .map((expiresAt, i) => expiresAt - sorted[i]!)
       .join(", ")} ms; ${waits.length} lease waits`,
   );
-  // (Token requests may exceed mints: on a loaded machine a request can time out and be retried.)
-  assert.equal(expiries.size, mints + 1, "one mint per generation, and every minted token was served");
+  // Every minted token was served, except one Genesys issued for a request that had timed out (a
+  // loaded machine): such an attempt failed, and the lease holder retried.
+  const unserved = mints + 1 - expiries.size;
+  assert.ok(unserved >= 0, "one mint per generation");
+  assert.ok(unserved <= failedMintAttempts(running.output()), `${unserved} minted tokens were never served`);
   assert.ok(mints >= 3, `${mints} refreshes within ${10 * lifetimeSeconds} s`);
   sorted.slice(1).forEach((expiresAt, i) => {
     // The new token's life starts when it arrives, after the refresh began inside the old one's window.
@@ -201,6 +210,11 @@ test("DynamoDB outage mid-run: every invocation still succeeds, and the shared c
   assert.ok((after?.generation ?? 0) > generationBefore, "tokens are written to DynamoDB again");
   assert.match(running.output(), /DynamoDB available again/);
 });
+
+/** How many mint attempts failed in the containers whose log is `output` ("Token mint failed"). */
+function failedMintAttempts(output: string): number {
+  return output.split("\n").filter((line) => line.includes("Token mint failed")).length;
+}
 
 /**
  * When invocations waited for a lease: the EMF `Timestamp` (epoch ms, written as the invocation ends) of
