@@ -35,7 +35,7 @@ function recordingProgress(onUpdate: (snapshot: ProgressSnapshot) => void = () =
   return { reporter, notes };
 }
 
-describe("drill interrupted", { timeout: 120_000 }, () => {
+describe("drill interrupted", { timeout: 600_000 }, () => {
   it("right after the start: stops the components already started, nothing measured, exit 130", async () => {
     const before = openHandles();
     const interrupt = new AbortController();

@@ -380,6 +380,21 @@ function invokedArn(payload: unknown, target: InvokeTarget): string {
   return `arn:aws:lambda:${LOCAL_AWS.region}:000000000000:function:${qualified(VENDING_FUNCTION_NAME, payload, target)}`;
 }
 
+/**
+ * One vend before a test, so that its first container does not pay for a fresh DynamoDB Local (its
+ * first requests are slow) and the first load of the mint path: on a loaded machine that outlasted the
+ * DynamoDB client's 2 s limit, and the container degraded. Nothing of it remains for the test: Genesys
+ * counters reset, table cleared. Pass a `log` that is checked for leaks.
+ */
+export async function warmUp(stack: VendingStack, log: Log): Promise<void> {
+  await stack
+    .createContainer({ log })
+    .token({}, { remainingMs: 120_000 })
+    .catch(() => undefined);
+  stack.rotation.genesys.counters.reset();
+  await stack.clearTable();
+}
+
 /** What {@link useSharedVendingStack} gives a test file. */
 export interface SharedVendingStack {
   /** Every log {@link SharedVendingStack.container} created; push others to have them checked too. */
@@ -406,18 +421,9 @@ export function useSharedVendingStack(
   };
   before(async () => {
     stack = await startVendingStack();
-    // One vend before the tests, so that the first test's container does not pay for a fresh DynamoDB
-    // Local (its first requests are slow) and the first load of the mint path: on a loaded machine that
-    // outlasted the DynamoDB client's 2 s limit, and the container degraded. Nothing of it remains
-    // for the tests: counters reset, table cleared (its log is checked for leaks like the others).
     const log = new RecordingLog();
     logs.push(log);
-    await stack
-      .createContainer({ log })
-      .token({}, { remainingMs: 120_000 })
-      .catch(() => undefined);
-    stack.rotation.genesys.counters.reset();
-    await stack.clearTable();
+    await warmUp(stack, log);
     onStart(stack);
   });
   after(async () => {

@@ -25,6 +25,7 @@ import {
   useSharedVendingStack,
   VENDING_CREDENTIALS,
   type VendingStack,
+  warmUp,
 } from "../support/vending-stack.ts";
 
 const APP = VENDING_CREDENTIALS.app;
@@ -92,6 +93,9 @@ describe("refresh-ahead", () => {
     const clock = new SteppingClock(Date.now());
     const local = await startVendingStack({ clock, tokenLifetimeSeconds: lifetimeMs / 1000 });
     try {
+      const warmLog = new RecordingLog();
+      logs.push(warmLog);
+      await warmUp(local, warmLog);
       const containers = Array.from({ length: 3 }, () => {
         const log = new RecordingLog();
         logs.push(log);
@@ -872,7 +876,8 @@ describe("logs", () => {
     Object.assign(process.env, stack.environment);
     const { handler } = await import("../../lambda/vending/handler.ts");
     const arn = "arn:aws:lambda:eu-west-1:111122223333:function:vendor";
-    const through = (alias: string, remainingMs = 5000) => ({
+    // Deadlines long enough for a loaded machine: no call here is about running out of time.
+    const through = (alias: string, remainingMs = 60_000) => ({
       getRemainingTimeInMillis: () => remainingMs,
       invokedFunctionArn: `${arn}:${alias}`,
     });
@@ -886,10 +891,10 @@ describe("logs", () => {
       await handler({ credential: LEGACY }, context).catch(() => undefined);
       stack.rotation.genesys.faults.tokenRateLimit.enabled = true;
       const second = (await handler({ credential: LEGACY }, through(LEGACY))) as VendingResponse;
-      // Short enough that the rate-limit pause (1 s) outlasts it: the answer is GenesysRateLimitedError at once.
-      const shortDeadline = through(LEGACY, 1000);
+      // A Retry-After that outlasts any deadline: the answer is GenesysRateLimitedError at once.
+      stack.rotation.genesys.faults.tokenRateLimit.retryAfterSeconds = 3600;
       await stack.revokeToken(second.accessToken);
-      await handler({ credential: LEGACY, rejectedToken: second.accessToken }, shortDeadline).catch(
+      await handler({ credential: LEGACY, rejectedToken: second.accessToken }, through(LEGACY)).catch(
         () => undefined,
       );
     });
