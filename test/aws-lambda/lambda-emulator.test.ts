@@ -9,7 +9,12 @@ import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from "@aws-sdk/client-lambda";
-import { type LambdaEmulator, parseFunctionName, startLambdaEmulator } from "../../local/aws/lambda/index.ts";
+import {
+  type FunctionDefinition,
+  type LambdaEmulator,
+  parseFunctionName,
+  startLambdaEmulator,
+} from "../../local/aws/lambda/index.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/lambda/${name}`, import.meta.url));
 const probe = fixture("probe.ts");
@@ -44,6 +49,13 @@ describe("Lambda Invoke emulator", () => {
       new InvokeCommand({ FunctionName: functionName, Payload: JSON.stringify(payload), ...extra }),
     );
 
+  /**
+   * Registers like `emulator.register`, with a long init limit: no test here is about the init limit,
+   * and a loaded machine may take well over Lambda's 10 s to load a handler through tsx in a worker.
+   */
+  const register = (name: string, definition: FunctionDefinition) =>
+    emulator.register(name, { initTimeoutMs: 120_000, ...definition });
+
   before(async () => {
     emulator = await startLambdaEmulator({
       logOutput: new Writable({
@@ -70,7 +82,7 @@ describe("Lambda Invoke emulator", () => {
   });
 
   it("answers a successful invocation like Lambda, with a full context", async () => {
-    await emulator.register("probe", { module: probe, timeoutMs: 20_000 });
+    await register("probe", { module: probe, timeoutMs: 20_000 });
     const output = await call("probe", { value: 42 });
     assert.equal(output.StatusCode, 200);
     assert.equal(output.ExecutedVersion, "$LATEST");
@@ -95,7 +107,7 @@ describe("Lambda Invoke emulator", () => {
   });
 
   it("routes an invoke qualified with a registered alias, with the alias in invokedFunctionArn", async () => {
-    await emulator.register("aliased", { module: probe, aliases: ["default", "cache-warming"] });
+    await register("aliased", { module: probe, aliases: ["default", "cache-warming"] });
     const arn = emulator.functionArn("aliased");
     const viaName = decode<ProbeResult>(await call("aliased:default", { value: 1 }));
     assert.equal(viaName.invokedFunctionArn, `${arn}:default`);
@@ -152,7 +164,7 @@ describe("Lambda Invoke emulator", () => {
   });
 
   it("keeps module state per container", async () => {
-    await emulator.register("stateful", { module: probe, containers: 2 });
+    await register("stateful", { module: probe, containers: 2 });
     const [first, second] = await Promise.all([
       call("stateful", { action: "sleep", ms: 300 }),
       call("stateful", { action: "sleep", ms: 300 }),
@@ -169,26 +181,27 @@ describe("Lambda Invoke emulator", () => {
   });
 
   it("gives each function its own environment, and each container its own process.env", async () => {
-    await emulator.register("greeter-en", { module: probe, environment: { GREETING: "hello" } });
-    await emulator.register("greeter-fr", { module: probe, environment: { GREETING: "bonjour" } });
+    await register("greeter-en", { module: probe, environment: { GREETING: "hello" } });
+    await register("greeter-fr", { module: probe, environment: { GREETING: "bonjour" } });
     assert.equal(decode<ProbeResult>(await call("greeter-en", {})).greeting, "hello");
     assert.equal(decode<ProbeResult>(await call("greeter-fr", {})).greeting, "bonjour");
     assert.equal(process.env.GREETING, undefined);
 
-    await emulator.register("env-writer", { module: probe, handler: "setEnv", containers: 2 });
+    await register("env-writer", { module: probe, handler: "setEnv", containers: 2 });
     const warm = decode<{ before?: string }>(await call("env-writer", { key: "PROBE_MARK", value: "first" }));
     assert.equal(warm.before, undefined);
     // Two concurrent calls: one lands on the warm container (which wrote the variable), one on a cold one.
+    // The warm one stays busy long enough for the other call to arrive on a loaded machine.
     const results = await Promise.all([
-      call("env-writer", { key: "PROBE_MARK", value: "a", ms: 300 }),
-      call("env-writer", { key: "PROBE_MARK", value: "b", ms: 300 }),
+      call("env-writer", { key: "PROBE_MARK", value: "a", ms: 2_000 }),
+      call("env-writer", { key: "PROBE_MARK", value: "b", ms: 2_000 }),
     ]).then((outputs) => outputs.map((output) => decode<{ before?: string }>(output).before));
     assert.deepEqual(results.sort(), ["first", undefined]);
     assert.equal(process.env.PROBE_MARK, undefined);
   });
 
   it("spreads concurrent invocations over the containers, one at a time each", async () => {
-    await emulator.register("spread", { module: probe, containers: 3 });
+    await register("spread", { module: probe, containers: 3 });
     const outputs = await Promise.all(
       Array.from({ length: 6 }, () => call("spread", { action: "sleep", ms: 300 })),
     );
@@ -205,7 +218,7 @@ describe("Lambda Invoke emulator", () => {
   });
 
   it("throttles with TooManyRequestsException when every container is busy and the queue is full", async () => {
-    await emulator.register("narrow", { module: probe, containers: 1, maxQueued: 1 });
+    await register("narrow", { module: probe, containers: 1, maxQueued: 1 });
     const settled = await Promise.allSettled([
       call("narrow", { action: "sleep", ms: 1_000 }),
       call("narrow", { action: "sleep", ms: 1_000 }),
@@ -220,7 +233,7 @@ describe("Lambda Invoke emulator", () => {
   });
 
   it("killContainer fails the running invocation with Runtime.ExitError; a cold container replaces it", async () => {
-    await emulator.register("victim", { module: probe });
+    await register("victim", { module: probe });
     const warm = decode<ProbeResult>(await call("victim", {}));
     const pending = call("victim", { action: "sleep", ms: 10_000 });
     // Kill only once the invocation is inside the handler (the container is warm, so that is quick).
@@ -243,32 +256,33 @@ describe("Lambda Invoke emulator", () => {
   });
 
   it("times out like Lambda (Sandbox.Timedout) and replaces the container", async () => {
-    await emulator.register("slow", { module: probe, timeoutMs: 1_000 });
+    // Long enough that the echo calls around the timed-out one finish within it on a loaded machine.
+    await register("slow", { module: probe, timeoutMs: 5_000 });
     const before = decode<ProbeResult>(await call("slow", {}));
-    const output = await call("slow", { action: "sleep", ms: 10_000 });
+    const output = await call("slow", { action: "sleep", ms: 600_000 });
     assert.equal(output.FunctionError, "Unhandled");
     const error = decode<{ errorType: string; errorMessage: string }>(output);
     assert.equal(error.errorType, "Sandbox.Timedout");
-    assert.match(error.errorMessage, /^RequestId: [0-9a-f-]{36} Error: Task timed out after 1\.00 seconds$/);
+    assert.match(error.errorMessage, /^RequestId: [0-9a-f-]{36} Error: Task timed out after 5\.00 seconds$/);
     const after = decode<ProbeResult>(await call("slow", {}));
     assert.notEqual(after.containerId, before.containerId);
     assert.equal(emulator.counters("slow").coldStarts, 2);
   });
 
   it("loads TypeScript handlers through tsx inside the workers", async () => {
-    await emulator.register("enum", { module: fixture("uses-enum.ts") });
+    await register("enum", { module: fixture("uses-enum.ts") });
     assert.deepEqual(decode(await call("enum", {})), { answer: "yes" });
   });
 
   it("reports init failures, process.exit and unhandled rejections as function errors", async () => {
-    await emulator.register("broken", { module: fixture("broken-init.ts") });
+    await register("broken", { module: fixture("broken-init.ts") });
     const broken = await call("broken", {});
     assert.equal(broken.FunctionError, "Unhandled");
     assert.deepEqual(
       { ...decode<{ errorType: string; errorMessage: string }>(broken), trace: undefined },
       { errorType: "TypeError", errorMessage: "init exploded", trace: undefined },
     );
-    await emulator.register("quitter", { module: probe });
+    await register("quitter", { module: probe });
     const exited = decode<{ errorType: string; errorMessage: string }>(
       await call("quitter", { action: "exit" }),
     );
@@ -282,7 +296,8 @@ describe("Lambda Invoke emulator", () => {
   it("forwards the workers' log lines unchanged", async () => {
     const output = await call("probe", { action: "log" });
     const requestId = decode<ProbeResult>(output).awsRequestId;
-    const deadline = Date.now() + 5_000;
+    // A bound only so that a line never forwarded fails the test; a loaded machine may take seconds.
+    const deadline = Date.now() + 60_000;
     let line: string | undefined;
     while (line === undefined && Date.now() < deadline) {
       line = logLines.find((candidate) => candidate.includes(requestId));
@@ -292,7 +307,7 @@ describe("Lambda Invoke emulator", () => {
   });
 
   it("accepts Event invocations with 202 and runs them", async () => {
-    await emulator.register("async", { module: probe });
+    await register("async", { module: probe });
     const output = await call("async", { value: 1 }, { InvocationType: "Event" });
     assert.equal(output.StatusCode, 202);
     const deadline = Date.now() + 15_000;
@@ -315,12 +330,12 @@ describe("Lambda Invoke emulator", () => {
   });
 
   it("re-registration replaces the function without failing in-flight calls; invalid definitions name the field", async () => {
-    await emulator.register("changing", { module: probe, environment: { GREETING: "v1" } });
+    await register("changing", { module: probe, environment: { GREETING: "v1" } });
     assert.equal(decode<ProbeResult>(await call("changing", {})).greeting, "v1");
     const inFlight = call("changing", { action: "sleep", ms: 500 });
     while (emulator.counters("changing").invocations < 2)
       await new Promise((resolve) => setTimeout(resolve, 20));
-    await emulator.register("changing", { module: probe, environment: { GREETING: "v2" } });
+    await register("changing", { module: probe, environment: { GREETING: "v2" } });
     assert.equal(decode<ProbeResult>(await call("changing", {})).greeting, "v2");
     // The invocation that was running when the definition changed finishes on the old container.
     const finished = await inFlight;

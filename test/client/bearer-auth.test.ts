@@ -47,7 +47,13 @@ describe("bearer authorisation with replay on 401", () => {
   });
 
   function provider(): TokenProvider {
-    return new TokenProvider({ functionName: vendorName, lambdaClient: harness.lambdaClient });
+    return new TokenProvider({
+      functionName: vendorName,
+      lambdaClient: harness.lambdaClient,
+      // Not about the invoke timeout: on a loaded machine an attempt may take over the default 10 s, and
+      // its retry would count as an invocation.
+      invokeTimeoutMs: 120_000,
+    });
   }
 
   describe("genesysFetch", () => {

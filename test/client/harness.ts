@@ -52,17 +52,32 @@ export async function startFakeVendorHarness(): Promise<FakeVendorHarness> {
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
     maxAttempts: 1,
   });
+  /** Invocations `register` made to start the containers, per function: not the tests' own. */
+  const startInvocations = new Map<string, number>();
   return {
     emulator,
     lambdaClient,
-    register: (name, environment = {}, containers = 1) =>
-      emulator.register(name, {
+    register: async (name, environment = {}, containers = 1) => {
+      await emulator.register(name, {
         module: FAKE_VENDOR_MODULE,
         environment,
         containers,
         aliases: FAKE_VENDOR_ALIASES,
-      }),
-    invocations: (name) => emulator.counters(name).invocations,
+        // Cold starts are not under test; a loaded machine may need well over the default 10 s.
+        initTimeoutMs: 120_000,
+      });
+      // Start the containers now, so that no provider's Invoke (10 s per attempt by default) waits for a
+      // cold start: a retried attempt would count as an invocation. A scripted failure loads the handler
+      // without touching the container's tokens.
+      const before = emulator.counters(name).invocations;
+      await Promise.all(
+        Array.from({ length: containers }, () =>
+          emulator.invoke(`${name}:fail-ConfigurationError`, {}).catch(() => undefined),
+        ),
+      );
+      startInvocations.set(name, emulator.counters(name).invocations - before);
+    },
+    invocations: (name) => emulator.counters(name).invocations - (startInvocations.get(name) ?? 0),
     stop: async () => {
       lambdaClient.destroy();
       await emulator.stop();

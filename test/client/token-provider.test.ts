@@ -44,7 +44,15 @@ describe("TokenProvider against the Lambda emulator", () => {
   }
 
   function provider(functionName: string, props: Partial<TokenProviderProps> = {}): TokenProvider {
-    return new TokenProvider({ functionName, lambdaClient: harness.lambdaClient, ...props });
+    return new TokenProvider({
+      functionName,
+      lambdaClient: harness.lambdaClient,
+      // No test here is about the invoke timeout (invoke-retry.test.ts is): on a loaded machine an
+      // attempt may take over the default 10 s, and its retry would count as an invocation and, on a
+      // ManualClock, back off forever.
+      invokeTimeoutMs: 120_000,
+      ...props,
+    });
   }
 
   it("caches the token: a second call does not invoke the vendor and reports the time left", async () => {

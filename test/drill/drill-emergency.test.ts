@@ -10,7 +10,7 @@ import { drillProblems, formatSummary, toJsonSummary } from "../../local/drill/r
 import { DRILL_IDS } from "../../local/stack/seed.ts";
 import { runShortDrill, shortDrill } from "./support.ts";
 
-describe("drill --emergency-at", { timeout: 180_000 }, () => {
+describe("drill --emergency-at", { timeout: 600_000 }, () => {
   it("parses --emergency-at and refuses it with the single strategy", () => {
     const parsed = parseDrillArgs(["--emergency-at", "4.5", "--seed", "1"]);
     assert.equal(parsed.help === false && parsed.options.emergencyAtSeconds, 4.5);

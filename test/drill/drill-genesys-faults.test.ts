@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import type { EmulatorFaults } from "../../local/genesys-cloud/faults.ts";
 import { assertDrillPassed, runShortDrill, shortDrill } from "./support.ts";
 
-describe("drill with Genesys faults", { timeout: 120_000 }, () => {
+describe("drill with Genesys faults", { timeout: 600_000 }, () => {
   it("token-rate-limit: throttled mints fall back on still-valid tokens", async (t) => {
     // The throttle windows are seconds of real time: on a loaded machine no token request may fall into
     // one. What holds whatever the scheduling: the drill switched the throttle on, and every token

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { FORGERY_KINDS } from "../../local/shared/forged-token-items.ts";
 import { assertDrillPassed, runShortDrill, shortDrill } from "./support.ts";
 
-describe("drill with untrusted input to the vendor", { timeout: 120_000 }, () => {
+describe("drill with untrusted input to the vendor", { timeout: 600_000 }, () => {
   it("hostile-consumer: false reports mint nothing beyond the allowance, ungranted requests are refused", async () => {
     const result = await runShortDrill(shortDrill({ faults: ["hostile-consumer"] }));
     assertDrillPassed(result);

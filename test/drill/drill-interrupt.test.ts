@@ -17,9 +17,12 @@ function openHandles(): string[] {
     .sort();
 }
 
-/** Waits until the handles are back to `expected` (sockets close a moment after their server). */
+/**
+ * Waits until the handles are back to `expected` (sockets close a moment after their server; on a loaded
+ * machine many moments: the bound only ends the wait for handles that never close).
+ */
 async function assertHandlesReleased(expected: readonly string[]): Promise<void> {
-  for (let attempt = 0; attempt < 50 && openHandles().length > expected.length; attempt++) {
+  for (let attempt = 0; attempt < 600 && openHandles().length > expected.length; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   assert.deepEqual(openHandles(), expected, "the drill left servers, sockets or workers open");
@@ -32,7 +35,7 @@ function recordingProgress(onUpdate: (snapshot: ProgressSnapshot) => void = () =
   return { reporter, notes };
 }
 
-describe("drill interrupted", { timeout: 120_000 }, () => {
+describe("drill interrupted", { timeout: 600_000 }, () => {
   it("right after the start: stops the components already started, nothing measured, exit 130", async () => {
     const before = openHandles();
     const interrupt = new AbortController();

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assertDrillPassed, runShortDrill, shortDrill, succeeded } from "./support.ts";
 
-describe("drill with faults that must not fail a rotation", { timeout: 150_000 }, () => {
+describe("drill with faults that must not fail a rotation", { timeout: 600_000 }, () => {
   it("propagation-delay: testSecret waits for the new secret", async () => {
     const result = await runShortDrill(shortDrill({ faults: ["propagation-delay"] }));
     assertDrillPassed(result);

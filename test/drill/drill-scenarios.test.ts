@@ -15,7 +15,7 @@ import { assertDrillPassed, runShortDrill, shortDrill, succeeded } from "./suppo
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-describe("drill scenarios", { timeout: 180_000 }, () => {
+describe("drill scenarios", { timeout: 600_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "drill-test-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 

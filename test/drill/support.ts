@@ -1,6 +1,7 @@
 /**
  * Short drills for the test suite: a few seconds of traffic at a modest rate on dynalite (no JVM start),
- * one or two rotations, and the assertions every drill must pass whatever its faults.
+ * one or two rotations, and the assertions every drill must pass whatever its faults. The drill suites'
+ * timeouts (600 s) only catch a drill that hangs: on a loaded machine a suite needs minutes.
  */
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";

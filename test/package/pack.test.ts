@@ -323,6 +323,8 @@ describe("the packed package, installed outside the repository", { timeout: 600_
         environment: { ...stack.environment, POWERTOOLS_LOG_LEVEL: "SILENT" },
         // One alias per credential, as TokenVendor deploys it.
         aliases: [...Object.keys(stack.credentials), "cache-warming"],
+        // Cold starts are not under test; a loaded machine may need well over the default 10 s.
+        initTimeoutMs: 120_000,
       });
       const script = path.join(project, "run-consumer.mjs");
       writeFileSync(

@@ -212,11 +212,13 @@ describe("propagation lag", () => {
     const clock = new SteppingClock();
     const stack = await startRotationStack({ clock, propagationDelayMs: 10_000, log: recordingLog() });
     try {
-      const startedAt = Date.now();
       const clockStart = clock.now();
       const outcome = await stack.rotate(stack.secrets.app);
       assert.equal(outcome.eventName, "RotationSucceeded", outcome.cause);
       assert.equal(outcome.attempts, 1, "no whole-rotation retry was needed");
+      // The emulator's lag runs on the shared clock, which only the rotation's clock sleeps move: the
+      // secret was accepted because the rotation waited on the clock, not in real time (a wall-clock
+      // bound would fail on a loaded machine without proving more).
       const waited = clock.now() - clockStart;
       assert.ok(waited >= 10_000, `emulated time passed: ${waited} ms`);
       assert.ok(waited < 20_000, `the poll did not overshoot the lag by much: ${waited} ms`);
@@ -225,7 +227,6 @@ describe("propagation lag", () => {
         stack.genesys.counters.errorsServed("invalid_client") >= 3,
         "the new secret was rejected meanwhile",
       );
-      assert.ok(Date.now() - startedAt < 10_000, "no real sleeping");
     } finally {
       await stack.stop();
     }
