@@ -10,8 +10,10 @@
 import { DEFAULT_MIN_ROTATION_GAP_SECONDS, MAX_MIN_ROTATION_GAP_SECONDS } from "../lambda/rotation/config.ts";
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import { allowedEnvironments, GENESYS_ENVIRONMENTS } from "../lambda/shared/genesys/environments.ts";
+import type { GenesysProfile } from "../lambda/shared/genesys/profile.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
 import { isAliasableCredentialName, VENDED_NAME_EXTRA_RULE } from "../lambda/shared/vendor-alias.ts";
+import { profiledPropagationTimeout, readProfileConfig } from "./genesys-profile-config.ts";
 
 /** The cdk.json context key holding the whole configuration. */
 export const CONTEXT_KEY = "genesys-oauth-rotator";
@@ -120,6 +122,8 @@ export interface RotatorConfig {
   readonly logRetentionDays: number;
   /** Create the CloudWatch dashboard (docs/deploy.md#dashboard). @default true */
   readonly dashboard: boolean;
+  /** What `genesys-rotator probe` measured (file path or inline); sizes the propagation timeout, synth warns. @default none */
+  readonly genesysProfile?: GenesysProfile;
 }
 
 /** One violated rule. */
@@ -182,6 +186,7 @@ const TOP_LEVEL_KEYS = [
   "vendingFunction",
   "logRetentionDays",
   "dashboard",
+  "genesysProfile",
 ] as const;
 
 /**
@@ -237,6 +242,9 @@ export function parseRotatorConfig(raw: unknown): RotatorConfig {
       pattern: /^[A-Za-z][A-Za-z0-9-]{0,100}$/,
       rule: "must be a CloudFormation stack name: a letter, then letters, digits and '-' (at most 101 characters)",
     }) ?? "GenesysOAuthRotator";
+  const profiled = readProfileConfig(root.genesysProfile);
+  if (profiled.issue !== undefined) reader.add(`${CONTEXT_KEY}.genesysProfile`, profiled.issue);
+  const genesysProfile = profiled.issue === undefined ? profiled.profile : undefined;
   const config: RotatorConfig = {
     stackName,
     credentials,
@@ -249,6 +257,7 @@ export function parseRotatorConfig(raw: unknown): RotatorConfig {
       reader,
       root.rotationFunction,
       rateIntervalHours(schedule.expression),
+      genesysProfile,
     ),
     vendingFunction: parseVendingFunction(reader, root.vendingFunction),
     logRetentionDays,
@@ -256,6 +265,7 @@ export function parseRotatorConfig(raw: unknown): RotatorConfig {
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(alarmTopicArn === undefined ? {} : { alarmTopicArn }),
     ...optional("staticEgress", parseStaticEgress(reader, root.staticEgress)),
+    ...optional("genesysProfile", genesysProfile),
   };
   if (reader.issues.length > 0) throw new RotatorConfigError(reader.issues);
   return config;
@@ -544,6 +554,7 @@ function parseRotationFunction(
   reader: IssueCollector,
   raw: unknown,
   intervalHours: number | undefined,
+  genesysProfile: GenesysProfile | undefined,
 ): RotationFunctionConfig {
   const path = `${CONTEXT_KEY}.rotationFunction`;
   const entry =
@@ -580,12 +591,15 @@ function parseRotationFunction(
       ),
     memorySize:
       reader.optionalInteger(entry.memorySize, `${path}.memorySize`, { min: 128, max: 10240 }) ?? 256,
-    propagationTimeoutSeconds:
+    propagationTimeoutSeconds: profiledPropagationTimeout(
       reader.optionalInteger(entry.propagationTimeoutSeconds, `${path}.propagationTimeoutSeconds`, {
         min: 10,
         max: MAX_PROPAGATION_TIMEOUT_SECONDS,
         rule: `must be a whole number of seconds from 10 to ${MAX_PROPAGATION_TIMEOUT_SECONDS} (the function times out after 300 s)`,
-      }) ?? 60,
+      }),
+      genesysProfile,
+      { seconds: 60, maxSeconds: MAX_PROPAGATION_TIMEOUT_SECONDS },
+    ),
   };
 }
 

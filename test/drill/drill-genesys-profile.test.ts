@@ -11,7 +11,7 @@ import {
   type GenesysProfile,
   parseGenesysProfile,
 } from "../../lambda/shared/genesys/profile.ts";
-import { parseDrillArgs } from "../../local/drill/options.ts";
+import { type DrillOptions, parseDrillArgs } from "../../local/drill/options.ts";
 import { drillPropagationTimeoutSeconds } from "../../local/stack/profile.ts";
 import { assertDrillPassed, runShortDrill, shortDrill, succeeded } from "./support.ts";
 
@@ -38,17 +38,22 @@ function profile(overrides: Partial<GenesysProfile> = {}): GenesysProfile {
   });
 }
 
-const FLIPPED: { name: string; profile: GenesysProfile; check?: (stackProfile: GenesysProfile) => void }[] = [
+const FLIPPED: { name: string; profile: GenesysProfile; drill?: Partial<DrillOptions> }[] = [
   { name: "invalid_client answered with 401", profile: profile({ invalidClientStatus: 401 }) },
-  { name: "tokens die on regeneration", profile: profile({ tokensSurviveRegeneration: false }) },
+  {
+    name: "tokens die on regeneration",
+    profile: profile({ tokensSurviveRegeneration: false }),
+    // Two rotations: the second regenerates the client whose tokens consumers still hold.
+    drill: { rotations: 2, durationSeconds: 10, tokenLifetimeSeconds: 30 },
+  },
   { name: "dateModified does not move", profile: profile({ dateModifiedMovesOnRegeneration: false }) },
   { name: "client ids are case-insensitive", profile: profile({ clientIdsCaseSensitive: false }) },
 ];
 
 describe("drill under Genesys profiles", { timeout: 240_000 }, () => {
-  for (const { name, profile: flipped } of FLIPPED) {
+  for (const { name, profile: flipped, drill } of FLIPPED) {
     it(`${name}: no consumer failure, every rotation succeeded`, async () => {
-      const options = shortDrill({ durationSeconds: 8, genesysProfile: flipped });
+      const options = shortDrill({ durationSeconds: 8, genesysProfile: flipped, ...drill });
       const result = await runShortDrill(options, (stack) => {
         // The emulator runs with the profile's behaviour (the drill's own token lifetime stays).
         assert.equal(stack.genesys.faults.invalidClientStatus, flipped.invalidClientStatus);
