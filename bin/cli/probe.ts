@@ -42,10 +42,11 @@ export const probeSpec: CommandSpec = {
     "accepted (--regenerations times), whether tokens survive a regeneration, whether dateModified moves,",
     "whether client ids are case-sensitive, the default token lifetime; then deletes it, also on Ctrl-C and",
     "on errors (a killed run: `probe --cleanup` deletes leftovers by their name prefix). Needs an admin",
-    "credential with oauth:client:add, edit, delete and view. Requests: about 30 + 10 per regeneration",
-    `(more when secrets propagate slowly), one at a time, never more than --max-requests (default ${DEFAULT_PROBE_SETTINGS.maxRequests});`,
-    "Genesys' limits are far higher and the probe never provokes a rate limit. The count is printed at the",
-    "end. The profile (--out) holds no secret, token or client id; run the drill under it (docs/drill.md).",
+    "credential with oauth:client:add, edit, delete and view. Requests, one at a time: about 15, plus per",
+    "new secret (the client's own and each regeneration's) 3 when it is accepted at once and about 25 when",
+    `it takes 10 s; never more than --max-requests (default ${DEFAULT_PROBE_SETTINGS.maxRequests}). Far below Genesys' rate limits; the probe`,
+    "never provokes one. The count is printed at the end. The profile (--out) holds no secret, token or",
+    "client id; run the drill under it (docs/drill.md).",
   ].join("\n"),
   options: {
     environment: {
