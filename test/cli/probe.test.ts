@@ -84,7 +84,7 @@ async function probe(emulator: GenesysEmulator, adminId: string, adminSecret: st
   return { run, file, profile: run.code === 0 ? parseGenesysProfile(JSON.parse(file)) : undefined };
 }
 
-describe("genesys-rotator probe", { timeout: 120_000 }, () => {
+describe("genesys-rotator probe", () => {
   const cases: { name: string; options: GenesysEmulatorOptions }[] = [
     {
       name: "the emulator's defaults (400, tokens survive, dateModified moves, ids exact)",
@@ -103,7 +103,7 @@ describe("genesys-rotator probe", { timeout: 120_000 }, () => {
     },
   ];
   for (const { name, options } of cases) {
-    it(`reports ${name}`, async () => {
+    it(`reports ${name}`, { timeout: 120_000 }, async () => {
       const { emulator, adminId, adminSecret } = await emulatorWithAdmin(options);
       try {
         const { run, profile } = await probe(emulator, adminId, adminSecret);
@@ -138,7 +138,7 @@ describe("genesys-rotator probe", { timeout: 120_000 }, () => {
     });
   }
 
-  it("deletes the throwaway client when the measurement fails", async () => {
+  it("deletes the throwaway client when the measurement fails", { timeout: 120_000 }, async () => {
     // The new secret never propagates within --max-wait-seconds.
     const { emulator, adminId, adminSecret } = await emulatorWithAdmin({ propagationDelayMs: 60_000 });
     try {
@@ -168,7 +168,9 @@ describe("genesys-rotator probe", { timeout: 120_000 }, () => {
     assert.match(noOut.stderr, /--out is required/);
   });
 
-  it("cleans up on SIGINT, and `probe --cleanup` removes what a kill -9 left", async () => {
+  it("cleans up on SIGINT, and `probe --cleanup` removes what a kill -9 left", {
+    timeout: 240_000,
+  }, async () => {
     const { emulator, adminId, adminSecret } = await emulatorWithAdmin({ propagationDelayMs: 20_000 });
     try {
       // SIGINT while the probe waits for its new client's secret: the client is deleted before exit.
