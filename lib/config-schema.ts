@@ -242,4 +242,6 @@ export const rotatorContextSchema = object({
     }),
   ),
   dashboard: z.optional(flag()),
+  /** A profile written by `genesys-rotator probe` (a file path or the object); checked by genesys-profile-config.ts. */
+  genesysProfile: z.optional(z.union([z.string(), z.record(z.string(), z.unknown())])),
 });

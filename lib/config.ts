@@ -9,10 +9,16 @@
 
 import { ConfigurationError } from "../lambda/shared/errors.ts";
 import { GENESYS_ENVIRONMENTS } from "../lambda/shared/genesys/environments.ts";
+import type { GenesysProfile } from "../lambda/shared/genesys/profile.ts";
 import { DEFAULT_MIN_ROTATION_GAP_SECONDS } from "../lambda/shared/rotation-gap.ts";
 import { defaultRule, schemaProblems } from "../lambda/shared/schema-issues.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
-import { type LOG_RETENTION_DAYS, rotatorContextSchema } from "./config-schema.ts";
+import {
+  type LOG_RETENTION_DAYS,
+  MAX_PROPAGATION_TIMEOUT_SECONDS,
+  rotatorContextSchema,
+} from "./config-schema.ts";
+import { profiledPropagationTimeout, readProfileConfig } from "./genesys-profile-config.ts";
 
 /** The cdk.json context key holding the whole configuration. */
 export const CONTEXT_KEY = "genesys-oauth-rotator";
@@ -121,6 +127,8 @@ export interface RotatorConfig {
   readonly logRetentionDays: number;
   /** Create the CloudWatch dashboard (docs/deploy.md#dashboard). @default true */
   readonly dashboard: boolean;
+  /** What `genesys-rotator probe` measured (file path or inline); sizes the propagation timeout, synth warns. @default none */
+  readonly genesysProfile?: GenesysProfile;
 }
 
 /** One violated rule. */
@@ -196,6 +204,9 @@ export function parseRotatorConfig(raw: unknown): RotatorConfig {
   const logRetentionDays = reader.integer(root.logRetentionDays, `${CONTEXT_KEY}.logRetentionDays`) ?? 365;
 
   const stackName = reader.string(root.stackName, `${CONTEXT_KEY}.stackName`) ?? "GenesysOAuthRotator";
+  const profiled = readProfileConfig(root.genesysProfile);
+  if (profiled.issue !== undefined) reader.add(`${CONTEXT_KEY}.genesysProfile`, profiled.issue);
+  const genesysProfile = profiled.issue === undefined ? profiled.profile : undefined;
   const config: RotatorConfig = {
     stackName,
     credentials,
@@ -208,6 +219,7 @@ export function parseRotatorConfig(raw: unknown): RotatorConfig {
       reader,
       root.rotationFunction,
       rateIntervalHours(schedule.expression),
+      genesysProfile,
     ),
     vendingFunction: parseVendingFunction(reader, root.vendingFunction),
     logRetentionDays,
@@ -215,6 +227,7 @@ export function parseRotatorConfig(raw: unknown): RotatorConfig {
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(alarmTopicArn === undefined ? {} : { alarmTopicArn }),
     ...optional("staticEgress", parseStaticEgress(reader, root.staticEgress)),
+    ...optional("genesysProfile", genesysProfile),
   };
   if (reader.issues.length > 0) throw new RotatorConfigError(inWalkOrder(reader.issues));
   return config;
@@ -496,6 +509,7 @@ function parseRotationFunction(
   reader: IssueCollector,
   raw: unknown,
   intervalHours: number | undefined,
+  genesysProfile: GenesysProfile | undefined,
 ): RotationFunctionConfig {
   const path = `${CONTEXT_KEY}.rotationFunction`;
   const entry = raw === undefined ? {} : (reader.object(raw) ?? {});
@@ -519,8 +533,11 @@ function parseRotationFunction(
         intervalSeconds === undefined ? Number.POSITIVE_INFINITY : Math.floor(intervalSeconds / 2),
       ),
     memorySize: reader.integer(entry.memorySize, `${path}.memorySize`) ?? 256,
-    propagationTimeoutSeconds:
-      reader.integer(entry.propagationTimeoutSeconds, `${path}.propagationTimeoutSeconds`) ?? 60,
+    propagationTimeoutSeconds: profiledPropagationTimeout(
+      reader.integer(entry.propagationTimeoutSeconds, `${path}.propagationTimeoutSeconds`),
+      genesysProfile,
+      { seconds: 60, maxSeconds: MAX_PROPAGATION_TIMEOUT_SECONDS },
+    ),
   };
 }
 

@@ -10,6 +10,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
+import type { GenesysProfile } from "../lambda/shared/genesys/profile.ts";
 import { isCompleteSecretArn } from "../lambda/shared/secret-arn.ts";
 import type { Strategy } from "../lambda/shared/secret-value.ts";
 import {
@@ -20,6 +21,7 @@ import {
   type RotatorConfig,
 } from "./config.ts";
 import { GenesysCredential, type RotationScheduleOptions } from "./genesys-credential.ts";
+import { warnAboutGenesysProfile } from "./genesys-profile-config.ts";
 import { assertDeployLimits } from "./private/deploy-limits.ts";
 import { GenesysRotationFunction } from "./rotation-function.ts";
 import { RotatorAlarms } from "./rotator-alarms.ts";
@@ -98,6 +100,12 @@ export interface GenesysOAuthRotatorProps {
   };
   /** @default 365 */
   readonly logRetentionDays?: number;
+  /**
+   * A profile written by `genesys-rotator probe` (a file path, relative to where `cdk` runs, or the parsed
+   * object): sizes `rotationFunction.propagationTimeoutSeconds` when that is unset, and synth warns where
+   * the configuration contradicts it. @default none
+   */
+  readonly genesysProfile?: string | GenesysProfile;
 }
 
 /**
@@ -127,6 +135,7 @@ export class GenesysOAuthRotator extends Construct {
     const config = parseRotatorConfig(props);
     super(scope, id);
     this.config = config;
+    warnAboutGenesysProfile(this, config);
     Tags.of(this).add("project", "genesys-oauth-rotator");
     const logRetention = config.logRetentionDays as logs.RetentionDays;
     const architecture =

@@ -19,6 +19,7 @@ import {
 import { emergencySpec, parseEmergencyInput, renderEmergency, runEmergency } from "./emergency.ts";
 import { describeFailure, EXIT_USAGE, jsonFailure, UsageError } from "./errors.ts";
 import { readLocalStackEndpoints } from "./local-stack-file.ts";
+import { parseProbeInput, probeSpec, renderProbe, runProbe } from "./probe.ts";
 import { parseRecoverInput, recoverExitCode, recoverSpec, renderRecover, runRecover } from "./recover.ts";
 import { parseRotateInput, renderRotate, rotateExitCode, rotateSpec, runRotate } from "./rotate.ts";
 import {
@@ -76,6 +77,12 @@ export const COMMANDS: readonly Command<unknown, unknown>[] = [
     run: runEmergency,
     render: renderEmergency,
     exitCode: (report) => (report.dryRun || report.applied ? 0 : 1),
+  }),
+  command({
+    spec: probeSpec,
+    parse: parseProbeInput,
+    run: (input, deps) => runProbe(input, deps),
+    render: renderProbe,
   }),
 ];
 

@@ -437,7 +437,7 @@ function writtenReport(
   };
 }
 
-async function readSecretFromStdin(deps: CliDependencies): Promise<string> {
+export async function readSecretFromStdin(deps: Pick<CliDependencies, "readStdin">): Promise<string> {
   // One trailing newline (echo, a file) is not part of the secret; anything else is kept and validated.
   const secret = (await deps.readStdin()).replace(/\r?\n$/, "");
   if (!/^[\x21-\x7e]{1,512}$/.test(secret)) {

@@ -103,6 +103,7 @@ export async function runDrill(options: DrillOptions, hooks: DrillHooks = {}): P
         handlerCode: options.fromSource ? "sources" : "bundles",
         vendorContainers: Math.max(2, Math.min(4, Math.ceil(options.consumers / 4))),
         rejectionMintIntervalSeconds: DRILL_REJECTION_MINT_INTERVAL_SECONDS,
+        ...(options.genesysProfile === undefined ? {} : { genesysProfile: options.genesysProfile }),
         ...hooks.stack,
         signal,
       });

@@ -120,11 +120,12 @@ function switchOff(name: FaultName, { genesys, dynamoDb }: FaultTargets): void {
     case "dynamodb-outage":
       dynamoDb.outage.end();
       break;
+    // Back to the emulator's baseline (a drill under a profile keeps the measured behaviour).
     case "propagation-delay":
-      knobs.propagationDelayMs = 0;
+      knobs.propagationDelayMs = knobs.baseline().propagationDelayMs ?? 0;
       break;
     case "tokens-die-on-regeneration":
-      knobs.tokensSurviveRegeneration = true;
+      knobs.tokensSurviveRegeneration = knobs.baseline().tokensSurviveRegeneration ?? true;
       break;
     case "crash-rotation":
     case "hostile-consumer":

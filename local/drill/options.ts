@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { ValidationError } from "../../lambda/shared/errors.ts";
+import { type GenesysProfile, readGenesysProfileFile } from "../../lambda/shared/genesys/profile.ts";
 import type { Strategy } from "../../lambda/shared/secret-value.ts";
 import { FAULT_NAMES, FAULTS, type FaultName } from "./faults.ts";
 
@@ -43,6 +44,12 @@ export interface DrillOptions {
    * `genesys-rotator emergency --replace-client` runs (alternating only). @default none
    */
   emergencyAtSeconds?: number | undefined;
+  /**
+   * A `genesys-rotator probe` profile: the Genesys emulator behaves as the measured organisation (every
+   * behaviour but the token lifetime, which stays `tokenLifetimeSeconds`), and the rotation's
+   * PROPAGATION_TIMEOUT_SECONDS is sized from it. @default none (the emulator's defaults)
+   */
+  genesysProfile?: GenesysProfile | undefined;
 }
 
 /** The defaults of {@link DrillOptions} (the seed is drawn per run). */
@@ -95,6 +102,8 @@ Options:
   --from-source            run the handlers' TypeScript sources, not the shipped bundles (dist/functions/)
   --emergency-at <s>       at this second of traffic, run \`genesys-rotator emergency --replace-client\`
                            (a leaked active secret; alternating only)
+  --genesys-profile <file> behave as the organisation a \`genesys-rotator probe\` profile measured
+                           (run it under your own org's profile before the first production rotation)
   --verbose                let the handlers log at INFO (default WARN)
   -h, --help               show this help
 
@@ -131,6 +140,7 @@ export function parseDrillArgs(
         "from-source": { type: "boolean" },
         verbose: { type: "boolean" },
         "emergency-at": { type: "string" },
+        "genesys-profile": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -157,6 +167,15 @@ export function parseDrillArgs(
   if (emergencyAtSeconds !== undefined && strategy !== "alternating") {
     throw new DrillUsageError("--emergency-at", "needs --strategy alternating (a single client has no twin)");
   }
+  const profileFile = values["genesys-profile"] as string | undefined;
+  let genesysProfile: GenesysProfile | undefined;
+  if (profileFile !== undefined) {
+    try {
+      genesysProfile = readGenesysProfileFile(profileFile);
+    } catch (error) {
+      throw new DrillUsageError("--genesys-profile", (error as Error).message);
+    }
+  }
   const report = values.report as string | undefined;
   if (report !== undefined && report.trim() === "") throw new DrillUsageError("--report", "must name a file");
 
@@ -182,6 +201,7 @@ export function parseDrillArgs(
       dynalite: values.dynalite === true,
       fromSource: values["from-source"] === true,
       ...(emergencyAtSeconds === undefined ? {} : { emergencyAtSeconds }),
+      ...(genesysProfile === undefined ? {} : { genesysProfile }),
     },
   };
 }

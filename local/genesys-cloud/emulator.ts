@@ -12,14 +12,14 @@ import { setTimeout as delay } from "node:timers/promises";
 import { type Clock, systemClock } from "../../lambda/shared/clock.ts";
 import { ConfigurationError } from "../../lambda/shared/errors.ts";
 import { EmulatorCounters } from "./counters.ts";
-import { EmulatorFaults } from "./faults.ts";
+import { EmulatorFaults, type InvalidClientStatus } from "./faults.ts";
 import { IssuedCredentials } from "./issued.ts";
 import { compileRoutes, matchRoute, type Reply, type RequestContext, type RouteMatch } from "./routes.ts";
 import { EmulatorState, type GenesysState } from "./state.ts";
 import { apiErrorBody, MESSAGES, SERVER_ERRORS } from "./wire.ts";
 
 export { EmulatorCounters, type ErrorKind } from "./counters.ts";
-export { EmulatorFaults } from "./faults.ts";
+export { EmulatorFaults, type InvalidClientStatus } from "./faults.ts";
 export { IssuedCredentials } from "./issued.ts";
 export {
   type ClientSnapshot,
@@ -46,6 +46,12 @@ export interface GenesysEmulatorOptions {
   propagationDelayMs?: number;
   /** Whether tokens issued before a regeneration stay valid (unconfirmed for real Genesys). @default true */
   tokensSurviveRegeneration?: boolean;
+  /** Status of the token endpoint's `invalid_client` answers (unconfirmed for real Genesys). @default 400 */
+  invalidClientStatus?: InvalidClientStatus;
+  /** Whether a secret regeneration updates the client's `dateModified` (unconfirmed). @default true */
+  dateModifiedMovesOnRegeneration?: boolean;
+  /** Whether client ids are matched exactly; false: in any letter case (unconfirmed). @default true */
+  clientIdsCaseSensitive?: boolean;
   /** Seed of the random source behind the `probability` fault knobs. @default 1 */
   randomSeed?: number;
 }
@@ -91,6 +97,9 @@ export async function startGenesysEmulator(options: GenesysEmulatorOptions = {})
     propagationDelayMs: options.propagationDelayMs,
     tokensSurviveRegeneration: options.tokensSurviveRegeneration,
     tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+    invalidClientStatus: options.invalidClientStatus,
+    dateModifiedMovesOnRegeneration: options.dateModifiedMovesOnRegeneration,
+    clientIdsCaseSensitive: options.clientIdsCaseSensitive,
     randomSeed: options.randomSeed,
   });
   const counters = new EmulatorCounters();
@@ -254,6 +263,9 @@ function validateOptions(options: GenesysEmulatorOptions): void {
     (!Number.isFinite(options.propagationDelayMs) || options.propagationDelayMs < 0)
   ) {
     throw new ConfigurationError("propagationDelayMs", "must be a number ≥ 0");
+  }
+  if (options.invalidClientStatus !== undefined && ![400, 401].includes(options.invalidClientStatus)) {
+    throw new ConfigurationError("invalidClientStatus", "must be 400 or 401");
   }
 }
 

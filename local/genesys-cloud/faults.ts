@@ -76,8 +76,14 @@ export interface FaultDefaults {
   propagationDelayMs?: number;
   tokensSurviveRegeneration?: boolean;
   tokenLifetimeSeconds?: number;
+  invalidClientStatus?: InvalidClientStatus;
+  dateModifiedMovesOnRegeneration?: boolean;
+  clientIdsCaseSensitive?: boolean;
   randomSeed?: number;
 }
+
+/** The HTTP status of a token-endpoint `invalid_client` answer (third parties observe 400; RFC 6749 allows 401). */
+export type InvalidClientStatus = 400 | 401;
 
 /** Every fault knob of one emulator. Fields are plain and mutable; `reset()` restores the defaults. */
 export class EmulatorFaults {
@@ -105,6 +111,15 @@ export class EmulatorFaults {
   tokensSurviveRegeneration!: boolean;
   /** When set, overrides every client's `accessTokenValiditySeconds` for new tokens. @default undefined */
   tokenLifetimeSeconds!: number | undefined;
+  /** Status of the token endpoint's `invalid_client` answers (unconfirmed for real Genesys). @default 400 */
+  invalidClientStatus!: InvalidClientStatus;
+  /** Whether a secret regeneration updates the client's `dateModified` (unconfirmed). @default true */
+  dateModifiedMovesOnRegeneration!: boolean;
+  /**
+   * Whether client ids are matched exactly. When false, the token endpoint and the client endpoints find
+   * a client by its id in any letter case and answer with the id as stored (unconfirmed). @default true
+   */
+  clientIdsCaseSensitive!: boolean;
 
   readonly #defaults: FaultDefaults;
   #random: Random = Math.random;
@@ -133,9 +148,17 @@ export class EmulatorFaults {
     this.propagationDelayMs = this.#defaults.propagationDelayMs ?? 0;
     this.tokensSurviveRegeneration = this.#defaults.tokensSurviveRegeneration ?? true;
     this.tokenLifetimeSeconds = this.#defaults.tokenLifetimeSeconds;
+    this.invalidClientStatus = this.#defaults.invalidClientStatus ?? 400;
+    this.dateModifiedMovesOnRegeneration = this.#defaults.dateModifiedMovesOnRegeneration ?? true;
+    this.clientIdsCaseSensitive = this.#defaults.clientIdsCaseSensitive ?? true;
     this.#apiRequestsSeen = 0;
     this.#recentTokenRequests.clear();
     this.seed(this.#defaults.randomSeed ?? 1);
+  }
+
+  /** The values `reset()` restores (the emulator options): a fault that ends returns its knob to these. */
+  baseline(): Readonly<FaultDefaults> {
+    return { ...this.#defaults };
   }
 
   /** Re-seeds the deterministic random source used by the `probability` knobs. */

@@ -7,7 +7,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { describeError } from "../../lambda/shared/errors.ts";
-import { type GenesysEmulator, parseGenesysState, startGenesysEmulator } from "./emulator.ts";
+import { GenesysProfileError, readGenesysProfileFile } from "../../lambda/shared/genesys/profile.ts";
+import {
+  type GenesysEmulator,
+  type InvalidClientStatus,
+  parseGenesysState,
+  startGenesysEmulator,
+} from "./emulator.ts";
+import { emulatorOptionsFromProfile } from "./profile.ts";
 
 const EXAMPLE_STATE = fileURLToPath(new URL("./example-state.json", import.meta.url));
 
@@ -23,6 +30,12 @@ Options:
   --token-lifetime <seconds>      override every client's accessTokenValiditySeconds
   --propagation-delay-ms <ms>     reject a new secret for this long after creation/regeneration (default 0)
   --tokens-die-on-regeneration    tokens issued before a secret regeneration become invalid (default: they survive)
+  --invalid-client-status <400|401>  status of invalid_client answers at the token endpoint (default 400)
+  --date-modified-fixed           a secret regeneration leaves the client's dateModified alone (default: it moves)
+  --case-insensitive-ids          find clients by id in any letter case (default: exact match)
+  --profile <file.json>           behave as a \`genesys-rotator probe\` profile says (median propagation
+                                  delay, invalid_client status, token survival, dateModified, id case,
+                                  token lifetime); the individual flags above override it
   --seed <n>                      seed of the fault random source (default 1)
   -h, --help                      show this help
 
@@ -38,6 +51,11 @@ function integerFlag(value: string | undefined, flag: string, min: number): numb
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < min) throw new UsageError(`${flag}: must be an integer ≥ ${min}`);
   return parsed;
+}
+
+/** The entries of `values` that are set (a flag given overrides the profile; one not given does not). */
+function defined<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 function loadState(path: string) {
@@ -66,6 +84,10 @@ async function main(argv: string[]): Promise<void> {
       "token-lifetime": { type: "string" },
       "propagation-delay-ms": { type: "string" },
       "tokens-die-on-regeneration": { type: "boolean" },
+      "invalid-client-status": { type: "string" },
+      "date-modified-fixed": { type: "boolean" },
+      "case-insensitive-ids": { type: "boolean" },
+      profile: { type: "string" },
       seed: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -76,12 +98,26 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const state = loadState(values.state ?? EXAMPLE_STATE);
+  const profile =
+    values.profile === undefined
+      ? undefined
+      : emulatorOptionsFromProfile(readGenesysProfileFile(values.profile));
+  const invalidClientStatus = integerFlag(values["invalid-client-status"], "--invalid-client-status", 400);
+  if (invalidClientStatus !== undefined && invalidClientStatus !== 400 && invalidClientStatus !== 401) {
+    throw new UsageError("--invalid-client-status: must be 400 or 401");
+  }
   const emulator: GenesysEmulator = await startGenesysEmulator({
+    ...profile,
     port: integerFlag(values.port, "--port", 0),
     state,
-    tokenLifetimeSeconds: integerFlag(values["token-lifetime"], "--token-lifetime", 1),
-    propagationDelayMs: integerFlag(values["propagation-delay-ms"], "--propagation-delay-ms", 0),
-    tokensSurviveRegeneration: !values["tokens-die-on-regeneration"],
+    ...defined({
+      tokenLifetimeSeconds: integerFlag(values["token-lifetime"], "--token-lifetime", 1),
+      propagationDelayMs: integerFlag(values["propagation-delay-ms"], "--propagation-delay-ms", 0),
+      invalidClientStatus: invalidClientStatus as InvalidClientStatus | undefined,
+      tokensSurviveRegeneration: values["tokens-die-on-regeneration"] ? false : undefined,
+      dateModifiedMovesOnRegeneration: values["date-modified-fixed"] ? false : undefined,
+      clientIdsCaseSensitive: values["case-insensitive-ids"] ? false : undefined,
+    }),
     randomSeed: integerFlag(values.seed, "--seed", 0),
   });
 
@@ -110,7 +146,11 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   const { errorName, errorMessage } = describeError(error);
   const parseArgsError = String((error as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS");
-  const usage = error instanceof UsageError || errorName === "GenesysStateError" || parseArgsError;
+  const usage =
+    error instanceof UsageError ||
+    errorName === "GenesysStateError" ||
+    error instanceof GenesysProfileError ||
+    parseArgsError;
   process.stderr.write(`genesys-emulator: ${errorMessage}\n${usage ? "Run with --help for usage.\n" : ""}`);
   process.exit(usage ? 2 : 1);
 });

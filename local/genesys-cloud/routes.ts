@@ -215,9 +215,14 @@ function requestToken(ctx: RequestContext, { state, faults, counters, clock }: R
   }
   // Client authentication is by HTTP Basic only (what every official SDK sends); body parameters
   // client_id/client_secret are not accepted. Missing or unreadable Basic → 400 invalid_client.
-  if (!credentials) return oauthError("invalid_client", "invalid_client", "authentication failed");
+  // The status is a knob: 400 observed by third parties, 401 allowed by RFC 6749 (a probe profile says which).
+  const invalidClient = (description: string): Reply => ({
+    ...oauthError("invalid_client", "invalid_client", description),
+    status: faults.invalidClientStatus,
+  });
+  if (!credentials) return invalidClient("authentication failed");
   const authentication = state.authenticateClient(credentials.clientId, credentials.clientSecret);
-  if (!authentication.ok) return oauthError("invalid_client", "invalid_client", authentication.reason);
+  if (!authentication.ok) return invalidClient(authentication.reason);
 
   const form = isContentType(ctx.headers["content-type"], "application/x-www-form-urlencoded")
     ? new URLSearchParams(ctx.rawBody.toString("utf8"))

@@ -193,7 +193,7 @@ export class EmulatorState {
 
   /** One client including its current secret (a copy), or undefined when unknown or deleted. */
   getClient(id: string): ClientSnapshot | undefined {
-    const client = this.#clients.get(id);
+    const client = this.#find(id);
     return client && { ...client, roleDivisions: client.roleDivisions.map((rd) => ({ ...rd })) };
   }
 
@@ -252,16 +252,15 @@ export class EmulatorState {
     client.secret = generateSecret();
     client.secretGeneration += 1;
     client.secretUsableFrom = now + this.#deps.faults.propagationDelayMs;
-    client.dateModified = now;
+    if (this.#deps.faults.dateModifiedMovesOnRegeneration) client.dateModified = now;
     this.#deps.issued.addSecret(client.secret);
-    this.#deps.counters.countRegeneration(id);
-    return this.getClient(id)!;
+    this.#deps.counters.countRegeneration(client.id);
+    return this.getClient(client.id)!;
   }
 
   /** Deletes a client; its tokens stop working and its id becomes unknown (404 / "client not found"). */
   deleteClient(id: string): void {
-    this.#requireClient(id);
-    this.#clients.delete(id);
+    this.#clients.delete(this.#requireClient(id).id);
   }
 
   /** Adds or replaces an integration credential. */
@@ -303,13 +302,13 @@ export class EmulatorState {
 
   /** @internal Checks client credentials as the token endpoint does. */
   authenticateClient(id: string, secret: string): ClientAuthentication {
-    const client = this.#clients.get(id);
+    const client = this.#find(id);
     if (!client) return { ok: false, reason: "client not found" };
     if (client.secret !== secret || this.#deps.clock.now() < client.secretUsableFrom) {
       return { ok: false, reason: "authentication failed" };
     }
     if (client.state !== "active") return { ok: false, reason: "authentication failed" };
-    return { ok: true, client: this.getClient(id)! };
+    return { ok: true, client: this.getClient(client.id)! };
   }
 
   /** @internal Issues an access token for an authenticated client. */
@@ -385,7 +384,7 @@ export class EmulatorState {
   replaceClientFields(id: string, fields: ClientFields): ClientSnapshot {
     const client = this.#requireClient(id);
     Object.assign(client, fields, { dateModified: this.#deps.clock.now() });
-    return this.getClient(id)!;
+    return this.getClient(client.id)!;
   }
 
   /** @internal Replaces an integration credential's name, type and fields (PUT). */
@@ -399,9 +398,18 @@ export class EmulatorState {
   }
 
   #requireClient(id: string): ClientSnapshot {
-    const client = this.#clients.get(id);
+    const client = this.#find(id);
     if (!client) throw new GenesysStateError("clientId", `must name an existing client; "${id}" is unknown`);
     return client;
+  }
+
+  /** A client by id: exact, or in any letter case when `faults.clientIdsCaseSensitive` is false. */
+  #find(id: string): ClientSnapshot | undefined {
+    const exact = this.#clients.get(id);
+    if (exact !== undefined || this.#deps.faults.clientIdsCaseSensitive) return exact;
+    const wanted = id.toLowerCase();
+    for (const client of this.#clients.values()) if (client.id.toLowerCase() === wanted) return client;
+    return undefined;
   }
 
   /** Keeps a long drill from growing the token map without bound. */

@@ -18,6 +18,7 @@ import {
   GetSecretValueCommand,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
+import type { GenesysProfile } from "../../lambda/shared/genesys/profile.ts";
 import {
   type CredentialSecret,
   parseCredentialSecret,
@@ -36,6 +37,7 @@ import {
 } from "../aws/secrets-manager/index.ts";
 import { type GenesysEmulator, startGenesysEmulator } from "../genesys-cloud/emulator.ts";
 import { LOCAL_AWS, LOCAL_REGION } from "../shared/local-aws.ts";
+import { drillPropagationTimeoutSeconds, profileBehaviour } from "./profile.ts";
 import { adminSecretValue, appSecretValue, DRILL_IDS, drillGenesysState } from "./seed.ts";
 
 /** Region and fake SDK credentials of the local AWS stand-ins: see local/shared/local-aws.ts. */
@@ -110,8 +112,10 @@ export interface DrillStackOptions {
   rotationRetryDelayMs?: number;
   /** Where the handlers' log lines go. @default process.stderr (stdout carries the drill's own output) */
   handlerLogs?: Writable;
-  /** Rotation function's PROPAGATION_TIMEOUT_SECONDS: 4× the longest injected propagation delay, so a failed attempt costs little. @default 15 */
+  /** Rotation function's PROPAGATION_TIMEOUT_SECONDS: 4× the longest injected propagation delay, so a failed attempt costs little. @default 15, or sized from `genesysProfile` */
   propagationTimeoutSeconds?: number;
+  /** Genesys behaves as this `probe` profile says (token lifetime: `tokenLifetimeSeconds` wins). @default none */
+  genesysProfile?: GenesysProfile;
   /**
    * MIN_ROTATION_GAP_SECONDS of the rotation function: the drill rotates every few seconds, so the gap
    * (a day or two in production) is cut to this. @default 1
@@ -202,6 +206,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
     const modules = await handlerModules(options.handlerCode ?? "bundles");
     checkpoint();
     const genesys = await startGenesysEmulator({
+      ...profileBehaviour(options.genesysProfile),
       state: drillGenesysState(),
       tokenLifetimeSeconds: options.tokenLifetimeSeconds,
     });
@@ -274,7 +279,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
       environment: {
         ...common,
         POWERTOOLS_SERVICE_NAME: "genesys-rotation",
-        PROPAGATION_TIMEOUT_SECONDS: String(options.propagationTimeoutSeconds ?? 15),
+        PROPAGATION_TIMEOUT_SECONDS: String(drillPropagationTimeoutSeconds(options)),
         MIN_ROTATION_GAP_SECONDS: String(options.minRotationGapSeconds ?? 1),
         // As the CDK stack sets it: the cache-warming alias, the only one that accepts a warm request.
         TOKEN_VENDOR_FUNCTION_NAME: `${DRILL_NAMES.vendorFunction}:${CACHE_WARMING_ALIAS}`,

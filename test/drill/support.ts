@@ -10,7 +10,7 @@ import { FAULTS, type FaultName } from "../../local/drill/faults.ts";
 import { DEFAULT_DRILL_OPTIONS, type DrillOptions } from "../../local/drill/options.ts";
 import { type DrillResult, drillProblems } from "../../local/drill/result.ts";
 import { CLIENT_LABELS, DRILL_IDS } from "../../local/stack/seed.ts";
-import { type DrillStack, handlerBundle } from "../../local/stack/stack.ts";
+import { type DrillStack, type DrillStackOptions, handlerBundle } from "../../local/stack/stack.ts";
 import { assertNoSecrets } from "../support/log-capture.ts";
 
 /** Options of a short drill; `overrides` win. */
@@ -38,6 +38,8 @@ export async function runShortDrill(
   onStack?: (stack: DrillStack) => void,
   /** Receives the handlers' log lines (evidence that a fault reached the vendor). */
   lines: string[] = [],
+  /** Further stack options (e.g. a propagation timeout close to a profile's delay). */
+  stack: Partial<DrillStackOptions> = {},
 ): Promise<DrillResult> {
   const handlerLogs = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -47,7 +49,7 @@ export async function runShortDrill(
   });
   let issued: (() => string[]) | undefined;
   const result = await runDrill(options, {
-    stack: { rotationRetryDelayMs: 1500, vendorContainers: 2, handlerLogs },
+    stack: { rotationRetryDelayMs: 1500, vendorContainers: 2, handlerLogs, ...stack },
     onStack: (stack) => {
       issued = () => stack.genesys.issued.all();
       // The drill exercises what `cdk deploy` uploads (a lazy chunk esbuild missed fails the drill).
