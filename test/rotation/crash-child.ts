@@ -15,7 +15,6 @@ import { cacheWarmingHook, integrationCredentialsHook } from "../../lambda/rotat
 import { createRotationHandler } from "../../lambda/rotation/handler.ts";
 import { systemClock } from "../../lambda/shared/clock.ts";
 import { createGenesysGateway, type GenesysGateway } from "../../lambda/shared/genesys/gateway.ts";
-import type { Log } from "../../lambda/shared/log.ts";
 import { silentLog as quiet } from "../../lambda/shared/silent-log.ts";
 import { WRITE_CALLS } from "./crash-support.ts";
 
