@@ -16,7 +16,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   lambda: [],
   lib: ["lambda"],
   contracts: ["lambda"],
-  scripts: [],
+  scripts: ["lib"],
   bin: ["lib", "lambda", "contracts"],
   local: ["lambda", "contracts", "scripts"],
   test: ["lambda", "lib", "bin", "contracts", "local", "scripts"],
