@@ -48,6 +48,8 @@ const INSTALLED = [
   "constructs",
   "typescript",
   "@aws-sdk/client-lambda",
+  // The construct entry validates its configuration with zod/mini (a dependency of the package).
+  "zod",
   // A consumer Lambda project has Node's types (the AWS SDK's declarations need them).
   "@types/node",
   // The user app runs the same checks as this repository's app.
