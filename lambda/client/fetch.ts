@@ -4,6 +4,7 @@
 import { defaultTokenProvider } from "./default-provider.ts";
 import { ForeignOriginError, ValidationError } from "./errors.ts";
 import type { VendedToken } from "./payload.ts";
+import { type RateLimitRetry, RateLimitRetryPolicy, retryingRateLimited } from "./rate-limit.ts";
 import { replaysAfter401 } from "./replay-policy.ts";
 import { abortable, type TokenSource } from "./token-provider.ts";
 
@@ -24,6 +25,13 @@ export interface GenesysFetchOptions {
   credential?: string;
   /** @default globalThis.fetch */
   fetch?: FetchFunction;
+  /**
+   * Retry a `429` from the Genesys API after its `Retry-After`, within a bounded number of retries and
+   * a bounded total wait (rate-limit.ts); by default only for idempotent methods, and only when the
+   * request can be sent again (the same bodies as a `401` replay). The last `429` is returned as is.
+   * @default false
+   */
+  retryRateLimited?: RateLimitRetry;
 }
 
 /**
@@ -62,7 +70,33 @@ export async function genesysFetch(
   const fetchFunction = options.fetch ?? globalThis.fetch;
   const credential = options.credential;
   const signal = init.signal ?? (isRequest(input) ? input.signal : undefined);
+  const rateLimit = RateLimitRetryPolicy.from(options.retryRateLimited, "genesysFetch");
+  if (rateLimit === undefined || !isReplayable(input, init)) {
+    return sendAuthorised(input, init, provider, fetchFunction, credential, signal);
+  }
+  const method = init.method ?? (isRequest(input) ? input.method : "GET");
+  return retryingRateLimited(
+    rateLimit,
+    method,
+    () => sendAuthorised(input, init, provider, fetchFunction, credential, signal),
+    {
+      status: (response) => response.status,
+      retryAfter: (response) => response.headers.get("retry-after"),
+      discard: (response) => response.body?.cancel().catch(() => {}),
+    },
+    signal ?? undefined,
+  );
+}
 
+/** One request with the vended token, and the replays after a `401` (replay-policy.ts). */
+async function sendAuthorised(
+  input: string | URL | Request,
+  init: RequestInit,
+  provider: TokenSource,
+  fetchFunction: FetchFunction,
+  credential: string | undefined,
+  signal: AbortSignal | null | undefined,
+): Promise<Response> {
   let token = await tokenFor(provider, { credential }, signal);
   let response = await fetchFunction(resolveInput(input, token), withBearer(input, init, token));
   if (response.status !== 401) return response;
@@ -88,7 +122,7 @@ export async function genesysFetch(
 function tokenFor(
   provider: TokenSource,
   options: { credential?: string; rejectedToken?: string },
-  signal: AbortSignal | undefined,
+  signal: AbortSignal | null | undefined,
 ): Promise<VendedToken> {
   if (!signal) return provider.getToken(options);
   signal.throwIfAborted();

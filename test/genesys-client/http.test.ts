@@ -5,10 +5,10 @@ import { GenesysProtocolError, GenesysTransientError } from "../../lambda/shared
 import {
   closeSharedDispatcher,
   type GenesysHttpRequest,
-  parseRetryAfter,
   sendGenesysRequest,
 } from "../../lambda/shared/genesys/http.ts";
 import { errorForStatus } from "../../lambda/shared/genesys/responses.ts";
+import { parseRetryAfter } from "../../lambda/shared/retry-after.ts";
 import { SteppingClock } from "../support/stepping-clock.ts";
 
 describe("parseRetryAfter", () => {

@@ -19,6 +19,7 @@ import type { Dispatcher } from "undici";
 import { equalJitter, exponentialDelay } from "../backoff.ts";
 import { type Clock, type Random, systemClock, systemRandom } from "../clock.ts";
 import type { Log } from "../log.ts";
+import { parseRetryAfter } from "../retry-after.ts";
 import {
   GenesysApiRateLimitError,
   GenesysError,
@@ -330,18 +331,4 @@ async function readBody(body: AsyncIterable<Uint8Array>, operation: string): Pro
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-/**
- * Parses Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. Returns milliseconds from
- * `now`, or undefined when absent or unparseable (the caller then uses its own backoff).
- */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d{1,9}$/.test(trimmed)) return Number(trimmed) * 1000;
-  // HTTP-date always contains a month name; requiring a letter keeps Date.parse from reading "12.5".
-  if (!/[A-Za-z]/.test(trimmed)) return undefined;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -1,5 +1,6 @@
 /** The Genesys Cloud client: environments, the client-credentials grant, the admin API, the gateway over them, twin comparison and typed errors. */
 
+export { parseRetryAfter } from "../retry-after.ts";
 export {
   GenesysApi,
   type IntegrationCredentialInfo,
@@ -49,7 +50,6 @@ export {
   type GenesysCallOptions,
   type GenesysHttpRequest,
   type GenesysHttpResponse,
-  parseRetryAfter,
   sendGenesysRequest,
   sharedDispatcher,
 } from "./http.ts";
