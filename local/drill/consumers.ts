@@ -2,8 +2,9 @@
  * Simulated consumer Lambdas. Each consumer is one "container": its own TokenProvider (the consumer
  * library, real @aws-sdk/client-lambda against the Lambda emulator) and its own pacing loop. Calls are
  * open-loop — started on schedule whether or not earlier ones finished — so a slow call shows up as
- * latency, not as a silently lower rate. Each call is `GET /api/v2/organizations/me` through the
- * library's `genesysFetch`, so a 401 exercises the rejectedToken → replay path.
+ * latency, not as a silently lower rate. Each call is `GET /api/v2/organizations/me` through one of the
+ * library's adapters (consumer-kinds/, `--consumer-kind`; `genesysFetch` by default), so a 401 exercises
+ * that adapter's rejectedToken → replay path.
  *
  * A consumer that behaves well retries Genesys' own 429 (honouring Retry-After) and 5xx on an idempotent
  * GET; that is undici's retry interceptor on the consumer's HTTP dispatcher, not the rotator's job. A call
@@ -13,15 +14,14 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { InvokeCommand, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
 import { Agent, type Dispatcher, interceptors, fetch as undiciFetch } from "undici";
-import { type FetchFunction, genesysFetch } from "../../lambda/client/fetch.ts";
+import type { FetchFunction } from "../../lambda/client/fetch.ts";
 import type { LambdaInvoker } from "../../lambda/client/invoke.ts";
 import { TokenProvider } from "../../lambda/client/token-provider.ts";
 import { describeError } from "../../lambda/shared/errors.ts";
 import { hashToken } from "../../lambda/vending/token-cache.ts";
+import { type ApiCaller, type ConsumerKind, createApiCaller } from "./consumer-kinds/index.ts";
 import type { DrillMetrics } from "./metrics.ts";
 
-/** The Genesys API every consumer call hits (no permission needed, cheap). */
-export const CONSUMER_API_PATH = "/api/v2/organizations/me";
 /** A consumer with this many calls in flight skips its next slot (and counts it) instead of piling up. */
 const MAX_IN_FLIGHT_PER_CONSUMER = 64;
 /** A call (token + request + retries) is abandoned, and counted failed, after this long. */
@@ -38,6 +38,8 @@ export interface ConsumerFleetOptions {
   functionName: string;
   /** Credential name to ask the vendor for. */
   credential: string;
+  /** How the consumers call Genesys; consumer `i` uses `kinds[i % kinds.length]`. @default ["fetch"] */
+  kinds?: readonly ConsumerKind[];
   /** A new Lambda client per consumer container. */
   createLambdaClient: () => LambdaInvoker & { destroy?(): void };
   /** Records every token a vend answered with (forged-cache: was a forgery ever served?). */
@@ -67,6 +69,9 @@ export function startConsumerFleet(options: ConsumerFleetOptions): ConsumerFleet
     ) as unknown as Promise<Response>;
   const inFlight = new Set<Promise<void>>();
   const lambdaClients: { destroy?: () => void }[] = [];
+  const callers: ApiCaller[] = [];
+  const kinds =
+    options.kinds === undefined || options.kinds.length === 0 ? ["fetch" as const] : options.kinds;
   const intervalMs = (1000 * options.consumers) / options.rate;
 
   const loops = Array.from({ length: options.consumers }, (_, index) => {
@@ -78,21 +83,23 @@ export function startConsumerFleet(options: ConsumerFleetOptions): ConsumerFleet
       credential: options.credential,
       lambdaClient,
     });
+    const kind = kinds[index % kinds.length] ?? "fetch";
+    const caller = createApiCaller(kind, { provider, fetch: fetchWithRetry });
+    callers.push(caller);
+    // With several kinds, a failure says which adapter it came through.
+    const label = kinds.length > 1 ? `${kind}: ` : "";
     let ownInFlight = 0;
 
     const call = async () => {
       const started = performance.now();
       let failure: string | undefined;
       try {
-        const response = await genesysFetch(
-          CONSUMER_API_PATH,
-          { signal: AbortSignal.any([AbortSignal.timeout(CALL_TIMEOUT_MS), cancelling.signal]) },
-          { provider, fetch: fetchWithRetry },
+        const { status } = await caller.call(
+          AbortSignal.any([AbortSignal.timeout(CALL_TIMEOUT_MS), cancelling.signal]),
         );
-        await response.arrayBuffer();
-        if (!response.ok) failure = `HTTP ${response.status}`;
+        if (status < 200 || status > 299) failure = `${label}HTTP ${status}`;
       } catch (error) {
-        failure = describeError(error).errorName;
+        failure = `${label}${describeError(error).errorName}`;
       }
       // A call cut short by the end of the drill measured nothing: do not count it either way.
       if (cancelling.signal.aborted && failure !== undefined) return;
@@ -140,6 +147,7 @@ export function startConsumerFleet(options: ConsumerFleetOptions): ConsumerFleet
         await Promise.allSettled([...inFlight]);
         clearTimeout(cutOff);
         for (const client of lambdaClients) client.destroy?.();
+        await Promise.allSettled(callers.map(async (caller) => caller.close?.()));
         await dispatcher.close();
       })();
       return stopped;

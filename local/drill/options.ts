@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { ValidationError } from "../../lambda/shared/errors.ts";
 import { type GenesysProfile, readGenesysProfileFile } from "../../lambda/shared/genesys/profile.ts";
 import type { Strategy } from "../../lambda/shared/secret-value.ts";
+import { CONSUMER_KINDS, type ConsumerKind } from "./consumer-kinds/index.ts";
 import { FAULT_NAMES, FAULTS, type FaultName } from "./faults.ts";
 
 /** Everything a drill run is configured with. */
@@ -16,6 +17,11 @@ export interface DrillOptions {
   consumers: number;
   /** Target Genesys API calls per second, all consumers together. @default 200 */
   rate: number;
+  /**
+   * How the consumers call Genesys (the library's adapters); consumer `i` uses `consumerKinds[i % n]`.
+   * @default ["fetch"]
+   */
+  consumerKinds: ConsumerKind[];
   /** Length of the traffic phase in seconds (extended while a rotation is still running). @default 45 */
   durationSeconds: number;
   /** Lifetime of every access token the Genesys emulator issues, short so refreshes happen. @default 20 */
@@ -57,6 +63,7 @@ export const DEFAULT_DRILL_OPTIONS: Readonly<Omit<DrillOptions, "seed">> = {
   rotations: 3,
   consumers: 8,
   rate: 200,
+  consumerKinds: ["fetch"],
   durationSeconds: 45,
   tokenLifetimeSeconds: 20,
   strategy: "alternating",
@@ -91,6 +98,8 @@ Options:
   --rotations <n>          rotations during the drill (default 3)
   --consumers <n>          simulated consumer Lambda containers (default 8)
   --rate <calls/s>         target Genesys API calls per second, all consumers (default 200)
+  --consumer-kind <kinds>  how consumers call Genesys: \${CONSUMER_KINDS.join(" | ")}; repeat or
+                           comma-separate to mix them across the consumers (default fetch)
   --duration <s>           traffic phase in seconds (default 45)
   --token-lifetime <s>     lifetime of issued access tokens, at least 5 (default 20, so refreshes happen)
   --strategy <name>        alternating | single (default alternating)
@@ -129,6 +138,7 @@ export function parseDrillArgs(
         rotations: { type: "string" },
         consumers: { type: "string" },
         rate: { type: "string" },
+        "consumer-kind": { type: "string", multiple: true },
         duration: { type: "string" },
         "token-lifetime": { type: "string" },
         strategy: { type: "string" },
@@ -159,6 +169,14 @@ export function parseDrillArgs(
     }
     if (!faults.includes(name as FaultName)) faults.push(name as FaultName);
   }
+  const consumerKinds: ConsumerKind[] = [];
+  for (const name of ((values["consumer-kind"] as string[] | undefined) ?? []).flatMap((v) => v.split(","))) {
+    const kind = name.trim();
+    if (!(CONSUMER_KINDS as readonly string[]).includes(kind)) {
+      throw new DrillUsageError("--consumer-kind", `must be one of ${CONSUMER_KINDS.join(", ")}`);
+    }
+    if (!consumerKinds.includes(kind as ConsumerKind)) consumerKinds.push(kind as ConsumerKind);
+  }
   const strategy = (values.strategy as string | undefined) ?? DEFAULT_DRILL_OPTIONS.strategy;
   if (strategy !== "alternating" && strategy !== "single") {
     throw new DrillUsageError("--strategy", "must be alternating or single");
@@ -185,6 +203,7 @@ export function parseDrillArgs(
       rotations: integer(values.rotations, "--rotations", 0, 50) ?? DEFAULT_DRILL_OPTIONS.rotations,
       consumers: integer(values.consumers, "--consumers", 1, 500) ?? DEFAULT_DRILL_OPTIONS.consumers,
       rate: number(values.rate, "--rate", 1, 20_000) ?? DEFAULT_DRILL_OPTIONS.rate,
+      consumerKinds: consumerKinds.length > 0 ? consumerKinds : [...DEFAULT_DRILL_OPTIONS.consumerKinds],
       durationSeconds:
         number(values.duration, "--duration", 2, 86_400) ?? DEFAULT_DRILL_OPTIONS.durationSeconds,
       // Below a few seconds every vend would be a mint (the vendor refreshes in the last quarter of a

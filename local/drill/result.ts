@@ -84,6 +84,8 @@ export interface DrillResult {
   seed: number;
   strategy: Strategy;
   consumers: number;
+  /** How the consumers called Genesys (`--consumer-kind`). */
+  consumerKinds: readonly string[];
   targetRate: number;
   tokenLifetimeSeconds: number;
   dynamoDbEngine: string;
@@ -216,6 +218,7 @@ export function toJsonSummary(result: DrillResult): Record<string, unknown> {
     seed: result.seed,
     strategy: result.strategy,
     consumers: result.consumers,
+    consumerKinds: result.consumerKinds,
     targetRate: result.targetRate,
     achievedRate: round(result.achievedRate, 1),
     durationSeconds: round(result.durationSeconds, 1),
@@ -269,7 +272,12 @@ export function formatSummary(result: DrillResult): string {
     ["strategy", `${result.strategy} (seed ${result.seed})`],
     ["faults", (json.faults as string[]).join(", ") || "none"],
     ["duration", `${oneDecimal(result.durationSeconds)} s`],
-    ["consumers", String(result.consumers)],
+    [
+      "consumers",
+      result.consumerKinds.length > 1 || result.consumerKinds[0] !== "fetch"
+        ? `${result.consumers} (${result.consumerKinds.join(", ")})`
+        : String(result.consumers),
+    ],
     ["rate (target / achieved)", `${result.targetRate} / ${oneDecimal(result.achievedRate)} calls/s`],
     ["consumer calls", String(result.consumerCalls)],
     ["consumer failures", String(result.consumerFailures)],

@@ -57,6 +57,7 @@ describe("drill options", () => {
       rotations: 1,
       consumers: 3,
       rate: 50.5,
+      consumerKinds: ["fetch"],
       durationSeconds: 12,
       tokenLifetimeSeconds: 30,
       strategy: "single",
@@ -68,6 +69,18 @@ describe("drill options", () => {
       dynalite: true,
       fromSource: true,
     });
+  });
+
+  it("--consumer-kind: repeatable and comma-separated, de-duplicated, only known kinds", () => {
+    const parsed = parseDrillArgs(["--consumer-kind", "fetch", "--consumer-kind", " fetch,fetch"], fixedSeed);
+    assert.equal(parsed.help, false);
+    if (parsed.help) return;
+    assert.deepEqual(parsed.options.consumerKinds, ["fetch"]);
+    assert.throws(
+      () => parseDrillArgs(["--consumer-kind", "fetch,carrier-pigeon"], fixedSeed),
+      /--consumer-kind.*must be one of fetch/,
+    );
+    assert.match(USAGE, /--consumer-kind/);
   });
 
   it("rejects bad values with a message naming the flag and the rule", () => {

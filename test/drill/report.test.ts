@@ -55,6 +55,7 @@ function drill(overrides: Partial<DrillResult> = {}): DrillResult {
     seed: 7,
     strategy: "alternating",
     consumers: 8,
+    consumerKinds: ["fetch"],
     targetRate: 200,
     tokenLifetimeSeconds: 20,
     dynamoDbEngine: "dynalite",

@@ -39,6 +39,7 @@ function result(overrides: Partial<DrillResult> = {}): DrillResult {
     seed: 5,
     strategy: "alternating",
     consumers: 4,
+    consumerKinds: ["fetch"],
     targetRate: 200,
     tokenLifetimeSeconds: 20,
     dynamoDbEngine: "dynalite",

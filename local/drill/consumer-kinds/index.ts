@@ -1,0 +1,52 @@
+/**
+ * How a drill consumer calls the Genesys API: the adapters of the consumer library, each as a real
+ * integration would use it (`--consumer-kind`, docs/drill.md). Every kind makes the same cheap call,
+ * `GET /api/v2/organizations/me`, with the consumer's own TokenProvider, so a 401 exercises the kind's
+ * rejectedToken → replay path and the drill's verdict covers every adapter.
+ */
+import type { FetchFunction } from "../../../lambda/client/fetch.ts";
+import { genesysFetch } from "../../../lambda/client/fetch.ts";
+import type { TokenProvider } from "../../../lambda/client/token-provider.ts";
+
+/** The Genesys API every consumer call hits (no permission needed, cheap). */
+export const CONSUMER_API_PATH = "/api/v2/organizations/me";
+
+/** The kinds, in the order `--help` lists them. */
+export const CONSUMER_KINDS = ["fetch"] as const;
+export type ConsumerKind = (typeof CONSUMER_KINDS)[number];
+
+/** What one consumer container calls Genesys with. */
+export interface ApiCaller {
+  /** One API call; resolves with the final HTTP status (after the kind's own 401 and retry handling). */
+  call(signal: AbortSignal): Promise<{ status: number }>;
+  /** Frees what the caller holds (connections). */
+  close?(): Promise<void> | void;
+}
+
+/** What every kind is built from. */
+export interface ApiCallerContext {
+  provider: TokenProvider;
+  /**
+   * `fetch` on the drill's HTTP dispatcher, which retries Genesys' own 429 and 5xx on a GET as a
+   * well-behaved client does (consumers.ts).
+   */
+  fetch: FetchFunction;
+}
+
+/** Builds the caller of `kind` for one consumer container. */
+export function createApiCaller(kind: ConsumerKind, context: ApiCallerContext): ApiCaller {
+  switch (kind) {
+    case "fetch":
+      return {
+        async call(signal) {
+          const response = await genesysFetch(
+            CONSUMER_API_PATH,
+            { signal },
+            { provider: context.provider, fetch: context.fetch },
+          );
+          await response.arrayBuffer();
+          return { status: response.status };
+        },
+      };
+  }
+}
