@@ -41,6 +41,7 @@ import { describeError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
 import type { SingleFlight } from "../shared/single-flight.ts";
 import type { CredentialConfig } from "./config.ts";
+import { deadlinePassed, deadlineSignal, sleepWithin } from "./deadline.ts";
 import {
   DeadlinePassedError,
   DynamoDbUnavailableError,
@@ -59,6 +60,12 @@ import {
   refreshPause,
 } from "./mint-failures.ts";
 import type { DirectMintPauses } from "./mint-pauses.ts";
+import {
+  confirmRejection,
+  onlyReported,
+  type RejectionVerdict,
+  rejectionMintCapped,
+} from "./rejection-check.ts";
 import type { RejectionReports, TokenProbe } from "./rejection-reports.ts";
 import {
   type CachedToken,
@@ -125,8 +132,6 @@ const MAX_POLL_MS = 1000;
 /** Backoff after a transient mint failure; doubles up to {@link MAX_RETRY_MS}. */
 const FIRST_RETRY_MS = 200;
 const MAX_RETRY_MS = 2000;
-/** Longest time a probe of a reported token may take (the rest of the deadline is left for a mint). */
-const PROBE_BUDGET_MS = 3000;
 
 /**
  * Returns a token for `request`, or throws GenesysRateLimitedError, TokenUnavailableError,
@@ -554,90 +559,6 @@ function directMintKey(credential: string): string {
 
 // ---------------------------------------------------------------------------------------------------
 
-/** What Genesys said about a reported token: still accepted, rejected (401), or no answer. */
-type RejectionVerdict = "accepted" | "rejected" | "unknown";
-
-/**
- * The reported token is `token` itself and nothing else makes it unusable for this caller: a mint
- * would happen only because of the report.
- */
-function onlyReported(token: CachedToken, want: Want, now: number): boolean {
-  return token.tokenHash === want.rejectedHash && satisfies(token, now, want.minTtlMs);
-}
-
-/**
- * Asks Genesys whether it still accepts the reported `token`. Probes of one token are spaced
- * (rejection-reports.ts): a report soon after a probe waits for the next one rather than reusing an
- * answer the token may have outlived. A probe that fails, or has no time left, answers "unknown": the
- * mint cap then decides.
- */
-async function confirmRejection(
-  want: Want,
-  token: CachedToken,
-  deps: VendDependencies,
-): Promise<RejectionVerdict> {
-  const name = want.credential.name;
-  const wait = deps.rejections.nextProbeAt(name, token.tokenHash) - deps.clock.now();
-  if (wait > 0 && !(await sleepWithin(wait, want, deps))) return "unknown";
-  const now = deps.clock.now();
-  const left = want.deadline - now;
-  if (left <= 0 || want.signal.aborted) return "unknown";
-  deps.rejections.probing(name, token.tokenHash, now);
-  let accepted: boolean;
-  try {
-    accepted = await deps.probe.accepts(token, {
-      deadline: now + Math.min(PROBE_BUDGET_MS, Math.max(1, Math.floor(left / 2))),
-    });
-  } catch (error) {
-    deps.log.warn("Could not ask Genesys about a reported token; the rejection mint cap decides", {
-      credential: name,
-      ...describeError(error),
-    });
-    return "unknown";
-  }
-  if (!accepted) {
-    deps.log.info("Genesys confirmed a reported token is rejected", {
-      credential: name,
-      generation: token.generation,
-    });
-    return "rejected";
-  }
-  deps.metrics.count("RejectionReportsUnconfirmed");
-  deps.log.warn("A consumer reported a token that Genesys still accepts; serving it instead of minting", {
-    credential: name,
-    generation: token.generation,
-  });
-  return "accepted";
-}
-
-/**
- * The error for a caller whose report would cause a second mint within the cap
- * (`rejectionMintIntervalMs` after `lastRejectionMintAt`), or undefined when a mint may start.
- */
-function rejectionMintCapped(
-  want: Want,
-  lastRejectionMintAt: number | undefined,
-  deps: VendDependencies,
-): TokenUnavailableError | undefined {
-  if (lastRejectionMintAt === undefined) return undefined;
-  const now = deps.clock.now();
-  const left = lastRejectionMintAt + deps.rejectionMintIntervalMs - now;
-  if (left <= 0) return undefined;
-  deps.metrics.count("RejectionMintsCapped");
-  deps.log.warn(
-    "Reported token not replaced: another replacement was minted within the rejection mint interval",
-    {
-      credential: want.credential.name,
-      intervalSeconds: deps.rejectionMintIntervalMs / 1000,
-      retryInMs: left,
-    },
-  );
-  return new TokenUnavailableError(
-    want.credential.name,
-    `a token replacing a reported one was minted less than ${Math.ceil(deps.rejectionMintIntervalMs / 1000)} s ago; the next replacement may be minted in ${Math.ceil(left / 1000)} s`,
-  );
-}
-
 /** A token may go to this caller: not the one it reported, and valid long enough. */
 function acceptable(
   token: CachedToken,
@@ -670,15 +591,6 @@ function isLeaseHeld(item: TokenItem | undefined, now: number): boolean {
 /** A lease never outlives its holder's invocation: a holder that dies frees it by its deadline at the latest. */
 function leaseEnd(now: number, want: Want, deps: VendDependencies): number {
   return now + Math.max(1, Math.min(deps.leaseMs, want.deadline - now));
-}
-
-/**
- * Aborts the AWS SDK calls of one resolution at the caller's deadline, so a hanging Secrets Manager or
- * DynamoDB yields an answer (a still-valid token or a typed error) before Lambda's timeout. The
- * deadline is on `clock`; the signal runs in real time because what it guards, Lambda's timeout, does.
- */
-export function deadlineSignal(deadline: number, clock: Clock): AbortSignal {
-  return AbortSignal.timeout(Math.max(0, Math.ceil(deadline - clock.now())));
 }
 
 function keepLocally(credential: string, minted: MintedToken, deps: VendDependencies): CachedToken {
@@ -739,25 +651,6 @@ function giveUp(
 /** Not expired (the caller may have wanted more TTL, but this beats an error). `best` never holds a rejected token. */
 function isStillValid(best: CachedToken | undefined, deps: VendDependencies): best is CachedToken {
   return best !== undefined && tokenState(best, deps.clock.now()) !== "expired";
-}
-
-/**
- * Sleeps `ms`, or until the deadline if that comes first. False when the deadline has come: there is
- * no time left to act on what another read would show (and its call would be aborted anyway).
- */
-async function sleepWithin(ms: number, want: Want, deps: VendDependencies): Promise<boolean> {
-  const left = want.deadline - deps.clock.now();
-  if (left <= 0) return false;
-  await deps.clock.sleep(Math.min(ms, left));
-  return !deadlinePassed(want, deps);
-}
-
-/**
- * The deadline on `clock`, or the real-time signal derived from it: they agree in production; with a
- * test clock only the signal knows that real time ran out (e.g. while an AWS call hung).
- */
-function deadlinePassed(want: Want, deps: VendDependencies): boolean {
-  return deps.clock.now() >= want.deadline || want.signal.aborted;
 }
 
 function backoff(firstMs: number, maxMs: number, attempt: number): number {

@@ -6,11 +6,12 @@
  */
 import { randomUUID } from "node:crypto";
 import type { CredentialConfig } from "./config.ts";
+import { deadlineSignal } from "./deadline.ts";
 import { DeadlinePassedError, DynamoDbUnavailableError, TokenUnavailableError } from "./errors.ts";
 import { refreshPause } from "./mint-failures.ts";
 import { type CachedToken, tokenState } from "./token-cache.ts";
 import type { TokenKey } from "./token-table.ts";
-import { deadlineSignal, mintUnderLease, type VendDependencies, vendToken, type Want } from "./vend.ts";
+import { mintUnderLease, type VendDependencies, vendToken, type Want } from "./vend.ts";
 
 /** Outcome of {@link warmCache}. */
 export interface WarmResult {
