@@ -9,10 +9,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import axios, { AxiosError } from "axios";
 import { attachGenesysAuth } from "../../lambda/client/axios.ts";
 import { type LambdaInvoker, TokenProvider } from "../../lambda/client/index.ts";
+import type { OrganizationSummary } from "../../lambda/examples/axios-consumer.ts";
 import type { RotationEvent } from "../../local/aws/secrets-manager/index.ts";
 import { axiosConsumerCall } from "../../local/drill/consumer-kinds/axios.ts";
 import { assertNoSecrets } from "../support/log-capture.ts";
@@ -161,6 +163,27 @@ describe("axios consumer → vending Lambda → Genesys (emulators)", () => {
     assert.equal(response.status, 200);
     assert.deepEqual(clock.sleeps, [2_000, 2_000]);
     genesys.faults.reset();
+  });
+
+  it("the example axios consumer Lambda (lambda/examples/axios-consumer.ts) reads its organisation", async () => {
+    await fleet.lambda.register("axios-consumer", {
+      module: fileURLToPath(new URL("../../lambda/examples/axios-consumer.ts", import.meta.url)),
+      environment: {
+        // What TokenVendor.vendorFunctionNameFor gives: the alias of the credential this consumer is granted.
+        TOKEN_VENDOR_FUNCTION_NAME: `${fleet.name}:${VENDING_CREDENTIALS.app}`,
+        AWS_ENDPOINT_URL_LAMBDA: fleet.lambda.url,
+        AWS_REGION: LOCAL_AWS.region,
+        AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+      },
+      // Cold starts are not under test; a loaded machine may need well over the default 10 s.
+      initTimeoutMs: 120_000,
+      timeoutMs: 120_000,
+    });
+    const summary = (await fleet.lambda.invoke("axios-consumer", {})) as OrganizationSummary;
+    assert.equal(summary.status, 200);
+    assert.ok(summary.organizationId.length > 0);
+    assert.equal(fleet.lambda.counters("axios-consumer").errors, 0);
   });
 
   it("the drill's axios consumer call (local/drill/consumer-kinds/axios.ts) reads the organisation", async () => {
