@@ -62,11 +62,13 @@ export interface GenesysAxiosAuthOptions {
 export type DetachGenesysAuth = () => void;
 
 /**
- * The config key under which a request carries its {@link RequestAuth}. A string key holding a class
- * instance: axios' config merge keeps unknown keys and copies only plain objects, so a replay sent with
- * `instance.request(config)` shares the state of the request it replays.
+ * The prefix of the config key under which a request carries its {@link RequestAuth} (one key per
+ * attachment). A string key holding a class instance: axios' config merge keeps unknown keys and copies
+ * only plain objects, so a replay sent with `instance.request(config)` shares the state of the request it
+ * replays.
  */
 const AUTH_KEY = "genesysOAuthRotatorAuth";
+let attachments = 0;
 /** What the config's `Authorization` reads once the answer is in (axios errors carry their config). */
 const REDACTED_AUTHORIZATION = "Bearer [redacted]";
 
@@ -165,6 +167,7 @@ interface Outcome {
 }
 
 class Attachment {
+  readonly #key = `${AUTH_KEY}${++attachments}`;
   readonly #rateLimit: RateLimitRetryPolicy | undefined;
   readonly #fixedOrigins: ReadonlySet<string> | undefined;
 
@@ -326,13 +329,13 @@ class Attachment {
   }
 
   #stateOf(config: InternalAxiosRequestConfig): RequestAuth | undefined {
-    const state = (config as unknown as Record<string, unknown>)[AUTH_KEY];
+    const state = (config as unknown as Record<string, unknown>)[this.#key];
     return state instanceof RequestAuth && state.attachment === this ? state : undefined;
   }
 
   #track(config: InternalAxiosRequestConfig): RequestAuth {
     const state = new RequestAuth(this);
-    (config as unknown as Record<string, unknown>)[AUTH_KEY] = state;
+    (config as unknown as Record<string, unknown>)[this.#key] = state;
     return state;
   }
 
