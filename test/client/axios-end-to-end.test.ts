@@ -5,15 +5,16 @@
  * origin and nowhere else; a revoked token costs one report and one replay; during a single-strategy
  * rotation whose regeneration kills every token, concurrent calls all succeed and the vendor gets exactly
  * one report of the dead token; the emulator's 429 (with Retry-After) is retried when asked, and handed
- * back otherwise.
+ * back otherwise (also by the undici interceptor, through the same policy).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import axios, { AxiosError } from "axios";
+import { Agent, request } from "undici";
 import { attachGenesysAuth } from "../../lambda/client/axios.ts";
-import { type LambdaInvoker, TokenProvider } from "../../lambda/client/index.ts";
+import { bearerAuth, type LambdaInvoker, TokenProvider } from "../../lambda/client/index.ts";
 import type { OrganizationSummary } from "../../lambda/examples/axios-consumer.ts";
 import type { RotationEvent } from "../../local/aws/secrets-manager/index.ts";
 import { axiosConsumerCall } from "../../local/drill/consumer-kinds/axios.ts";
@@ -162,7 +163,22 @@ describe("axios consumer → vending Lambda → Genesys (emulators)", () => {
     const response = await retrying.get("/api/v2/organizations/me");
     assert.equal(response.status, 200);
     assert.deepEqual(clock.sleeps, [2_000, 2_000]);
-    genesys.faults.reset();
+
+    // The undici interceptor, the same policy.
+    const undiciClock = new SteppingClock(Date.parse("2026-12-05T12:00:00.000Z"));
+    const agent = new Agent();
+    try {
+      genesys.faults.apiRateLimit.nextN = 2;
+      const answer = await request(`${genesys.url}/api/v2/organizations/me`, {
+        dispatcher: agent.compose(bearerAuth({ provider: tokens, retryRateLimited: { clock: undiciClock } })),
+      });
+      assert.equal(answer.statusCode, 200);
+      await answer.body.dump();
+      assert.deepEqual(undiciClock.sleeps, [2_000, 2_000]);
+    } finally {
+      await agent.close();
+      genesys.faults.reset();
+    }
   });
 
   it("the example axios consumer Lambda (lambda/examples/axios-consumer.ts) reads its organisation", async () => {
