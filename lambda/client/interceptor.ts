@@ -13,6 +13,7 @@
  */
 import type { Dispatcher } from "undici";
 import type { VendedToken } from "./payload.ts";
+import { type RateLimitRetry, RateLimitRetryPolicy, retryingRateLimited } from "./rate-limit.ts";
 import { replaysAfter401 } from "./replay-policy.ts";
 import type { TokenSource } from "./token-provider.ts";
 
@@ -31,6 +32,14 @@ export interface BearerAuthOptions {
    * @default the origin of the token's `apiBaseUrl`
    */
   origins?: readonly string[];
+  /**
+   * Retry a `429` from the Genesys API after its `Retry-After`, within a bounded number of retries and
+   * a bounded total wait (rate-limit.ts); by default only for idempotent methods, and only for a body
+   * that can be sent again (the same bodies as a `401` replay). Only requests that carry the token are
+   * retried; the last `429` is delivered as is.
+   * @default false
+   */
+  retryRateLimited?: RateLimitRetry;
 }
 
 type Handler = Dispatcher.DispatchHandler;
@@ -46,12 +55,17 @@ type UpgradeSocket = Parameters<NonNullable<Handler["onRequestUpgrade"]>>[3];
  * can be sent twice: none, a string or a Buffer/Uint8Array (`undici.request` passes these through as
  * is). Streams and iterables — which is what `undici.fetch` turns any body into — are not replayed: the
  * `401` is delivered and the token invalidated so the next request gets a replacement.
+ *
+ * With `retryRateLimited`, a `429` to a request that carries the token is held back and the request sent
+ * again after its `Retry-After`, within the policy's budgets (rate-limit.ts); the downstream handler sees
+ * one request and only the final answer.
  */
 export function bearerAuth(options: BearerAuthOptions): Dispatcher.DispatcherComposeInterceptor {
   const { provider, credential } = options;
   const fixedOrigins = options.origins
     ? new Set(options.origins.map((origin) => new URL(origin).origin))
     : undefined;
+  const rateLimit = RateLimitRetryPolicy.from(options.retryRateLimited, "bearerAuth");
   return (dispatch) =>
     function bearerAuthInterceptor(opts, handler) {
       const origin = opts.origin === undefined ? undefined : new URL(String(opts.origin)).origin;
@@ -68,13 +82,166 @@ export function bearerAuth(options: BearerAuthOptions): Dispatcher.DispatcherCom
             dispatchOrFail(dispatch, opts, handler, controller);
             return;
           }
-          const authorised = new BearerAuthHandler(dispatch, opts, handler, controller, token, options);
-          dispatchOrFail(dispatch, withAuthorization(opts, token), authorised, controller);
+          const method = opts.method ?? "GET";
+          if (rateLimit === undefined || !rateLimit.appliesTo(method) || !isReplayableBody(opts.body)) {
+            sendAuthorised(dispatch, opts, handler, controller, token, options);
+            return;
+          }
+          retryRateLimited(rateLimit, method, dispatch, opts, handler, controller, token, options);
         },
         (error: unknown) => handler.onResponseError?.(controller, toError(error)),
       );
       return true;
     };
+}
+
+/** One send with the token, and its replays after a `401` (replay-policy.ts). */
+function sendAuthorised(
+  dispatch: Dispatcher.Dispatch,
+  opts: Dispatcher.DispatchOptions,
+  handler: Handler,
+  controller: StableController,
+  token: VendedToken,
+  options: BearerAuthOptions,
+): void {
+  const authorised = new BearerAuthHandler(dispatch, opts, handler, controller, token, options);
+  dispatchOrFail(dispatch, withAuthorization(opts, token), authorised, controller);
+}
+
+/**
+ * Sends through {@link sendAuthorised} until the answer is not a `429` the policy retries
+ * (`retryingRateLimited`, rate-limit.ts). Each send is one {@link RateLimitedAttempt}: a `429` is held
+ * back (its small body buffered) until the policy decides, any other answer streams to the handler at
+ * once. Every send after the first asks the provider for the token again, as `genesysFetch` does.
+ */
+function retryRateLimited(
+  policy: RateLimitRetryPolicy,
+  method: string,
+  dispatch: Dispatcher.Dispatch,
+  opts: Dispatcher.DispatchOptions,
+  handler: Handler,
+  controller: StableController,
+  firstToken: VendedToken,
+  options: BearerAuthOptions,
+): void {
+  const shared = { started: false };
+  let token: VendedToken | undefined = firstToken;
+  const attempt = async (): Promise<RateLimitedAttempt> => {
+    const current = token ?? (await options.provider.getToken({ credential: options.credential }));
+    token = undefined;
+    if (controller.aborted) throw toError(controller.reason);
+    return new Promise((resolve, reject) => {
+      const probe = new RateLimitedAttempt(handler, controller, shared, resolve, reject);
+      sendAuthorised(dispatch, opts, probe, controller, current, options);
+    });
+  };
+  retryingRateLimited(
+    policy,
+    method,
+    attempt,
+    {
+      status: (answer) => answer.status,
+      retryAfter: (answer) => answer.retryAfter,
+      discard: (answer) => answer.discard(),
+    },
+    controller.signal,
+  ).then(
+    (answer) => answer.deliver(),
+    (error: unknown) => handler.onResponseError?.(controller, toError(error)),
+  );
+}
+
+/**
+ * The handler of one send under {@link retryRateLimited}: resolves with itself as soon as the answer is
+ * known to be final (any status but `429`, streamed on to the downstream handler from then on), or once a
+ * `429` has ended (kept, to be delivered if it is the last); rejects on a failure before any answer.
+ */
+class RateLimitedAttempt implements Handler {
+  #mode: "pending" | "held" | "streaming" = "pending";
+  status = 0;
+  #headers: ResponseHeaders = {};
+  #statusMessage: string | undefined;
+  #chunks: Buffer[] = [];
+  #trailers: ResponseHeaders = {};
+
+  constructor(
+    private readonly downstream: Handler,
+    private readonly controller: StableController,
+    private readonly shared: { started: boolean },
+    private readonly resolve: (attempt: RateLimitedAttempt) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  get retryAfter(): string | undefined {
+    const value = this.#headers["retry-after"];
+    return Array.isArray(value) ? value[0] : value;
+  }
+
+  onRequestStart(_controller: Controller, context: unknown): void {
+    if (this.shared.started) return;
+    this.shared.started = true;
+    this.downstream.onRequestStart?.(this.controller, context);
+  }
+
+  onRequestUpgrade(
+    _controller: Controller,
+    statusCode: number,
+    headers: ResponseHeaders,
+    socket: UpgradeSocket,
+  ): void {
+    this.downstream.onRequestUpgrade?.(this.controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(
+    _controller: Controller,
+    statusCode: number,
+    headers: ResponseHeaders,
+    statusMessage?: string,
+  ): void {
+    this.status = statusCode;
+    if (statusCode === 429) {
+      this.#mode = "held";
+      this.#headers = headers;
+      this.#statusMessage = statusMessage;
+      return;
+    }
+    this.#mode = "streaming";
+    this.downstream.onResponseStart?.(this.controller, statusCode, headers, statusMessage);
+    this.resolve(this);
+  }
+
+  onResponseData(_controller: Controller, chunk: Buffer): void {
+    if (this.#mode === "held") this.#chunks.push(chunk);
+    else this.downstream.onResponseData?.(this.controller, chunk);
+  }
+
+  onResponseEnd(_controller: Controller, trailers: ResponseHeaders): void {
+    if (this.#mode !== "held") {
+      this.downstream.onResponseEnd?.(this.controller, trailers);
+      return;
+    }
+    this.#trailers = trailers;
+    this.resolve(this);
+  }
+
+  onResponseError(_controller: Controller, error: Error): void {
+    if (this.#mode === "streaming") this.downstream.onResponseError?.(this.controller, error);
+    else this.reject(error);
+  }
+
+  /** Hands a held `429` to the downstream handler (a streaming answer is on its way already). */
+  deliver(): void {
+    if (this.#mode !== "held") return;
+    this.#mode = "streaming";
+    this.downstream.onResponseStart?.(this.controller, this.status, this.#headers, this.#statusMessage);
+    for (const chunk of this.#chunks) this.downstream.onResponseData?.(this.controller, chunk);
+    this.#chunks = [];
+    this.downstream.onResponseEnd?.(this.controller, this.#trailers);
+  }
+
+  discard(): void {
+    this.#chunks = [];
+  }
 }
 
 /**
@@ -172,6 +339,12 @@ class StableController implements Controller {
   #paused = false;
   #aborted = false;
   #reason: Error | null = null;
+  readonly #abort = new AbortController();
+
+  /** Aborted with the caller's reason: stops a wait between attempts (a Retry-After). */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
 
   follow(target: Controller): void {
     this.#target = target;
@@ -194,6 +367,7 @@ class StableController implements Controller {
   abort(reason: Error): void {
     this.#aborted = true;
     this.#reason = reason;
+    this.#abort.abort(reason);
     this.#target?.abort(reason);
   }
 

@@ -1,7 +1,7 @@
 /**
  * Test harness of the consumer-library suites: the Lambda emulator running the fake vendor
  * (test/fixtures/vendor/fake-vendor.ts), and a tiny Platform-API stand-in that answers 401 to tokens the
- * test revokes, recording the Authorization header of every request.
+ * test revokes (and 429 when told to), recording the Authorization header of every request.
  */
 import { once } from "node:events";
 import { createServer, type IncomingMessage } from "node:http";
@@ -103,6 +103,10 @@ export interface ApiStandIn {
   rejectEverything: boolean;
   /** The next this many requests get 401 whatever their token (tokens that died together). */
   rejectNext: number;
+  /** The next this many requests get Genesys' 429 with `Retry-After: retryAfterSeconds` (before the token check). */
+  throttleNext: number;
+  /** @default 1 */
+  retryAfterSeconds: number;
   stop(): Promise<void>;
 }
 
@@ -113,6 +117,15 @@ export async function startApiStandIn(): Promise<ApiStandIn> {
     const authorization = request.headers.authorization;
     const body = Buffer.concat(chunks).toString("utf8");
     api.seen.push({ method: request.method ?? "", path: request.url ?? "", authorization, body });
+    if (api.throttleNext > 0) {
+      api.throttleNext -= 1;
+      response.writeHead(429, {
+        "content-type": "application/json",
+        "retry-after": String(api.retryAfterSeconds),
+      });
+      response.end(JSON.stringify({ status: 429, code: "too.many.requests.retry.after" }));
+      return;
+    }
     const token = authorization?.replace(/^Bearer /, "");
     const rejectedAnyway = api.rejectNext > 0;
     if (rejectedAnyway) api.rejectNext -= 1;
@@ -138,6 +151,8 @@ export async function startApiStandIn(): Promise<ApiStandIn> {
     revoked: new Set(),
     rejectEverything: false,
     rejectNext: 0,
+    throttleNext: 0,
+    retryAfterSeconds: 1,
     stop: async () => {
       server.closeAllConnections();
       server.close();

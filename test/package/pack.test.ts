@@ -4,7 +4,10 @@
  *   (a) a consumer Lambda written against `genesys-oauth-rotator/client` type-checks (moduleResolution
  *       nodenext and bundler) and gets a token from the local stack on the system Node and on Node 24,
  *   (b) a user CDK app with `GenesysOAuthRotator` synthesizes cdk-nag clean without esbuild,
- *   (c) the tarball holds dist/ and LICENSE and none of the repository's tests, stand-ins or sources.
+ *   (c) the tarball holds dist/ and LICENSE and none of the repository's tests, stand-ins or sources,
+ *   (d) axios, an optional peer, is needed by neither client entry to load: `genesys-oauth-rotator/client`
+ *       and `genesys-oauth-rotator/client/axios` load with axios removed (with it, (a) runs a consumer
+ *       written against the axios entry).
  *
  * The install: `npm install --offline <tarball> <specs>` needs registry metadata that the cache of a
  * lockfile install (`npm ci`) does not hold, so the project gets a package-lock.json cut from this
@@ -21,6 +24,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -54,6 +58,8 @@ const INSTALLED = [
   "@types/node",
   // The user app runs the same checks as this repository's app.
   "cdk-nag",
+  // The axios entry's optional peer: the axios consumer uses it; (d) proves no entry needs it to load.
+  "axios",
 ] as const;
 
 interface LockEntry {
@@ -199,6 +205,24 @@ export async function handler(): Promise<Summary> {
 }
 `;
 
+const AXIOS_CONSUMER = `import axios from "axios";
+import { attachGenesysAuth, type GenesysAxiosAuthOptions } from "genesys-oauth-rotator/client/axios";
+
+type IsAny<T> = 0 extends 1 & T ? true : false;
+export const axiosTypesResolved: [false, false] = [
+  false as IsAny<typeof attachGenesysAuth>,
+  false as IsAny<GenesysAxiosAuthOptions>,
+];
+
+const genesys = axios.create();
+attachGenesysAuth(genesys, { retryRateLimited: true });
+
+export async function axiosHandler(): Promise<{ status: number }> {
+  const response = await genesys.get("/api/v2/organizations/me");
+  return { status: response.status };
+}
+`;
+
 const USER_APP = `import { App, Stack, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { GenesysOAuthRotator } from "genesys-oauth-rotator";
@@ -275,6 +299,7 @@ describe("the packed package, installed outside the repository", { timeout: 600_
     });
     mkdirSync(path.join(project, "src"));
     writeFileSync(path.join(project, "src", "consumer.ts"), CONSUMER);
+    writeFileSync(path.join(project, "src", "axios-consumer.ts"), AXIOS_CONSUMER);
     writeFileSync(path.join(project, "src", "app.ts"), USER_APP);
   });
   after(() => {
@@ -331,7 +356,12 @@ describe("the packed package, installed outside the repository", { timeout: 600_
       const script = path.join(project, "run-consumer.mjs");
       writeFileSync(
         script,
-        'import { handler } from "./out/consumer.js";\nconsole.log(JSON.stringify(await handler()));\n',
+        [
+          'import { handler } from "./out/consumer.js";',
+          'import { axiosHandler } from "./out/axios-consumer.js";',
+          "console.log(JSON.stringify({ ...(await handler()), axios: await axiosHandler() }));",
+          "",
+        ].join("\n"),
       );
       const env = cleanEnvironment({
         // What a consumer of one credential is given: the vendor's alias for it.
@@ -362,6 +392,7 @@ describe("the packed package, installed outside the repository", { timeout: 600_
             tokenType: "Bearer",
             expiresInSeconds: true,
             apiBaseUrl: stack.rotation.genesys.url,
+            axios: { status: 200 },
           },
           `consumer on ${version}`,
         );
@@ -447,6 +478,8 @@ describe("the packed package, installed outside the repository", { timeout: 600_
       "dist/lib/index.d.ts",
       "dist/lambda/client/index.js",
       "dist/lambda/client/index.d.ts",
+      "dist/lambda/client/axios.js",
+      "dist/lambda/client/axios.d.ts",
       "dist/functions/vending/index.mjs",
       "dist/functions/rotation/index.mjs",
     ]) {
@@ -461,5 +494,30 @@ describe("the packed package, installed outside the repository", { timeout: 600_
     assert.deepEqual(unwanted, []);
     // And the tarball that was installed is that listing.
     assert.ok(existsSync(tarballFile));
+  });
+
+  test("(d) both client entries load without axios installed", async () => {
+    const installed = path.join(project, "node_modules", "axios");
+    const hidden = path.join(project, "node_modules", ".axios-hidden");
+    renameSync(installed, hidden);
+    try {
+      const script = [
+        'const client = await import("genesys-oauth-rotator/client");',
+        'const adapter = await import("genesys-oauth-rotator/client/axios");',
+        'const axiosMissing = await import("axios").then(() => false, (error) => error.code === "ERR_MODULE_NOT_FOUND");',
+        "console.log(JSON.stringify({ client: typeof client.genesysFetch, adapter: typeof adapter.attachGenesysAuth, axiosMissing }));",
+      ].join("\n");
+      const { stdout } = await run(systemNode(), ["--input-type=module", "-e", script], {
+        cwd: project,
+        env: cleanEnvironment(),
+      });
+      assert.deepEqual(JSON.parse(stdout.trim()), {
+        client: "function",
+        adapter: "function",
+        axiosMissing: true,
+      });
+    } finally {
+      renameSync(hidden, installed);
+    }
   });
 });
