@@ -72,10 +72,10 @@ describe("drill options", () => {
   });
 
   it("--consumer-kind: repeatable and comma-separated, de-duplicated, only known kinds", () => {
-    const parsed = parseDrillArgs(["--consumer-kind", "fetch", "--consumer-kind", " fetch,fetch"], fixedSeed);
+    const parsed = parseDrillArgs(["--consumer-kind", "axios", "--consumer-kind", " fetch,axios"], fixedSeed);
     assert.equal(parsed.help, false);
     if (parsed.help) return;
-    assert.deepEqual(parsed.options.consumerKinds, ["fetch"]);
+    assert.deepEqual(parsed.options.consumerKinds, ["axios", "fetch"]);
     assert.throws(
       () => parseDrillArgs(["--consumer-kind", "fetch,carrier-pigeon"], fixedSeed),
       /--consumer-kind.*must be one of fetch/,

@@ -12,9 +12,7 @@ import axios, { type AxiosInstance } from "axios";
 import { attachGenesysAuth } from "../../../lambda/client/axios.ts";
 import type { RateLimitRetry } from "../../../lambda/client/rate-limit.ts";
 import type { TokenSource } from "../../../lambda/client/token-provider.ts";
-
-/** The Genesys API every consumer call hits (the same as the default kind's). */
-export const AXIOS_CONSUMER_API_PATH = "/api/v2/organizations/me";
+import { CONSUMER_API_PATH } from "./call.ts";
 
 /**
  * The 429 budget of a drill consumer: eight retries within 20 s, about what the default kind's undici
@@ -74,7 +72,7 @@ export async function axiosConsumerCall(
   provider: TokenSource,
   options: AxiosConsumerCallOptions = {},
 ): Promise<{ status: number }> {
-  const response = await axiosConsumerInstance(provider, options).get(AXIOS_CONSUMER_API_PATH, {
+  const response = await axiosConsumerInstance(provider, options).get(CONSUMER_API_PATH, {
     headers: { accept: "application/json" },
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });

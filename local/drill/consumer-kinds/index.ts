@@ -7,12 +7,11 @@
 import type { FetchFunction } from "../../../lambda/client/fetch.ts";
 import { genesysFetch } from "../../../lambda/client/fetch.ts";
 import type { TokenProvider } from "../../../lambda/client/token-provider.ts";
-
-/** The Genesys API every consumer call hits (no permission needed, cheap). */
-export const CONSUMER_API_PATH = "/api/v2/organizations/me";
+import { axiosConsumerCall } from "./axios.ts";
+import { CONSUMER_API_PATH, retryingServerErrors } from "./call.ts";
 
 /** The kinds, in the order `--help` lists them. */
-export const CONSUMER_KINDS = ["fetch"] as const;
+export const CONSUMER_KINDS = ["fetch", "axios"] as const;
 export type ConsumerKind = (typeof CONSUMER_KINDS)[number];
 
 /** What one consumer container calls Genesys with. */
@@ -47,6 +46,11 @@ export function createApiCaller(kind: ConsumerKind, context: ApiCallerContext): 
           await response.arrayBuffer();
           return { status: response.status };
         },
+      };
+    case "axios":
+      // The adapter retries 429s itself (opted in by axios.ts); 5xx as the fetch kind's dispatcher does.
+      return {
+        call: (signal) => retryingServerErrors(() => axiosConsumerCall(context.provider, { signal }), signal),
       };
   }
 }
