@@ -1,3 +1,5 @@
+import type { VendedToken } from "./payload.ts";
+
 /**
  * How often one request is replayed after a `401` (the fetch helper and the undici interceptor share it).
  *
@@ -21,4 +23,35 @@ export function replaysAfter401(attempt: number, tokens: readonly string[]): boo
   if (attempt === 0) return true;
   const current = tokens[attempt];
   return current !== undefined && !tokens.slice(0, attempt).includes(current);
+}
+
+/**
+ * Sends a request with a token and replays it after a `401` as {@link replaysAfter401} says, for an
+ * adapter that sends whole requests (the official SDK adapter). Each `401` that is replayed is reported
+ * through `token(rejectedToken)`; callers reporting the same token at once share one vend (the provider's
+ * single-flight). A request whose body cannot be sent again is not replayed: its token is passed to
+ * `invalidate`, so the next request gets a replacement, and the `401` is returned.
+ */
+export async function sendWithReplays<T>(
+  token: (rejectedToken?: string) => Promise<VendedToken>,
+  send: (token: VendedToken) => Promise<T>,
+  answer: { status(response: T): number; discard?(response: T): unknown },
+  replayable: boolean,
+  invalidate: (token: VendedToken) => void,
+): Promise<T> {
+  let current = await token();
+  let response = await send(current);
+  if (answer.status(response) !== 401) return response;
+  if (!replayable) {
+    invalidate(current);
+    return response;
+  }
+  const tokens = [current.accessToken];
+  for (let attempt = 0; answer.status(response) === 401 && replaysAfter401(attempt, tokens); attempt++) {
+    await answer.discard?.(response);
+    current = await token(current.accessToken);
+    tokens.push(current.accessToken);
+    response = await send(current);
+  }
+  return response;
 }

@@ -8,6 +8,8 @@
  *   (d) axios, an optional peer, is needed by neither client entry to load: `genesys-oauth-rotator/client`
  *       and `genesys-oauth-rotator/client/axios` load with axios removed (with it, (a) runs a consumer
  *       written against the axios entry).
+ *   (e) in a second project with the official SDK (an optional peer, absent from the first),
+ *       `genesys-oauth-rotator/client/genesys-sdk` type-checks and authorises an SDK call on both Nodes.
  *
  * The install: `npm install --offline <tarball> <specs>` needs registry metadata that the cache of a
  * lockfile install (`npm ci`) does not hold, so the project gets a package-lock.json cut from this
@@ -17,6 +19,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import { once } from "node:events";
 import {
   chmodSync,
   existsSync,
@@ -28,6 +31,8 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -104,6 +109,7 @@ function systemNode(): string {
 function projectLock(
   dependencies: Record<string, string>,
   tarball: { name: string; file: string; manifest: Record<string, unknown> },
+  roots: readonly string[] = INSTALLED,
 ): object {
   const lock = JSON.parse(readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
     packages: Record<string, LockEntry>;
@@ -120,7 +126,7 @@ function projectLock(
   };
   const packages: Record<string, LockEntry> = {};
   const manifestDependencies = (tarball.manifest.dependencies ?? {}) as Record<string, string>;
-  const queue = [...INSTALLED, ...Object.keys(manifestDependencies)].map((name) => {
+  const queue = [...roots, ...Object.keys(manifestDependencies)].map((name) => {
     const key = resolve("", name);
     assert.ok(key, `${name} is not in package-lock.json`);
     return key;
@@ -244,6 +250,43 @@ Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();
 `;
 
+/** What the project of an official-SDK user installs besides the tarball. */
+const SDK_PROJECT_INSTALLED = ["purecloud-platform-client-v2", "typescript", "@types/node"] as const;
+
+const SDK_CONSUMER = `import platformClient from "purecloud-platform-client-v2";
+import type { TokenSource } from "genesys-oauth-rotator/client";
+import { useVendedTokens } from "genesys-oauth-rotator/client/genesys-sdk";
+
+type IsAny<T> = 0 extends 1 & T ? true : false;
+export const typesResolved: false = false as IsAny<typeof useVendedTokens>;
+
+/** One SDK call to apiBaseUrl with a vended token: its HTTP status. */
+export async function call(apiBaseUrl: string): Promise<number> {
+  const provider: TokenSource = {
+    async getToken() {
+      return {
+        accessToken: "packed-sdk-token",
+        tokenType: "Bearer",
+        expiresAt: "2030-01-01T00:00:00.000Z",
+        expiresInSeconds: 300,
+        environment: "mypurecloud.ie",
+        apiBaseUrl,
+      };
+    },
+    invalidate() {},
+  };
+  const apiClient = new platformClient.ApiClientClass();
+  apiClient.setReturnExtendedResponses(true);
+  const detach = useVendedTokens(apiClient, { provider });
+  try {
+    const answer = (await new platformClient.OrganizationApi(apiClient).getOrganizationsMe()) as unknown;
+    return (answer as { status: number }).status;
+  } finally {
+    detach();
+  }
+}
+`;
+
 const TSCONFIG_BASE = {
   target: "ES2022",
   lib: ["ES2023"],
@@ -332,6 +375,8 @@ describe("the packed package, installed outside the repository", { timeout: 600_
   }
 
   test("(a) a consumer Lambda type-checks and gets a token on the system Node and on Node 24", async (t) => {
+    // The official SDK is an optional peer: the client entry loads without it.
+    assert.equal(existsSync(path.join(project, "node_modules", "purecloud-platform-client-v2")), false);
     await compileNodeNext();
     await typeCheck("tsconfig.bundler.json", {
       module: "preserve",
@@ -460,6 +505,87 @@ describe("the packed package, installed outside the repository", { timeout: 600_
     );
   });
 
+  test("(e) genesys-oauth-rotator/client/genesys-sdk works with the official SDK installed beside it", async (t) => {
+    const sdkProject = path.join(workdir, "sdk-project");
+    mkdirSync(path.join(sdkProject, "src"), { recursive: true });
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    const lock = JSON.parse(readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
+      packages: Record<string, LockEntry>;
+    };
+    const dependencies: Record<string, string> = { [String(manifest.name)]: `file:${tarballFile}` };
+    for (const name of SDK_PROJECT_INSTALLED) {
+      dependencies[name] = String(lock.packages[`node_modules/${name}`]?.version);
+    }
+    writeFileSync(
+      path.join(sdkProject, "package.json"),
+      JSON.stringify({ name: "consumer-project", private: true, type: "module", dependencies }, null, 2),
+    );
+    const tarball = { name: String(manifest.name), file: tarballFile, manifest };
+    writeFileSync(
+      path.join(sdkProject, "package-lock.json"),
+      JSON.stringify(projectLock(dependencies, tarball, SDK_PROJECT_INSTALLED), null, 2),
+    );
+    await run("npm", ["ci", "--offline", "--no-audit", "--no-fund", "--ignore-scripts"], {
+      cwd: sdkProject,
+      env: cleanEnvironment(),
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    writeFileSync(path.join(sdkProject, "src", "sdk-consumer.ts"), SDK_CONSUMER);
+    writeFileSync(
+      path.join(sdkProject, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          ...TSCONFIG_BASE,
+          module: "nodenext",
+          moduleResolution: "nodenext",
+          outDir: "out",
+          rootDir: "src",
+        },
+        include: ["src"],
+      }),
+    );
+    await run(path.join(sdkProject, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], {
+      cwd: sdkProject,
+      env: cleanEnvironment(),
+    }).catch((error: { stdout?: string; stderr?: string }) => {
+      assert.fail(`tsc failed:\n${error.stdout ?? ""}${error.stderr ?? ""}`);
+    });
+    const script = path.join(sdkProject, "run-sdk-consumer.mjs");
+    writeFileSync(
+      script,
+      'import { call } from "./out/sdk-consumer.js";\nconsole.log(JSON.stringify({ status: await call(process.argv[2]) }));\n',
+    );
+
+    // The Platform API: what each request carried.
+    const seen: Array<string | undefined> = [];
+    const server = createServer((request, response) => {
+      seen.push(request.headers.authorization);
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end('{"id":"org","name":"Packed"}');
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const apiBaseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const node24 = path.join(ROOT, "node_modules", "node", "bin", "node");
+      for (const node of [systemNode(), node24]) {
+        const version = (await run(node, ["--version"])).stdout.trim();
+        t.diagnostic(`SDK consumer on ${node} ${version}`);
+        const { stdout } = await run(node, [script, apiBaseUrl], {
+          cwd: sdkProject,
+          env: cleanEnvironment(),
+        });
+        assert.deepEqual(JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}"), { status: 200 }, version);
+      }
+      assert.deepEqual(seen, ["Bearer packed-sdk-token", "Bearer packed-sdk-token"]);
+    } finally {
+      server.close();
+    }
+  });
+
   test("(c) the tarball holds dist/ and LICENSE, not the repository's tests, stand-ins or sources", async () => {
     const { stdout } = await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
       cwd: ROOT,
@@ -480,6 +606,8 @@ describe("the packed package, installed outside the repository", { timeout: 600_
       "dist/lambda/client/index.d.ts",
       "dist/lambda/client/axios.js",
       "dist/lambda/client/axios.d.ts",
+      "dist/lambda/client/genesys-sdk.js",
+      "dist/lambda/client/genesys-sdk.d.ts",
       "dist/functions/vending/index.mjs",
       "dist/functions/rotation/index.mjs",
     ]) {
