@@ -5,7 +5,7 @@ import { defaultTokenProvider } from "./default-provider.ts";
 import { ForeignOriginError, ValidationError } from "./errors.ts";
 import type { VendedToken } from "./payload.ts";
 import { type RateLimitRetry, RateLimitRetryPolicy, retryingRateLimited } from "./rate-limit.ts";
-import { replaysAfter401 } from "./replay-policy.ts";
+import { sendWithReplays } from "./replay-policy.ts";
 import { abortable, type TokenSource } from "./token-provider.ts";
 
 /** The fetch signature this helper calls (the global `fetch` by default). */
@@ -97,22 +97,22 @@ async function sendAuthorised(
   credential: string | undefined,
   signal: AbortSignal | null | undefined,
 ): Promise<Response> {
-  let token = await tokenFor(provider, { credential }, signal);
-  let response = await fetchFunction(resolveInput(input, token), withBearer(input, init, token));
-  if (response.status !== 401) return response;
-  if (!isReplayable(input, init)) {
-    provider.invalidate(token);
-    return response;
-  }
-  const tokens = [token.accessToken];
-  for (let attempt = 0; response.status === 401 && replaysAfter401(attempt, tokens); attempt++) {
-    // Free the connection before the replay; the 401 body is of no use to the caller.
-    await response.body?.cancel().catch(() => {});
-    token = await tokenFor(provider, { credential, rejectedToken: token.accessToken }, signal);
-    tokens.push(token.accessToken);
-    response = await fetchFunction(resolveInput(input, token), withBearer(input, init, token));
-  }
-  return response;
+  return sendWithReplays(
+    (rejectedToken) =>
+      tokenFor(
+        provider,
+        rejectedToken === undefined ? { credential } : { credential, rejectedToken },
+        signal,
+      ),
+    (token) => fetchFunction(resolveInput(input, token), withBearer(input, init, token)),
+    {
+      status: (response) => response.status,
+      // Free the connection before the replay; the 401 body is of no use to the caller.
+      discard: (response) => response.body?.cancel().catch(() => {}),
+    },
+    isReplayable(input, init),
+    (token) => provider.invalidate(token),
+  );
 }
 
 /**

@@ -27,7 +27,7 @@ export function replaysAfter401(attempt: number, tokens: readonly string[]): boo
 
 /**
  * Sends a request with a token and replays it after a `401` as {@link replaysAfter401} says, for an
- * adapter that sends whole requests (the official SDK adapter). Each `401` that is replayed is reported
+ * adapter that sends whole requests (`genesysFetch`, the official SDK adapter). Each `401` that is replayed is reported
  * through `token(rejectedToken)`; callers reporting the same token at once share one vend (the provider's
  * single-flight). A request whose body cannot be sent again is not replayed: its token is passed to
  * `invalidate`, so the next request gets a replacement, and the `401` is returned.
