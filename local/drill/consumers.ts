@@ -103,7 +103,7 @@ export function startConsumerFleet(options: ConsumerFleetOptions): ConsumerFleet
       }
       // A call cut short by the end of the drill measured nothing: do not count it either way.
       if (cancelling.signal.aborted && failure !== undefined) return;
-      options.metrics.recordCall(options.elapsedMs(), performance.now() - started, failure);
+      options.metrics.recordCall(options.elapsedMs(), performance.now() - started, failure, kind);
     };
 
     return (async () => {

@@ -376,6 +376,7 @@ async function drive(
     rotations,
     consumerCalls: metrics.calls,
     consumerFailures: metrics.failures,
+    consumerCallsByKind: metrics.callsByConsumerKind,
     failureKinds: metrics.failureKinds,
     skippedCalls: metrics.skipped,
     tokenMints: totals().mints - baseline.mints,

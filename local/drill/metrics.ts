@@ -39,17 +39,25 @@ export class DrillMetrics {
   readonly #latencies: number[] = [];
   readonly #buckets: TimelineBucket[] = [];
   readonly #failureKinds: FailureKinds = {};
+  readonly #byConsumerKind: Record<string, { calls: number; failures: number }> = {};
   readonly steps: StepRecord[] = [];
   #calls = 0;
   #failures = 0;
   #skipped = 0;
   #lastSample: { mints: number; vendorInvocations: number } | undefined;
 
-  /** Records a finished consumer call. `failureKind` present = the call failed. */
-  recordCall(endMs: number, latencyMs: number, failureKind?: string): void {
+  /**
+   * Records a finished consumer call. `failureKind` present = the call failed; `consumerKind` is the
+   * adapter it went through (`--consumer-kind`).
+   */
+  recordCall(endMs: number, latencyMs: number, failureKind?: string, consumerKind = "fetch"): void {
     const bucket = this.#bucket(endMs);
     bucket.calls++;
     this.#calls++;
+    const byKind = this.#byConsumerKind[consumerKind] ?? { calls: 0, failures: 0 };
+    this.#byConsumerKind[consumerKind] = byKind;
+    byKind.calls++;
+    if (failureKind !== undefined) byKind.failures++;
     this.#latencies.push(latencyMs);
     if (failureKind !== undefined) {
       bucket.failures++;
@@ -87,6 +95,10 @@ export class DrillMetrics {
   }
   get failureKinds(): FailureKinds {
     return { ...this.#failureKinds };
+  }
+  /** Calls and failures per consumer kind. */
+  get callsByConsumerKind(): Record<string, { calls: number; failures: number }> {
+    return structuredClone(this.#byConsumerKind);
   }
 
   /** The latency below which `share` (0..1) of calls completed, in ms; 0 when there were no calls. */

@@ -86,6 +86,8 @@ export interface DrillResult {
   consumers: number;
   /** How the consumers called Genesys (`--consumer-kind`). */
   consumerKinds: readonly string[];
+  /** Calls and failures per consumer kind. */
+  consumerCallsByKind?: Record<string, { calls: number; failures: number }>;
   targetRate: number;
   tokenLifetimeSeconds: number;
   dynamoDbEngine: string;
@@ -231,6 +233,7 @@ export function toJsonSummary(result: DrillResult): Record<string, unknown> {
     rotationFailuresUnexplained: failed.filter((r) => r.explained !== true).length,
     consumerCalls: result.consumerCalls,
     consumerFailures: result.consumerFailures,
+    ...(result.consumerCallsByKind === undefined ? {} : { consumerCallsByKind: result.consumerCallsByKind }),
     failureKinds: result.failureKinds,
     skippedCalls: result.skippedCalls,
     tokenMints: result.tokenMints,

@@ -72,13 +72,16 @@ describe("drill options", () => {
   });
 
   it("--consumer-kind: repeatable and comma-separated, de-duplicated, only known kinds", () => {
-    const parsed = parseDrillArgs(["--consumer-kind", "axios", "--consumer-kind", " fetch,axios"], fixedSeed);
+    const parsed = parseDrillArgs(
+      ["--consumer-kind", "axios", "--consumer-kind", " fetch,axios,sdk"],
+      fixedSeed,
+    );
     assert.equal(parsed.help, false);
     if (parsed.help) return;
-    assert.deepEqual(parsed.options.consumerKinds, ["axios", "fetch"]);
+    assert.deepEqual(parsed.options.consumerKinds, ["axios", "fetch", "sdk"]);
     assert.throws(
       () => parseDrillArgs(["--consumer-kind", "fetch,carrier-pigeon"], fixedSeed),
-      /--consumer-kind.*must be one of fetch/,
+      /--consumer-kind.*must be one of fetch, sdk, axios/,
     );
     assert.match(USAGE, /--consumer-kind/);
   });

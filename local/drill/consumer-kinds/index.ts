@@ -6,12 +6,11 @@
  */
 import type { FetchFunction } from "../../../lambda/client/fetch.ts";
 import { genesysFetch } from "../../../lambda/client/fetch.ts";
-import type { TokenProvider } from "../../../lambda/client/token-provider.ts";
-import { axiosConsumerCall } from "./axios.ts";
+import { abortable, type TokenProvider } from "../../../lambda/client/token-provider.ts";
 import { CONSUMER_API_PATH, retryingServerErrors } from "./call.ts";
 
 /** The kinds, in the order `--help` lists them. */
-export const CONSUMER_KINDS = ["fetch", "axios"] as const;
+export const CONSUMER_KINDS = ["fetch", "sdk", "axios"] as const;
 export type ConsumerKind = (typeof CONSUMER_KINDS)[number];
 
 /** What one consumer container calls Genesys with. */
@@ -47,10 +46,27 @@ export function createApiCaller(kind: ConsumerKind, context: ApiCallerContext): 
           return { status: response.status };
         },
       };
+    case "sdk": {
+      // The adapter retries 429s itself (on by default there); 5xx as the fetch kind's dispatcher does.
+      // The SDK takes no abort signal: the call is abandoned at the signal, as fetch's would be.
+      // Loaded on first use, so a drill without this kind never loads the SDK.
+      const consumer = import("./sdk.ts").then(({ createSdkConsumer }) =>
+        createSdkConsumer(context.provider),
+      );
+      return {
+        call: (signal) =>
+          retryingServerErrors(async () => abortable((await consumer).call(), signal), signal),
+        close: async () => (await consumer).close(),
+      };
+    }
     case "axios":
       // The adapter retries 429s itself (opted in by axios.ts); 5xx as the fetch kind's dispatcher does.
       return {
-        call: (signal) => retryingServerErrors(() => axiosConsumerCall(context.provider, { signal }), signal),
+        call: (signal) =>
+          retryingServerErrors(async () => {
+            const { axiosConsumerCall } = await import("./axios.ts");
+            return axiosConsumerCall(context.provider, { signal });
+          }, signal),
       };
   }
 }

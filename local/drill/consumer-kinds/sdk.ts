@@ -1,7 +1,7 @@
 /**
- * The drill's consumer kind `sdk` (for a future `--consumer-kind sdk`): a consumer on the official
+ * The drill's consumer kind `sdk` (`--consumer-kind sdk`, index.ts): a consumer on the official
  * Genesys Cloud SDK with `useVendedTokens`, making the same cheap call as the fetch consumers
- * (`GET /api/v2/organizations/me`, `CONSUMER_API_PATH` in consumers.ts). The SDK rejects a failed call
+ * (`GET /api/v2/organizations/me`, `CONSUMER_API_PATH` in call.ts). The SDK rejects a failed call
  * with extended responses on, so every answer has a status; a call that got no HTTP answer (no token,
  * network) rejects with that error.
  */
