@@ -49,11 +49,6 @@ export interface VendingRuntime {
   deps: VendDependencies;
 }
 
-/** DynamoDB calls fail fast: a slow table must degrade the function, not eat the caller's deadline. */
-const DYNAMODB_CONNECTION_TIMEOUT_MS = 1000;
-const DYNAMODB_REQUEST_TIMEOUT_MS = 2000;
-const DYNAMODB_MAX_ATTEMPTS = 2;
-
 /** Creates the collaborators of one container. */
 export function createVendingRuntime(
   config: VendingConfig,
@@ -68,13 +63,8 @@ export function createVendingRuntime(
       new DynamoDBClient({
         ...options.awsClientConfig,
         ...(config.dynamoDbEndpoint === undefined ? {} : { endpoint: config.dynamoDbEndpoint }),
-        maxAttempts: DYNAMODB_MAX_ATTEMPTS,
-        requestHandler: {
-          connectionTimeout: DYNAMODB_CONNECTION_TIMEOUT_MS,
-          requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS,
-          // Without this the SDK only warns when requestTimeout passes.
-          throwOnRequestTimeout: true,
-        },
+        // Short (config.ts, VENDOR_AWS_CALL_LIMITS): a slow table degrades the container, it does not eat the deadline.
+        ...awsClientLimits(config.awsCallLimits.dynamoDb),
       }),
       config.tableName,
     );
@@ -94,7 +84,7 @@ export function createVendingRuntime(
             const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
             return new SecretsManagerClient({
               // A vend has seconds, not minutes: bounded waits so a slow Secrets Manager cannot eat the deadline.
-              ...awsClientLimits({ connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 2 }),
+              ...awsClientLimits(config.awsCallLimits.secretsManager),
               ...options.awsClientConfig,
               ...(config.secretsManagerEndpoint === undefined
                 ? {}
