@@ -259,6 +259,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
         ...(options.rejectionMintIntervalSeconds === undefined
           ? {}
           : { rejectionMintIntervalSeconds: options.rejectionMintIntervalSeconds }),
+        // No awsCallLimits: the deployed ones, which the drill's dynamodb-outage fault (hang) is about.
       }),
     };
     await lambda.register(DRILL_NAMES.vendorFunction, {

@@ -265,6 +265,8 @@ export async function startVendingStack(options: VendingStackOptions = {}): Prom
       const containerClock = containerOptions.clock ?? clock;
       const runtime = createVendingRuntime(config, log, metrics, {
         clock: containerClock,
+        // No in-process test is about these; the caller's deadline still ends a call that hangs.
+        genesysTimeouts: { tokenRequestMs: 60_000, probeMs: 60_000 },
         awsClientConfig: { region: LOCAL_AWS.region, credentials: { ...LOCAL_AWS.credentials } },
         ...(containerOptions.random === undefined ? {} : { random: containerOptions.random }),
         ...(containerOptions.requestToken === undefined
