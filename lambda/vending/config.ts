@@ -2,6 +2,7 @@
  * The vending function's configuration, read once per container from its environment
  * (docs/ARCHITECTURE.md, "Lambda functions: entry points and environment").
  */
+import type { AwsCallLimits } from "../shared/aws-client-config.ts";
 import { parseJsonObjectVariable } from "../shared/env-json.ts";
 import { ConfigurationError } from "../shared/errors.ts";
 import {
@@ -50,12 +51,32 @@ export interface VendingConfig {
    * rejection is always replaced).
    */
   rejectionMintIntervalMs: number;
+  /** The limits of the function's DynamoDB and Secrets Manager calls: {@link VENDOR_AWS_CALL_LIMITS}, or `AWS_CALL_LIMITS`. */
+  awsCallLimits: VendorAwsCallLimits;
   /**
    * Where Genesys requests may go: `GENESYS_EXTRA_ENVIRONMENTS` and `GENESYS_ENDPOINT_OVERRIDE`, read
    * here once so that every mint and answer of the container uses the same deploy-time settings.
    */
   genesys: ResolveEndpointsOptions & { extraEnvironments: readonly string[] };
 }
+
+/** Limits of the vending function's AWS clients. */
+export interface VendorAwsCallLimits {
+  readonly dynamoDb: AwsCallLimits;
+  readonly secretsManager: AwsCallLimits;
+}
+
+/**
+ * The vendor's AWS calls fail fast: a vend has seconds, not minutes, so a slow table must degrade the
+ * container to L1 and direct mints (docs/vending.md, "Failure modes") and a slow Secrets Manager must end
+ * in a typed error, rather than either eating the caller's deadline. A deployment always runs with these;
+ * `AWS_CALL_LIMITS` exists for local stacks on a loaded machine, where a healthy DynamoDB Local can take
+ * longer than 2 s to answer and a test that is not about these limits must not degrade on it.
+ */
+export const VENDOR_AWS_CALL_LIMITS: VendorAwsCallLimits = {
+  dynamoDb: { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 2 },
+  secretsManager: { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 2 },
+};
 
 const DEFAULT_LEASE_SECONDS = 30;
 const MAX_LEASE_SECONDS = 900;
@@ -81,6 +102,7 @@ export function readVendingConfig(env: NodeJS.ProcessEnv = process.env): Vending
     tableName: required(env, "TOKEN_TABLE_NAME"),
     leaseMs: parseLeaseSeconds(env.LEASE_SECONDS) * 1000,
     rejectionMintIntervalMs: parseRejectionMintInterval(env.REJECTION_MINT_INTERVAL_SECONDS) * 1000,
+    awsCallLimits: parseAwsCallLimits(env.AWS_CALL_LIMITS),
     genesys: { extraEnvironments },
   };
   const endpointOverride = env[ENDPOINT_OVERRIDE_VARIABLE]?.trim();
@@ -186,6 +208,46 @@ function parseRejectionMintInterval(raw: string | undefined): number {
     );
   }
   return value;
+}
+
+const AWS_CALL_LIMITS_RULE =
+  'must be a JSON object {"dynamoDb"?: <limits>, "secretsManager"?: <limits>}, each <limits> {"connectionTimeoutMs", "requestTimeoutMs", "maxAttempts"} of whole numbers from 1 to 900000 (attempts 1 to 10)';
+
+/**
+ * `AWS_CALL_LIMITS` (local stacks only): replaces the limits of one or both AWS clients, each with all
+ * three numbers; absent = {@link VENDOR_AWS_CALL_LIMITS}.
+ */
+function parseAwsCallLimits(raw: string | undefined): VendorAwsCallLimits {
+  if (raw === undefined || raw.trim() === "") return VENDOR_AWS_CALL_LIMITS;
+  const fields = parseJsonObjectVariable("AWS_CALL_LIMITS", raw, AWS_CALL_LIMITS_RULE);
+  const clients = ["dynamoDb", "secretsManager"] as const;
+  if (Object.keys(fields).some((key) => !(clients as readonly string[]).includes(key))) {
+    throw new ConfigurationError("AWS_CALL_LIMITS", AWS_CALL_LIMITS_RULE);
+  }
+  const limitsOf = (client: (typeof clients)[number]): AwsCallLimits => {
+    const value = fields[client];
+    if (value === undefined) return VENDOR_AWS_CALL_LIMITS[client];
+    const limits = value as Record<string, unknown>;
+    const valid =
+      typeof value === "object" &&
+      value !== null &&
+      !Array.isArray(value) &&
+      Object.keys(limits).length === 3 &&
+      isWholeNumber(limits.connectionTimeoutMs, 900_000) &&
+      isWholeNumber(limits.requestTimeoutMs, 900_000) &&
+      isWholeNumber(limits.maxAttempts, 10);
+    if (!valid) throw new ConfigurationError("AWS_CALL_LIMITS", `${client}: ${AWS_CALL_LIMITS_RULE}`);
+    return {
+      connectionTimeoutMs: limits.connectionTimeoutMs as number,
+      requestTimeoutMs: limits.requestTimeoutMs as number,
+      maxAttempts: limits.maxAttempts as number,
+    };
+  };
+  return { dynamoDb: limitsOf("dynamoDb"), secretsManager: limitsOf("secretsManager") };
+}
+
+function isWholeNumber(value: unknown, max: number): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= max;
 }
 
 function required(env: NodeJS.ProcessEnv, key: string): string {

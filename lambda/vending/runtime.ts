@@ -39,6 +39,13 @@ export interface VendingRuntimeOptions {
   dynamoDbProbeIntervalMs?: number;
   /** Asks Genesys whether a reported token is really rejected. @default `HEAD /api/v2/tokens/me` (GenesysApi.probeToken) */
   probe?: TokenProbe;
+  /**
+   * Per-attempt timeouts of the Genesys calls, ms: the token request of a mint and the probe of a reported
+   * token. Short in a deployment (a vend has seconds; the caller's deadline bounds them anyway); tests
+   * whose subject they are not make them long, since a loaded machine can take longer than these to
+   * answer a local emulator. @default {@link GENESYS_TIMEOUTS}
+   */
+  genesysTimeouts?: { tokenRequestMs?: number; probeMs?: number };
   /** Region and credentials for both AWS clients (local stacks). @default the SDK's provider chain */
   awsClientConfig?: { region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
 }
@@ -48,11 +55,6 @@ export interface VendingRuntime {
   config: VendingConfig;
   deps: VendDependencies;
 }
-
-/** DynamoDB calls fail fast: a slow table must degrade the function, not eat the caller's deadline. */
-const DYNAMODB_CONNECTION_TIMEOUT_MS = 1000;
-const DYNAMODB_REQUEST_TIMEOUT_MS = 2000;
-const DYNAMODB_MAX_ATTEMPTS = 2;
 
 /** Creates the collaborators of one container. */
 export function createVendingRuntime(
@@ -68,13 +70,8 @@ export function createVendingRuntime(
       new DynamoDBClient({
         ...options.awsClientConfig,
         ...(config.dynamoDbEndpoint === undefined ? {} : { endpoint: config.dynamoDbEndpoint }),
-        maxAttempts: DYNAMODB_MAX_ATTEMPTS,
-        requestHandler: {
-          connectionTimeout: DYNAMODB_CONNECTION_TIMEOUT_MS,
-          requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS,
-          // Without this the SDK only warns when requestTimeout passes.
-          throwOnRequestTimeout: true,
-        },
+        // Short (config.ts, VENDOR_AWS_CALL_LIMITS): a slow table degrades the container, it does not eat the deadline.
+        ...awsClientLimits(config.awsCallLimits.dynamoDb),
       }),
       config.tableName,
     );
@@ -94,7 +91,7 @@ export function createVendingRuntime(
             const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
             return new SecretsManagerClient({
               // A vend has seconds, not minutes: bounded waits so a slow Secrets Manager cannot eat the deadline.
-              ...awsClientLimits({ connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 2 }),
+              ...awsClientLimits(config.awsCallLimits.secretsManager),
               ...options.awsClientConfig,
               ...(config.secretsManagerEndpoint === undefined
                 ? {}
@@ -103,6 +100,7 @@ export function createVendingRuntime(
           },
         }),
         requestToken: options.requestToken ?? oauth.requestClientCredentialsToken,
+        requestTimeoutMs: options.genesysTimeouts?.tokenRequestMs ?? GENESYS_TIMEOUTS.tokenRequestMs,
         genesys: config.genesys,
         clock,
         log,
@@ -140,26 +138,33 @@ export function createVendingRuntime(
       log,
       metrics,
       leaseMs: config.leaseMs,
-      probe: options.probe ?? genesysTokenProbe(config, clock, log),
+      probe:
+        options.probe ??
+        genesysTokenProbe(config, clock, log, options.genesysTimeouts?.probeMs ?? GENESYS_TIMEOUTS.probeMs),
       rejections: new RejectionReports(),
       rejectionMintIntervalMs: config.rejectionMintIntervalMs,
     },
   };
 }
 
-/** Per-attempt timeout of a probe of a reported token. */
-const PROBE_TIMEOUT_MS = 2000;
+/** Per-attempt timeouts of the vendor's Genesys calls in a deployment (see VendingRuntimeOptions.genesysTimeouts). */
+export const GENESYS_TIMEOUTS = { tokenRequestMs: 5000, probeMs: 2000 } as const;
 
 /**
  * {@link TokenProbe} over `HEAD /api/v2/tokens/me` with the token itself. The Genesys API client (and
  * undici) load on the first probe, not at init.
  */
-function genesysTokenProbe(config: VendingConfig, clock: Clock, log: Log): TokenProbe {
+function genesysTokenProbe(
+  config: VendingConfig,
+  clock: Clock,
+  log: Log,
+  probeTimeoutMs: number,
+): TokenProbe {
   return {
     async accepts(token, { deadline }) {
       const { GenesysApi } = await import("../shared/genesys/api.ts");
       const endpoints = resolveEndpoints(token.environment, config.genesys);
-      const timeoutMs = Math.max(1, Math.min(PROBE_TIMEOUT_MS, deadline - clock.now()));
+      const timeoutMs = Math.max(1, Math.min(probeTimeoutMs, deadline - clock.now()));
       return new GenesysApi(endpoints, token.accessToken).probeToken({
         deadline,
         timeoutMs,

@@ -26,6 +26,7 @@ import {
   serializeCredentialSecret,
 } from "../../lambda/shared/secret-value.ts";
 import { CACHE_WARMING_ALIAS } from "../../lambda/shared/vendor-alias.ts";
+import type { VendorAwsCallLimits } from "../../lambda/vending/config.ts";
 import { buildDist, DIST } from "../../scripts/build.ts";
 import { createTokenTable, type LocalDynamoDb, startDynamoDb } from "../aws/dynamodb/index.ts";
 import { type LambdaEmulator, startLambdaEmulator } from "../aws/lambda/index.ts";
@@ -258,6 +259,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
         ...(options.rejectionMintIntervalSeconds === undefined
           ? {}
           : { rejectionMintIntervalSeconds: options.rejectionMintIntervalSeconds }),
+        // No awsCallLimits: the deployed ones, which the drill's dynamodb-outage fault (hang) is about.
       }),
     };
     await lambda.register(DRILL_NAMES.vendorFunction, {
@@ -440,6 +442,17 @@ export function localHandlerEnvironment(endpoints: {
   };
 }
 
+/**
+ * The vendor's AWS call limits where they are not under test. A deployment fails its DynamoDB calls after
+ * 2 s (lambda/vending/config.ts, VENDOR_AWS_CALL_LIMITS); a loaded machine (a test suite beside two
+ * busy loops) can take longer than that to answer a healthy local DynamoDB, and the vendor would degrade
+ * and mint on its own. Long, so that a test's own deadline, never these, ends a call that hangs.
+ */
+export const LOADED_MACHINE_AWS_CALL_LIMITS: VendorAwsCallLimits = {
+  dynamoDb: { connectionTimeoutMs: 30_000, requestTimeoutMs: 60_000, maxAttempts: 2 },
+  secretsManager: { connectionTimeoutMs: 30_000, requestTimeoutMs: 60_000, maxAttempts: 2 },
+};
+
 /** The vending function's own variables (docs/ARCHITECTURE.md, "Lambda functions"). */
 export function vendingEnvironment(options: {
   /** Credential name → secret ARN; the first is the default. */
@@ -449,6 +462,8 @@ export function vendingEnvironment(options: {
   leaseSeconds: number;
   /** REJECTION_MINT_INTERVAL_SECONDS; absent = the vendor's default. */
   rejectionMintIntervalSeconds?: number;
+  /** AWS_CALL_LIMITS, e.g. {@link LOADED_MACHINE_AWS_CALL_LIMITS}; absent = the deployed limits. */
+  awsCallLimits?: VendorAwsCallLimits;
 }): Record<string, string> {
   return {
     CREDENTIALS: JSON.stringify(options.credentials),
@@ -458,5 +473,8 @@ export function vendingEnvironment(options: {
     ...(options.rejectionMintIntervalSeconds === undefined
       ? {}
       : { REJECTION_MINT_INTERVAL_SECONDS: String(options.rejectionMintIntervalSeconds) }),
+    ...(options.awsCallLimits === undefined
+      ? {}
+      : { AWS_CALL_LIMITS: JSON.stringify(options.awsCallLimits) }),
   };
 }

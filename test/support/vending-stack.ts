@@ -36,6 +36,7 @@ import { decodeItem, type TokenItem } from "../../lambda/vending/token-table.ts"
 import type { LocalDynamoDb } from "../../local/aws/dynamodb/index.ts";
 import { type LambdaEmulator, startLambdaEmulator } from "../../local/aws/lambda/index.ts";
 import {
+  LOADED_MACHINE_AWS_CALL_LIMITS,
   LOCAL_AWS,
   localHandlerEnvironment,
   startTokenTable,
@@ -244,6 +245,8 @@ export async function startVendingStack(options: VendingStackOptions = {}): Prom
       tableName: TOKEN_TABLE_NAME,
       dynamoDbEndpoint: dynamoDb.endpoint,
       leaseSeconds: options.leaseSeconds ?? 30,
+      // No test of this stack is about the deployed limits unless it sets them (AWS_CALL_LIMITS).
+      awsCallLimits: LOADED_MACHINE_AWS_CALL_LIMITS,
     }),
     POWERTOOLS_SERVICE_NAME: "token-vending",
   };
@@ -262,6 +265,8 @@ export async function startVendingStack(options: VendingStackOptions = {}): Prom
       const containerClock = containerOptions.clock ?? clock;
       const runtime = createVendingRuntime(config, log, metrics, {
         clock: containerClock,
+        // No in-process test is about these; the caller's deadline still ends a call that hangs.
+        genesysTimeouts: { tokenRequestMs: 60_000, probeMs: 60_000 },
         awsClientConfig: { region: LOCAL_AWS.region, credentials: { ...LOCAL_AWS.credentials } },
         ...(containerOptions.random === undefined ? {} : { random: containerOptions.random }),
         ...(containerOptions.requestToken === undefined
@@ -383,8 +388,8 @@ function invokedArn(payload: unknown, target: InvokeTarget): string {
 /**
  * One vend before a test, so that its first container does not pay for a fresh DynamoDB Local (its
  * first requests are slow) and the first load of the mint path: on a loaded machine that outlasted the
- * DynamoDB client's 2 s limit, and the container degraded. Nothing of it remains for the test: Genesys
- * counters reset, table cleared. Pass a `log` that is checked for leaks.
+ * deployed DynamoDB limits (which a test may set), and the container degraded. Nothing of it remains
+ * for the test: Genesys counters reset, table cleared. Pass a `log` that is checked for leaks.
  */
 export async function warmUp(stack: VendingStack, log: Log): Promise<void> {
   await stack

@@ -1,7 +1,11 @@
 /** Configuration and payload validation of the vending function (no I/O). */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { readVendingConfig, secretIdMatchesArn } from "../../lambda/vending/config.ts";
+import {
+  readVendingConfig,
+  secretIdMatchesArn,
+  VENDOR_AWS_CALL_LIMITS,
+} from "../../lambda/vending/config.ts";
 import { grantOfInvocation } from "../../lambda/vending/invocation.ts";
 import { parseVendingPayload } from "../../lambda/vending/payload.ts";
 
@@ -73,6 +77,46 @@ test("configuration errors name the variable and the rule", () => {
   for (const [env, message] of cases) {
     assert.throws(
       () => readVendingConfig(env),
+      (error: Error) => {
+        assert.equal(error.name, "ConfigurationError");
+        assert.match(error.message, message);
+        return true;
+      },
+    );
+  }
+});
+
+test("configuration: AWS call limits are the deployed ones unless AWS_CALL_LIMITS replaces a client's (local stacks)", () => {
+  assert.deepEqual(readVendingConfig(ENV).awsCallLimits, {
+    dynamoDb: { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 2 },
+    secretsManager: { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 2 },
+  });
+  assert.deepEqual(readVendingConfig({ ...ENV, AWS_CALL_LIMITS: " " }).awsCallLimits, VENDOR_AWS_CALL_LIMITS);
+  const long = { connectionTimeoutMs: 30_000, requestTimeoutMs: 60_000, maxAttempts: 3 };
+  assert.deepEqual(
+    readVendingConfig({ ...ENV, AWS_CALL_LIMITS: JSON.stringify({ dynamoDb: long }) }).awsCallLimits,
+    {
+      dynamoDb: long,
+      secretsManager: VENDOR_AWS_CALL_LIMITS.secretsManager,
+    },
+  );
+  const json = JSON.stringify;
+  const rejected: [string, RegExp][] = [
+    ["{", /^AWS_CALL_LIMITS: is not valid JSON/],
+    [json([long]), /^AWS_CALL_LIMITS: must be a JSON object/],
+    [json({ dynamodb: long }), /^AWS_CALL_LIMITS: must be a JSON object/],
+    [
+      json({ dynamoDb: { connectionTimeoutMs: 1000, requestTimeoutMs: 2000 } }),
+      /^AWS_CALL_LIMITS: dynamoDb: must be/,
+    ],
+    [json({ secretsManager: { ...long, maxAttempts: 0 } }), /^AWS_CALL_LIMITS: secretsManager: must be/],
+    [json({ dynamoDb: { ...long, requestTimeoutMs: 1.5 } }), /^AWS_CALL_LIMITS: dynamoDb: must be/],
+    [json({ dynamoDb: { ...long, requestTimeoutMs: "60000" } }), /^AWS_CALL_LIMITS: dynamoDb: must be/],
+    [json({ dynamoDb: { ...long, retries: 1 } }), /^AWS_CALL_LIMITS: dynamoDb: must be/],
+  ];
+  for (const [value, message] of rejected) {
+    assert.throws(
+      () => readVendingConfig({ ...ENV, AWS_CALL_LIMITS: value }),
       (error: Error) => {
         assert.equal(error.name, "ConfigurationError");
         assert.match(error.message, message);

@@ -13,6 +13,7 @@ import { GenesysApiRateLimitError } from "../../lambda/shared/genesys/errors.ts"
 import { requestClientCredentialsToken } from "../../lambda/shared/genesys/oauth.ts";
 import type { Log } from "../../lambda/shared/log.ts";
 import { type CredentialSecret, serializeCredentialSecret } from "../../lambda/shared/secret-value.ts";
+import { VENDOR_AWS_CALL_LIMITS } from "../../lambda/vending/config.ts";
 import type { VendingResponse } from "../../lambda/vending/handler.ts";
 import type { TokenRequester } from "../../lambda/vending/mint.ts";
 import { refreshAheadWindowMs } from "../../lambda/vending/token-cache.ts";
@@ -651,7 +652,8 @@ describe("DynamoDB outage", () => {
 
   test("a hanging DynamoDB degrades after the client timeout instead of eating the deadline", async () => {
     stack.dynamoDb.outage.begin("hang");
-    const vendor = container();
+    // The deployed limits are what this test is about (the stack's are long for a loaded machine).
+    const vendor = container({ environment: { AWS_CALL_LIMITS: JSON.stringify(VENDOR_AWS_CALL_LIMITS) } });
     // The deadline (13.5 s) is far beyond the client's limits (2 attempts of 2 s): the client's own
     // timeout ended the DynamoDB call, not the deadline's abort, and time was left to mint.
     const answer = await vendor.token({}, { remainingMs: 15_000 });
@@ -662,8 +664,8 @@ describe("DynamoDB outage", () => {
 });
 
 describe("the caller's deadline reaches the AWS calls", () => {
-  // The handler's deadline is 90 % of the remaining time; the SDK clients' own limits (DynamoDB 2 × 2 s,
-  // Secrets Manager 2 × 3 s) are longer than these invocations, so only the deadline can end the calls.
+  // The handler's deadline is 90 % of the remaining time; the SDK clients' own limits (the stack's long
+  // ones, local/stack/stack.ts) are longer than these invocations, so only the deadline can end the calls.
   // Which one did shows in the error that ended the call, whatever the machine's load: the deadline's
   // abort (AbortError; its timer is due first) or the client's own timeout (TimeoutError).
   const LAMBDA_REMAINING_MS = 3000;
