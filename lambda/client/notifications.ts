@@ -402,7 +402,7 @@ class NotificationsSession implements NotificationsHandle {
           waitMs: wait,
           ...describeError(error),
         });
-        await this.#clock.sleep(wait, this.#stopping.signal);
+        if (!(await this.#sleep(wait, this.#stopping.signal))) throw error;
       }
     }
   }
@@ -658,32 +658,43 @@ class NotificationsSession implements NotificationsHandle {
     const remaining = connection.expiresAt - now;
     // A channel shorter-lived than the margin is renewed halfway, never in a tight loop.
     const wait = Math.max(remaining - this.#settings.renewBeforeExpiryMs, Math.floor(remaining / 2), 1000);
-    try {
-      await this.#clock.sleep(wait, connection.retired.signal);
-    } catch {
-      return;
-    }
+    if (!(await this.#sleep(wait, connection.retired.signal))) return;
     if (connection === this.#current) await this.#renew("expiring");
   }
 
   /** Pings after `heartbeatTimeoutMs` of silence; an unanswered ping means the socket is dead. */
   async #watchHeartbeats(connection: Connection): Promise<void> {
     const { heartbeatTimeoutMs, pongTimeoutMs } = this.#settings;
-    try {
-      while (!connection.retired.signal.aborted && !connection.died) {
-        const silentFor = this.#clock.now() - connection.lastMessageAt;
-        if (silentFor < heartbeatTimeoutMs) {
-          await this.#clock.sleep(heartbeatTimeoutMs - silentFor, connection.retired.signal);
-          continue;
-        }
-        const answered = await this.#ping(connection, connection.messageWaiters, pongTimeoutMs);
-        if (!answered && !connection.retired.signal.aborted) {
-          this.#markDead(connection, "heartbeat-timeout");
-          return;
-        }
+    while (!connection.retired.signal.aborted && !connection.died) {
+      const silentFor = this.#clock.now() - connection.lastMessageAt;
+      if (silentFor < heartbeatTimeoutMs) {
+        if (!(await this.#sleep(heartbeatTimeoutMs - silentFor, connection.retired.signal))) return;
+        continue;
       }
+      const answered = await this.#ping(connection, connection.messageWaiters, pongTimeoutMs);
+      if (!answered && !connection.retired.signal.aborted) {
+        this.#markDead(connection, "heartbeat-timeout");
+        return;
+      }
+    }
+  }
+
+  /**
+   * Sleeps on the clock; false when `signal` aborted first. Each sleep gets its own signal, so a clock
+   * that never removes its abort listeners does not pile them up on a long-lived one.
+   */
+  async #sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return false;
+    const local = new AbortController();
+    const abort = () => local.abort();
+    signal.addEventListener("abort", abort, { once: true });
+    try {
+      await this.#clock.sleep(ms, local.signal);
+      return true;
     } catch {
-      // retired
+      return false;
+    } finally {
+      signal.removeEventListener("abort", abort);
     }
   }
 

@@ -20,6 +20,14 @@ import { EmulatorState, type GenesysState } from "./state.ts";
 import { apiErrorBody, MESSAGES, SERVER_ERRORS } from "./wire.ts";
 
 export { EmulatorCounters, type ErrorKind } from "./counters.ts";
+export {
+  checkEventSequence,
+  type EventSequence,
+  type EventSequenceCheck,
+  type PushedEvent,
+  sequenceOf,
+  startEventSequence,
+} from "./event-sequence.ts";
 export { EmulatorFaults, type InvalidClientStatus } from "./faults.ts";
 export { IssuedCredentials } from "./issued.ts";
 export {

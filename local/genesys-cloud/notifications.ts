@@ -253,7 +253,7 @@ export class NotificationHub {
     const now = this.#clock.now();
     this.#enforceChannelLimit(clientId);
     const channel: Channel = {
-      id: `streaming-0-${randomBytes(16)
+      id: `streaming-0-${randomBytes(20)
         .toString("base64url")
         .toLowerCase()
         .replace(/[^a-z0-9]/g, "0")
@@ -387,9 +387,7 @@ export class NotificationHub {
   async #heartbeatLoop(): Promise<void> {
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
-      try {
-        await this.#clock.sleep(Math.max(1, this.knobs.heartbeatIntervalMs), signal);
-      } catch {
+      if (!(await this.#sleep(Math.max(1, this.knobs.heartbeatIntervalMs), signal))) {
         this.#heartbeating = false;
         return;
       }
@@ -415,14 +413,8 @@ export class NotificationHub {
   /** Waits for the channel's natural end: the warning `socketClosingLeadMs` before it, then the close. */
   async #expireInTime(channel: Channel): Promise<void> {
     const lead = Math.min(this.knobs.socketClosingLeadMs, channel.expiresAt - channel.createdAt);
-    try {
-      await this.#clock.sleep(
-        Math.max(0, channel.expiresAt - lead - this.#clock.now()),
-        channel.lifetime.signal,
-      );
-    } catch {
-      return; // expired early, removed or stopping
-    }
+    const wait = Math.max(0, channel.expiresAt - lead - this.#clock.now());
+    if (!(await this.#sleep(wait, channel.lifetime.signal))) return; // expired early, removed or stopping
     await this.#closeAfterWarning(channel, Math.max(0, channel.expiresAt - this.#clock.now()));
   }
 
@@ -446,14 +438,27 @@ export class NotificationHub {
         }),
       );
     }
-    if (leadMs > 0) {
-      try {
-        await this.#clock.sleep(leadMs, this.#stopping.signal);
-      } catch {
-        return;
-      }
-    }
+    if (leadMs > 0 && !(await this.#sleep(leadMs, this.#stopping.signal))) return;
     this.#remove(channel, 1000);
+  }
+
+  /**
+   * Sleeps on the emulator clock; false when `signal` aborted first. Each sleep gets its own signal, so a
+   * clock that never removes its abort listeners does not pile them up on a long-lived one.
+   */
+  async #sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return false;
+    const local = new AbortController();
+    const abort = () => local.abort();
+    signal.addEventListener("abort", abort, { once: true });
+    try {
+      await this.#clock.sleep(ms, local.signal);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      signal.removeEventListener("abort", abort);
+    }
   }
 
   #remove(channel: Channel, closeCode: number): void {
