@@ -17,6 +17,8 @@ import { ConfigurationError, NotificationChannelError, ValidationError } from ".
 import { type FetchFunction, genesysFetch } from "./fetch.ts";
 import type { TokenSource } from "./token-provider.ts";
 
+export { NotificationChannelError, type NotificationOperation } from "./errors.ts";
+
 /** One notification as Genesys sends it on the channel's WebSocket. */
 export interface NotificationEvent<Body = unknown> {
   /** e.g. `v2.users.{id}.presence` */
