@@ -19,6 +19,7 @@ import {
   openNotifications,
   type WebSocketConstructor,
 } from "../../lambda/client/notifications.ts";
+import { followPresence, type PresenceLine } from "../../lambda/examples/notifications-consumer.ts";
 import { type LambdaEmulator, startLambdaEmulator } from "../../local/aws/lambda/index.ts";
 import {
   checkEventSequence,
@@ -219,4 +220,30 @@ describe("notifications helper → vending Lambda → Genesys emulator (local st
       assertNoSecrets(run.log.lines.join("\n"), { "access token": [...genesys.issued.accessTokens] });
     },
   );
+
+  it("the example consumer (lambda/examples/notifications-consumer.ts) follows presence with the default provider", {
+    ...TEST,
+    skip: typeof globalThis.WebSocket !== "function" && "no global WebSocket on this Node",
+  }, async () => {
+    // What the deployed task is given: the vendor alias of its credential, and the Lambda endpoint.
+    Object.assign(process.env, {
+      TOKEN_VENDOR_FUNCTION_NAME: `token-vending:${VENDING_CREDENTIALS.app}`,
+      AWS_ENDPOINT_URL_LAMBDA: lambda.url,
+      AWS_REGION: LOCAL_AWS.region,
+      AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+    });
+    const lines: (PresenceLine | { gap: NotificationGap })[] = [];
+    const user = "0c1d0000-0000-4000-8000-0000000000aa";
+    const handle = await followPresence([user], (line) => lines.push(line));
+    try {
+      stack.rotation.genesys.notifications.push(`v2.users.${user}.presence`, {
+        presenceDefinition: { id: "e08eaf1b", systemPresence: "Available" },
+      });
+      await waitFor("the printed line", () => lines.length === 1);
+      assert.deepEqual(lines, [{ userId: user, presence: "Available" }]);
+    } finally {
+      await handle.close();
+    }
+  });
 });
