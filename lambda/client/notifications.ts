@@ -78,10 +78,13 @@ export interface NotificationSocket {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: never) => void): void;
+  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: unknown) => void): void;
 }
 
-/** A `WebSocket` class: `new webSocket(connectUri)`. */
+/**
+ * A `WebSocket` class: `new webSocket(connectUri)`. `globalThis.WebSocket` (Node 22+), undici's and the ws
+ * package's fit as they are.
+ */
 export type WebSocketConstructor = new (url: string) => NotificationSocket;
 
 /** Options of {@link openNotifications}. */
@@ -450,8 +453,8 @@ class NotificationsSession implements NotificationsHandle {
       pongWaiters: new Set(),
       deathWaiters: new Set(),
     };
-    socket.addEventListener("message", (event: { data?: unknown }) =>
-      this.#onMessage(connection, event.data),
+    socket.addEventListener("message", (event) =>
+      this.#onMessage(connection, (event as { data?: unknown }).data),
     );
     return new Promise<Connection>((resolve, reject) => {
       let settled = false;
@@ -470,11 +473,11 @@ class NotificationsSession implements NotificationsHandle {
         connection.lastMessageAt = this.#clock.now();
         settle();
       });
-      socket.addEventListener("close", (event: { code?: number }) => {
+      socket.addEventListener("close", (event) => {
         settle(
           new NotificationChannelError(
             "connect",
-            `the socket closed before it opened (code ${event.code ?? "?"})`,
+            `the socket closed before it opened (code ${(event as { code?: number }).code ?? "?"})`,
             true,
           ),
         );

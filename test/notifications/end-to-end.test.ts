@@ -17,7 +17,6 @@ import {
   type NotificationsHandle,
   type NotificationsStateChange,
   openNotifications,
-  type WebSocketConstructor,
 } from "../../lambda/client/notifications.ts";
 import { followPresence, type PresenceLine } from "../../lambda/examples/notifications-consumer.ts";
 import { type LambdaEmulator, startLambdaEmulator } from "../../local/aws/lambda/index.ts";
@@ -113,7 +112,7 @@ describe("notifications helper → vending Lambda → Genesys emulator (local st
         // The vendor's containers run on real time, the tokens' lifetime on the jumped one.
         invokeTimeoutMs: 30_000,
       }),
-      webSocket: WebSocket as unknown as WebSocketConstructor,
+      webSocket: WebSocket,
       clock,
       log,
     });

@@ -17,7 +17,6 @@ import {
   type NotificationsOptions,
   type NotificationsStateChange,
   openNotifications,
-  type WebSocketConstructor,
 } from "../../lambda/client/notifications.ts";
 import {
   checkEventSequence,
@@ -84,7 +83,7 @@ describe("openNotifications against the Genesys emulator", () => {
       onGap: (gap) => gaps.push(gap),
       onStateChange: (change) => states.push(change),
       provider: tokens,
-      webSocket: WebSocket as unknown as WebSocketConstructor,
+      webSocket: WebSocket,
       clock,
       log,
       ...options,
@@ -126,7 +125,7 @@ describe("openNotifications against the Genesys emulator", () => {
   it("refuses bad options before sending anything", async () => {
     const before = genesys.counters.requests("POST /api/v2/notifications/channels");
     const base = { topics: [TOPIC], onEvent() {}, provider: new EmulatorTokenSource(genesys, TARGET), clock };
-    const ws = WebSocket as unknown as WebSocketConstructor;
+    const ws = WebSocket;
     await assert.rejects(
       openNotifications({ ...base, topics: "v2.x" as never, webSocket: ws }),
       ValidationError,
@@ -167,7 +166,7 @@ describe("openNotifications against the Genesys emulator", () => {
   });
 
   it("works with undici's WebSocket too (what Node 22+ has as globalThis.WebSocket)", async () => {
-    const helper = await open({ webSocket: UndiciWebSocket as unknown as WebSocketConstructor });
+    const helper = await open({ webSocket: UndiciWebSocket });
     genesys.notifications.push(TOPIC, { presence: "Busy" });
     await waitFor("the event", () => helper.events.length === 1);
   });
@@ -282,7 +281,7 @@ describe("openNotifications against the Genesys emulator", () => {
       topics: [TOPIC],
       onEvent() {},
       provider: tokens,
-      webSocket: WebSocket as unknown as WebSocketConstructor,
+      webSocket: WebSocket,
       clock,
       log,
       maxAttempts: 2,
