@@ -38,7 +38,7 @@ export type RenewalReason =
   | "socket-closing"
   /** The socket closed without the helper asking. */
   | "connection-lost"
-  /** Nothing arrived for `heartbeatTimeoutMs` and a ping went unanswered for `pongTimeoutMs`. */
+  /** Nothing at all arrived within `pongTimeoutMs` of a ping. */
   | "heartbeat-timeout"
   /** {@link NotificationsHandle.renew} was called. */
   | "requested";
@@ -49,7 +49,11 @@ export type RenewalReason =
  * current state through the Platform API if it matters.
  */
 export interface NotificationGap {
-  /** Epoch ms (the helper's clock): the last moment the old socket was known to deliver. */
+  /**
+   * Epoch ms (the helper's clock): every event sent on the old socket before this moment is known to have
+   * arrived (the send time of its last answered ping, or its subscription). It may lie up to about
+   * `pingIntervalMs` before the socket actually died: a gap is a bound, never an understatement.
+   */
   from: number;
   /** Epoch ms: when the new channel's subscription was confirmed. */
   to: number;
@@ -112,8 +116,12 @@ export interface NotificationsOptions {
   log?: Log;
   /** Move to a new channel this long before the channel's `expires`. @default 600000 (10 min) */
   renewBeforeExpiryMs?: number;
-  /** Silence (no heartbeat, event or pong) after which the helper sends a ping. @default 60000 */
-  heartbeatTimeoutMs?: number;
+  /**
+   * The helper pings the socket this often: a message of any kind within `pongTimeoutMs` proves it alive,
+   * and each pong proves every event sent before that ping arrived (the start of a gap, should the socket
+   * die later). @default 30000
+   */
+  pingIntervalMs?: number;
   /** A ping unanswered this long means the socket is dead. @default 15000 */
   pongTimeoutMs?: number;
   /** Limit of one WebSocket connect. @default 10000 */
@@ -146,7 +154,7 @@ export interface NotificationsHandle {
 
 const DEFAULTS = {
   renewBeforeExpiryMs: 600_000,
-  heartbeatTimeoutMs: 60_000,
+  pingIntervalMs: 30_000,
   pongTimeoutMs: 15_000,
   connectTimeoutMs: 10_000,
   drainTimeoutMs: 10_000,
@@ -189,8 +197,13 @@ interface Connection {
   readonly socket: NotificationSocket;
   /** Aborted when the connection is retired (timers stop). */
   readonly retired: AbortController;
-  /** Last message of any kind (helper clock). */
-  lastMessageAt: number;
+  /**
+   * Every event Genesys sent on this socket before this moment has arrived (helper clock): the send time
+   * of the last answered ping, else the moment the subscription was sent. Where a gap starts.
+   */
+  provenUntil: number;
+  /** Send times of the pings not yet answered, oldest first (pongs come in order). */
+  pingsSentAt: number[];
   /** Set once the socket is known dead, with why. */
   died: { at: number; reason: "connection-lost" | "heartbeat-timeout" } | undefined;
   /** The helper closes it on purpose: its close is not a loss. */
@@ -446,7 +459,8 @@ class NotificationsSession implements NotificationsHandle {
       expiresAt: channel.expiresAt,
       socket,
       retired: new AbortController(),
-      lastMessageAt: this.#clock.now(),
+      provenUntil: this.#clock.now(),
+      pingsSentAt: [],
       died: undefined,
       closingByUs: false,
       messageWaiters: new Set(),
@@ -470,7 +484,6 @@ class NotificationsSession implements NotificationsHandle {
         } else resolve(connection);
       };
       socket.addEventListener("open", () => {
-        connection.lastMessageAt = this.#clock.now();
         settle();
       });
       socket.addEventListener("close", (event) => {
@@ -588,7 +601,6 @@ class NotificationsSession implements NotificationsHandle {
 
   #onMessage(connection: Connection, data: unknown): void {
     if (connection.died) return;
-    connection.lastMessageAt = this.#clock.now();
     for (const wake of connection.messageWaiters) wake();
     const text =
       typeof data === "string"
@@ -608,6 +620,8 @@ class NotificationsSession implements NotificationsHandle {
     const { topicName, eventBody } = message as { topicName?: unknown; eventBody?: unknown };
     if (topicName === "channel.metadata") {
       if ((eventBody as { message?: unknown } | null)?.message === "pong") {
+        const sentAt = connection.pingsSentAt.shift();
+        if (sentAt !== undefined) connection.provenUntil = Math.max(connection.provenUntil, sentAt);
         for (const wake of connection.pongWaiters) wake();
       }
       return;
@@ -667,15 +681,11 @@ class NotificationsSession implements NotificationsHandle {
     if (connection === this.#current) await this.#renew("expiring");
   }
 
-  /** Pings after `heartbeatTimeoutMs` of silence; an unanswered ping means the socket is dead. */
+  /** Pings every `pingIntervalMs`; a ping followed by silence for `pongTimeoutMs` means the socket is dead. */
   async #watchHeartbeats(connection: Connection): Promise<void> {
-    const { heartbeatTimeoutMs, pongTimeoutMs } = this.#settings;
+    const { pingIntervalMs, pongTimeoutMs } = this.#settings;
     while (!connection.retired.signal.aborted && !connection.died) {
-      const silentFor = this.#clock.now() - connection.lastMessageAt;
-      if (silentFor < heartbeatTimeoutMs) {
-        if (!(await this.#sleep(heartbeatTimeoutMs - silentFor, connection.retired.signal))) return;
-        continue;
-      }
+      if (!(await this.#sleep(pingIntervalMs, connection.retired.signal))) return;
       const answered = await this.#ping(connection, connection.messageWaiters, pongTimeoutMs);
       if (!answered && !connection.retired.signal.aborted) {
         this.#markDead(connection, "heartbeat-timeout");
@@ -718,6 +728,7 @@ class NotificationsSession implements NotificationsHandle {
       connection.deathWaiters.add(died);
     });
     try {
+      connection.pingsSentAt.push(this.#clock.now());
       connection.socket.send(JSON.stringify({ message: "ping" }));
       return await Promise.race([
         answered,
@@ -778,6 +789,10 @@ class NotificationsSession implements NotificationsHandle {
       this.#finish(error instanceof Error ? error : new Error(String(error)), true);
       return;
     }
+    if (this.#stopping.signal.aborted) {
+      this.#retire(next); // closed while the new channel was being opened
+      return;
+    }
     const subscribedAt = this.#clock.now();
     this.#adopt(next);
     if (old) {
@@ -790,7 +805,7 @@ class NotificationsSession implements NotificationsHandle {
       this.#retire(old);
       if (gapReason)
         this.#reportGap({
-          from: old.lastMessageAt,
+          from: old.provenUntil,
           to: subscribedAt,
           reason: gapReason,
           topics: [...this.#topics],

@@ -133,10 +133,7 @@ describe("openNotifications against the Genesys emulator", () => {
     await assert.rejects(openNotifications({ ...base, topics: [""], webSocket: ws }), ValidationError);
     const tooMany = Array.from({ length: 1001 }, (_, i) => `v2.users.u${i}.presence`);
     await assert.rejects(openNotifications({ ...base, topics: tooMany, webSocket: ws }), /at most 1000/);
-    await assert.rejects(
-      openNotifications({ ...base, webSocket: ws, heartbeatTimeoutMs: 0 }),
-      ValidationError,
-    );
+    await assert.rejects(openNotifications({ ...base, webSocket: ws, pingIntervalMs: 0 }), ValidationError);
     if (typeof (globalThis as { WebSocket?: unknown }).WebSocket !== "function") {
       await assert.rejects(openNotifications(base), { name: "ConfigurationError", message: /WebSocket/ });
     }
@@ -225,32 +222,61 @@ describe("openNotifications against the Genesys emulator", () => {
     assert.deepEqual(helper.states[1], { state: "reconnecting", reason: "connection-lost" });
   });
 
-  it("heartbeats: the emulator's keep the socket alive; a silent socket is pinged, then replaced with its gap reported", async () => {
-    const helper = await open({ heartbeatTimeoutMs: 60_000, pongTimeoutMs: 15_000 });
+  it("heartbeats: the helper pings; a silent socket is replaced and its gap reported from the last answered ping", async () => {
+    // The helper's pings, seen on the way out (a ws WebSocket that records what is sent).
+    const pings: number[] = [];
+    let pongsReceived = 0;
+    class RecordingWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(url);
+        // Registered before the helper's own listener: when this runs, the helper sees the pong next.
+        this.addEventListener("message", (event) => {
+          if (String(event.data).includes('"pong"')) pongsReceived++;
+        });
+      }
+      override send(data: string): void {
+        if (data.includes('"ping"')) pings.push(clock.now());
+        super.send(data);
+      }
+    }
+    const helper = await open({
+      webSocket: RecordingWebSocket,
+      pingIntervalMs: 30_000,
+      pongTimeoutMs: 15_000,
+    });
     clock.jump(30_000);
-    await waitFor("a heartbeat counted", () => genesys.notifications.counters().heartbeats > 0);
+    await waitFor("the emulator's heartbeat", () => genesys.notifications.counters().heartbeats > 0);
+    // Once the pong is in, the helper's watchdog sleeps towards its next ping: a jump now reaches it.
+    await waitFor("the helper's first ping answered", () => pongsReceived > 0);
     const sequence = pushSequence();
     await waitFor("events", () => helper.numbers().length > 10);
     const pongs = genesys.notifications.counters().pongs;
     genesys.notifications.silence(helper.handle.channelId);
-    // Time passes until the helper notices; every jump moves past the watchdog's next deadline.
-    await waitFor(
-      "the reconnection after the silence",
-      () => {
-        if (helper.reopened() === 0) clock.jump(20_000);
-        return helper.reopened() >= 1;
-      },
-      40_000,
-    );
+    // Time passes until the helper gives the socket up: a ping, then pongTimeoutMs of silence (events
+    // already in flight may still answer a first ping). Jumps stop as soon as it reconnects, so the new
+    // channel's own timeouts run on real time.
+    const silenced = helper.handle.channelId;
+    await waitFor("the reconnection after the silence", () => {
+      if (helper.handle.state === "open" && helper.handle.channelId === silenced) clock.jump(5_000);
+      return helper.reopened() >= 1;
+    });
     const check = await finish(sequence, helper);
-    assert.deepEqual([check.duplicates, check.unreported], [[], []]);
+    assert.deepEqual(
+      [check.duplicates, check.unreported],
+      [[], []],
+      JSON.stringify({
+        lost: sequence.pushed.filter((e) => check.missing.includes(e.sequence)).slice(0, 5),
+        gaps: helper.gaps,
+      }),
+    );
     assert.equal(helper.gaps.length, 1);
     assert.equal(helper.gaps[0]!.reason, "heartbeat-timeout");
+    assert.ok(pings.length >= 2, "the helper pinged on its own");
     assert.equal(genesys.notifications.counters().pongs, pongs, "the silenced socket answered no ping");
 
     // A live socket answers the ping: silence of events alone is no reason to switch.
     const switched = helper.reopened();
-    clock.jump(61_000);
+    clock.jump(30_000);
     await waitFor("a pong", () => genesys.notifications.counters().pongs > pongs);
     assert.equal(helper.reopened(), switched);
   });
