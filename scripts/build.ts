@@ -2,7 +2,8 @@
  * `npm run build`: dist/ of the installable package (docs/ARCHITECTURE.md, "Package").
  *
  * - `dist/lib/`, `dist/lambda/`: ESM JavaScript + .d.ts of the public entries (`lib/index.ts`, the
- *   constructs; `lambda/client/index.ts`, the consumer library), emitted by tsc (tsconfig.build.json).
+ *   constructs; `lambda/client/index.ts`, the consumer library; `lambda/client/notifications.ts`, its
+ *   notifications helper), emitted by tsc (tsconfig.build.json, which lists the entries).
  * - `dist/functions/<name>/index.mjs` (+ map): the two Lambda handlers pre-bundled by esbuild, which the
  *   constructs deploy with `lambda.Code.fromAsset`: no esbuild, TypeScript or lock file at the user's synth.
  *

@@ -196,6 +196,39 @@ export class ForeignOriginError extends ValidationError {
   }
 }
 
+/** What the notifications helper was doing when a {@link NotificationChannelError} happened. */
+export type NotificationOperation = "createChannel" | "connect" | "subscribe" | "unsubscribe";
+
+/**
+ * The notifications helper (`genesys-oauth-rotator/client/notifications`) could not create a channel,
+ * connect its WebSocket or change its subscriptions: a non-2xx answer of the Notifications API (`status`),
+ * a network failure, or a socket that would not open. `retryable` says whether the same call may succeed
+ * later; the helper has already retried retryable failures within its `maxAttempts`. The message names
+ * the operation and the status, never a token or a channel's connectUri.
+ */
+export class NotificationChannelError extends RotatorError {
+  override readonly name = "NotificationChannelError";
+  readonly retryable: boolean;
+  readonly operation: NotificationOperation;
+  /** HTTP status of the Notifications API answer, when there was one. */
+  readonly status: number | undefined;
+  /** The answer's `Retry-After`, in milliseconds. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    operation: NotificationOperation,
+    detail: string,
+    retryable: boolean,
+    options: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(`notification channel: ${operation} failed: ${detail}`, { cause: options.cause });
+    this.operation = operation;
+    this.retryable = retryable;
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
 /** The message of an error the vendor reported. */
 function vendorFailure(errorType: string, vendorMessage: string): string {
   return `token vendor failed with ${errorType}: ${vendorMessage}`;

@@ -9,6 +9,8 @@ export {
   CredentialRejectedError,
   ForeignOriginError,
   GenesysRateLimitedError,
+  NotificationChannelError,
+  type NotificationOperation,
   TokenUnavailableError,
   UnknownCredentialError,
   ValidationError,

@@ -14,13 +14,29 @@ import { ConfigurationError } from "../../lambda/shared/errors.ts";
 import { EmulatorCounters } from "./counters.ts";
 import { EmulatorFaults, type InvalidClientStatus } from "./faults.ts";
 import { IssuedCredentials } from "./issued.ts";
+import { NotificationHub, type NotificationKnobs } from "./notifications.ts";
 import { compileRoutes, matchRoute, type Reply, type RequestContext, type RouteMatch } from "./routes.ts";
 import { EmulatorState, type GenesysState } from "./state.ts";
 import { apiErrorBody, MESSAGES, SERVER_ERRORS } from "./wire.ts";
 
 export { EmulatorCounters, type ErrorKind } from "./counters.ts";
+export {
+  checkEventSequence,
+  type EventSequence,
+  type EventSequenceCheck,
+  type PushedEvent,
+  sequenceOf,
+  startEventSequence,
+} from "./event-sequence.ts";
 export { EmulatorFaults, type InvalidClientStatus } from "./faults.ts";
 export { IssuedCredentials } from "./issued.ts";
+export {
+  type ChannelSnapshot,
+  DEFAULT_NOTIFICATION_KNOBS,
+  NotificationHub,
+  type NotificationKnobs,
+  type PushResult,
+} from "./notifications.ts";
 export {
   type ClientSnapshot,
   type ClientState,
@@ -54,6 +70,8 @@ export interface GenesysEmulatorOptions {
   clientIdsCaseSensitive?: boolean;
   /** Seed of the random source behind the `probability` fault knobs. @default 1 */
   randomSeed?: number;
+  /** Initial knobs of the Notification Service (heartbeat interval, channel lifetime, …). @default DEFAULT_NOTIFICATION_KNOBS */
+  notifications?: Partial<NotificationKnobs>;
 }
 
 /** A running emulator. */
@@ -66,6 +84,8 @@ export interface GenesysEmulator {
   faults: EmulatorFaults;
   /** What was served. */
   counters: EmulatorCounters;
+  /** The Notification Service: knobs, channels, and the hooks that push events and break sockets. */
+  notifications: NotificationHub;
   /** Every secret and access token the emulator knows (for leak checks; never print them). */
   issued: IssuedCredentials;
   /** The clock the emulator runs on. */
@@ -110,7 +130,8 @@ export async function startGenesysEmulator(options: GenesysEmulatorOptions = {})
     counters,
     issued,
   });
-  const routes = compileRoutes({ state, faults, counters, clock });
+  const notifications = new NotificationHub({ clock, state, knobs: options.notifications });
+  const routes = compileRoutes({ state, faults, counters, clock, notifications });
 
   const sockets = new Set<Socket>();
   const stopping = new AbortController();
@@ -123,6 +144,8 @@ export async function startGenesysEmulator(options: GenesysEmulatorOptions = {})
       }
     });
   });
+  // Notification channels' WebSockets (`connectUri`): ws://127.0.0.1:<port>/channels/<id>.
+  server.on("upgrade", (req, socket, head) => notifications.handleUpgrade(req, socket, head));
   server.on("connection", (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
@@ -222,6 +245,7 @@ export async function startGenesysEmulator(options: GenesysEmulatorOptions = {})
     });
   });
   const { port } = server.address() as AddressInfo;
+  notifications.setBaseUrl(`http://127.0.0.1:${port}`);
 
   let stopped: Promise<void> | undefined;
   return {
@@ -229,11 +253,13 @@ export async function startGenesysEmulator(options: GenesysEmulatorOptions = {})
     state,
     faults,
     counters,
+    notifications,
     issued,
     clock,
     stop() {
       stopped ??= new Promise<void>((resolve) => {
         stopping.abort();
+        notifications.stop();
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
       });

@@ -10,6 +10,7 @@ import type { IncomingMessage } from "node:http";
 import type { Clock } from "../../lambda/shared/clock.ts";
 import type { EmulatorCounters, ErrorKind } from "./counters.ts";
 import type { EmulatorFaults } from "./faults.ts";
+import type { NotificationHub } from "./notifications.ts";
 import type { EmulatorState } from "./state.ts";
 import {
   apiErrorBody,
@@ -62,6 +63,7 @@ export interface RouteDependencies {
   faults: EmulatorFaults;
   counters: EmulatorCounters;
   clock: Clock;
+  notifications: NotificationHub;
 }
 
 /** A route of the login service: the caller authenticates in the handler (client credentials). */
@@ -131,6 +133,41 @@ export const ROUTES: readonly (LoginRoute | ApiRoute)[] = [
     pattern: "/api/v2/integrations/credentials/{credentialId}",
     permission: "integrations:integration:edit",
     api: updateIntegrationCredential,
+  },
+
+  // Notification Service. Genesys requires no permission for these; a channel belongs to the client whose
+  // token created it. There is no GET of one channel: HEAD tells whether it still exists.
+  { method: "GET", pattern: "/api/v2/notifications/channels", permission: undefined, api: listChannels },
+  { method: "POST", pattern: "/api/v2/notifications/channels", permission: undefined, api: createChannel },
+  {
+    method: "HEAD",
+    pattern: "/api/v2/notifications/channels/{channelId}",
+    permission: undefined,
+    api: probeChannel,
+  },
+  {
+    method: "GET",
+    pattern: "/api/v2/notifications/channels/{channelId}/subscriptions",
+    permission: undefined,
+    api: getSubscriptions,
+  },
+  {
+    method: "PUT",
+    pattern: "/api/v2/notifications/channels/{channelId}/subscriptions",
+    permission: undefined,
+    api: (ctx, deps) => changeSubscriptions(ctx, deps, "replace"),
+  },
+  {
+    method: "POST",
+    pattern: "/api/v2/notifications/channels/{channelId}/subscriptions",
+    permission: undefined,
+    api: (ctx, deps) => changeSubscriptions(ctx, deps, "add"),
+  },
+  {
+    method: "DELETE",
+    pattern: "/api/v2/notifications/channels/{channelId}/subscriptions",
+    permission: undefined,
+    api: deleteSubscriptions,
   },
 ];
 
@@ -361,6 +398,55 @@ function updateIntegrationCredential(ctx: ApiContext, { state }: RouteDependenci
   if (isRequestProblem(update)) return badRequest(ctx, update);
   state.replaceIntegrationCredential(id, update);
   return json(200, integrationCredentialInfoBody(state.getIntegrationCredential(id)!));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Platform API: notification channels (notifications.ts holds the channels and their WebSockets)
+
+function listChannels(ctx: ApiContext, { notifications }: RouteDependencies): Reply {
+  const scope = ctx.query.get("includechannels") === "oauthclient" ? "oauthclient" : "token";
+  return json(200, { entities: notifications.listChannels(ctx.clientId, ctx.accessToken, scope) });
+}
+
+function createChannel(ctx: ApiContext, { notifications }: RouteDependencies): Reply {
+  return json(200, notifications.createChannel(ctx.clientId, ctx.accessToken));
+}
+
+/** HEAD: 200 while the channel exists, 404 once it expired or was replaced (no body either way). */
+function probeChannel(ctx: ApiContext, { notifications }: RouteDependencies): Reply {
+  return notifications.hasChannel(ctx.clientId, ctx.params.channelId!) ? json(200) : notFound(ctx, "Channel");
+}
+
+function getSubscriptions(ctx: ApiContext, { notifications }: RouteDependencies): Reply {
+  const id = ctx.params.channelId!;
+  if (!notifications.hasChannel(ctx.clientId, id)) return notFound(ctx, "Channel");
+  return json(200, topicListing(notifications.topicsOf(id)));
+}
+
+function changeSubscriptions(
+  ctx: ApiContext,
+  { notifications }: RouteDependencies,
+  mode: "replace" | "add",
+): Reply {
+  const id = ctx.params.channelId!;
+  if (!notifications.hasChannel(ctx.clientId, id)) return notFound(ctx, "Channel");
+  const parsed = parseJson(ctx);
+  if ("reply" in parsed) return parsed.reply;
+  const topics = notifications.subscribe(id, parsed.value, mode);
+  if (!Array.isArray(topics)) return badRequest(ctx, topics);
+  return json(200, topicListing(topics));
+}
+
+function deleteSubscriptions(ctx: ApiContext, { notifications }: RouteDependencies): Reply {
+  const id = ctx.params.channelId!;
+  if (!notifications.hasChannel(ctx.clientId, id)) return notFound(ctx, "Channel");
+  notifications.unsubscribeAll(id);
+  return json(204);
+}
+
+/** `ChannelTopicEntityListing`. */
+function topicListing(topics: readonly string[]): { entities: { id: string }[] } {
+  return { entities: topics.map((id) => ({ id })) };
 }
 
 // ---------------------------------------------------------------------------------------------------

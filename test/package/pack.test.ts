@@ -2,7 +2,10 @@
  * The installable package, used from outside this repository: `npm pack` (which builds dist/ through
  * `prepack`), installed offline into a temporary project under os.tmpdir(), and there
  *   (a) a consumer Lambda written against `genesys-oauth-rotator/client` type-checks (moduleResolution
- *       nodenext and bundler) and gets a token from the local stack on the system Node and on Node 24,
+ *       nodenext and bundler) and gets a token from the local stack on the system Node and on Node 24;
+ *       so does a notifications consumer (`genesys-oauth-rotator/client/notifications`), which opens a
+ *       channel on the stack's Genesys emulator; the `client` entry's module graph does not reach the
+ *       notifications helper, and neither loads a package other than @aws-sdk/client-lambda,
  *   (b) a user CDK app with `GenesysOAuthRotator` synthesizes cdk-nag clean without esbuild,
  *   (c) the tarball holds dist/ and LICENSE and none of the repository's tests, stand-ins or sources,
  *   (d) axios, an optional peer, is needed by neither client entry to load: `genesys-oauth-rotator/client`
@@ -229,6 +232,60 @@ export async function axiosHandler(): Promise<{ status: number }> {
 }
 `;
 
+const NOTIFICATIONS_CONSUMER = `import {
+  NotificationChannelError,
+  type NotificationEvent,
+  type NotificationsHandle,
+  openNotifications,
+} from "genesys-oauth-rotator/client/notifications";
+
+type IsAny<T> = 0 extends 1 & T ? true : false;
+export const notificationTypesResolved: [false, false, false] = [
+  false as IsAny<typeof openNotifications>,
+  false as IsAny<NotificationEvent>,
+  false as IsAny<NotificationsHandle>,
+];
+
+/** Opens a channel for one topic through the vendor, reports its state, closes it. */
+export async function listen(topic: string): Promise<{ state: string; closedState: string }> {
+  let handle: NotificationsHandle;
+  try {
+    handle = await openNotifications({ topics: [topic], onEvent() {} });
+  } catch (error) {
+    if (error instanceof NotificationChannelError) throw new Error(\`no channel: \${error.operation}\`);
+    throw error;
+  }
+  const state = handle.state;
+  await handle.close();
+  return { state, closedState: handle.state };
+}
+`;
+
+/**
+ * What an entry of the installed package loads: its files (relative imports, followed) and the packages
+ * it imports by name (static imports, re-exports and literal dynamic imports of the compiled JavaScript).
+ */
+function moduleGraph(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const queue = [path.resolve(entry)];
+  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+    if (files.has(file)) continue;
+    files.add(file);
+    const source = readFileSync(file, "utf8");
+    for (const match of source.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+)["']/g)) {
+      const specifier = match[1]!;
+      if (specifier.startsWith(".")) queue.push(path.resolve(path.dirname(file), specifier));
+      else if (!specifier.startsWith("node:")) {
+        packages.add(
+          specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]!,
+        );
+      }
+    }
+  }
+  return { files, packages };
+}
+
 const USER_APP = `import { App, Stack, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { GenesysOAuthRotator } from "genesys-oauth-rotator";
@@ -343,6 +400,7 @@ describe("the packed package, installed outside the repository", { timeout: 600_
     mkdirSync(path.join(project, "src"));
     writeFileSync(path.join(project, "src", "consumer.ts"), CONSUMER);
     writeFileSync(path.join(project, "src", "axios-consumer.ts"), AXIOS_CONSUMER);
+    writeFileSync(path.join(project, "src", "notifications-consumer.ts"), NOTIFICATIONS_CONSUMER);
     writeFileSync(path.join(project, "src", "app.ts"), USER_APP);
   });
   after(() => {
@@ -442,6 +500,41 @@ describe("the packed package, installed outside the repository", { timeout: 600_
           `consumer on ${version}`,
         );
       }
+      // The notifications entry: a channel on the stack's Genesys emulator, through the vendor. Node 20 has
+      // no global WebSocket without --experimental-websocket (Node 22+ have it by default).
+      const notificationsScript = path.join(project, "run-notifications.mjs");
+      writeFileSync(
+        notificationsScript,
+        'import { listen } from "./out/notifications-consumer.js";\nconsole.log(JSON.stringify(await listen("v2.users.pack-test.presence")));\n',
+      );
+      for (const node of [systemNode(), node24]) {
+        const major = Number(/^v(\d+)\./.exec((await run(node, ["--version"], { env })).stdout.trim())?.[1]);
+        const flags = major < 22 ? ["--experimental-websocket", "--no-warnings"] : [];
+        const { stdout, stderr } = await run(node, [...flags, notificationsScript], { cwd: project, env });
+        outputs.push(stdout, stderr);
+        assert.deepEqual(JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}"), {
+          state: "open",
+          closedState: "closed",
+        });
+      }
+      const installed = path.join(
+        project,
+        "node_modules",
+        "genesys-oauth-rotator",
+        "dist",
+        "lambda",
+        "client",
+      );
+      const client = moduleGraph(path.join(installed, "index.js"));
+      assert.ok(
+        ![...client.files].some((file) => file.endsWith(`${path.sep}notifications.js`)),
+        "the client entry loads the notifications helper",
+      );
+      assert.deepEqual([...client.packages], ["@aws-sdk/client-lambda"]);
+      assert.deepEqual(
+        [...moduleGraph(path.join(installed, "notifications.js")).packages],
+        ["@aws-sdk/client-lambda"],
+      );
       const { LambdaClient } = await import("@aws-sdk/client-lambda");
       const lambdaClient = new LambdaClient({ ...LOCAL_AWS, endpoint: emulator.url });
       try {
@@ -608,6 +701,8 @@ describe("the packed package, installed outside the repository", { timeout: 600_
       "dist/lambda/client/axios.d.ts",
       "dist/lambda/client/genesys-sdk.js",
       "dist/lambda/client/genesys-sdk.d.ts",
+      "dist/lambda/client/notifications.js",
+      "dist/lambda/client/notifications.d.ts",
       "dist/functions/vending/index.mjs",
       "dist/functions/rotation/index.mjs",
     ]) {
