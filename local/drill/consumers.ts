@@ -20,6 +20,7 @@ import { TokenProvider } from "../../lambda/client/token-provider.ts";
 import { describeError } from "../../lambda/shared/errors.ts";
 import { hashToken } from "../../lambda/vending/token-cache.ts";
 import { type ApiCaller, type ConsumerKind, createApiCaller } from "./consumer-kinds/index.ts";
+import { type NotificationListener, startNotificationListener } from "./consumer-kinds/notifications.ts";
 import type { DrillMetrics } from "./metrics.ts";
 
 /** A consumer with this many calls in flight skips its next slot (and counts it) instead of piling up. */
@@ -40,6 +41,8 @@ export interface ConsumerFleetOptions {
   credential: string;
   /** How the consumers call Genesys; consumer `i` uses `kinds[i % kinds.length]`. @default ["fetch"] */
   kinds?: readonly ConsumerKind[];
+  /** The topic `notifications` consumers listen on (the drill's event pusher numbers events there). */
+  notificationTopic?: string;
   /** A new Lambda client per consumer container. */
   createLambdaClient: () => LambdaInvoker & { destroy?(): void };
   /** Records every token a vend answered with (forged-cache: was a forgery ever served?). */
@@ -51,6 +54,8 @@ export interface ConsumerFleetOptions {
 
 /** A running fleet. */
 export interface ConsumerFleet {
+  /** The `notifications` consumers' listeners, once each has its first channel subscribed. */
+  readonly listeners: Promise<NotificationListener[]>;
   /** Stops scheduling calls, waits for the ones in flight (bounded by their timeout), closes clients. */
   stop(): Promise<void>;
 }
@@ -72,7 +77,14 @@ export function startConsumerFleet(options: ConsumerFleetOptions): ConsumerFleet
   const callers: ApiCaller[] = [];
   const kinds =
     options.kinds === undefined || options.kinds.length === 0 ? ["fetch" as const] : options.kinds;
-  const intervalMs = (1000 * options.consumers) / options.rate;
+  const kindOf = (index: number): ConsumerKind => kinds[index % kinds.length] ?? "fetch";
+  // Listeners make no API calls: the callers share the whole rate.
+  const callerCount = Array.from({ length: options.consumers }, (_, i) => kindOf(i)).filter(
+    (kind) => kind !== "notifications",
+  ).length;
+  const intervalMs = (1000 * Math.max(1, callerCount)) / options.rate;
+  const listeners: Promise<NotificationListener>[] = [];
+  let callerIndex = 0;
 
   const loops = Array.from({ length: options.consumers }, (_, index) => {
     const created = options.createLambdaClient();
@@ -83,7 +95,14 @@ export function startConsumerFleet(options: ConsumerFleetOptions): ConsumerFleet
       credential: options.credential,
       lambdaClient,
     });
-    const kind = kinds[index % kinds.length] ?? "fetch";
+    const kind = kindOf(index);
+    if (kind === "notifications") {
+      const topic = options.notificationTopic;
+      if (topic === undefined) throw new Error("notifications consumers need the fleet's notificationTopic");
+      listeners.push(startNotificationListener(provider, topic));
+      return Promise.resolve();
+    }
+    const slot = callerIndex++;
     const caller = createApiCaller(kind, { provider, fetch: fetchWithRetry });
     callers.push(caller);
     // With several kinds, a failure says which adapter it came through.
@@ -108,7 +127,7 @@ export function startConsumerFleet(options: ConsumerFleetOptions): ConsumerFleet
 
     return (async () => {
       // Spread the consumers' slots over one interval, as independent containers would be.
-      let next = performance.now() + (intervalMs * index) / options.consumers;
+      let next = performance.now() + (intervalMs * slot) / Math.max(1, callerCount);
       while (!scheduling.signal.aborted) {
         const wait = next - performance.now();
         if (wait > 0) {
@@ -137,8 +156,12 @@ export function startConsumerFleet(options: ConsumerFleetOptions): ConsumerFleet
     })();
   });
 
+  const allListeners = Promise.all(listeners);
+  // A listener that could not open is reported by whoever awaits `listeners`; never unhandled.
+  allListeners.catch(() => {});
   let stopped: Promise<void> | undefined;
   return {
+    listeners: allListeners,
     stop() {
       stopped ??= (async () => {
         scheduling.abort();
@@ -148,6 +171,7 @@ export function startConsumerFleet(options: ConsumerFleetOptions): ConsumerFleet
         clearTimeout(cutOff);
         for (const client of lambdaClients) client.destroy?.();
         await Promise.allSettled(callers.map(async (caller) => caller.close?.()));
+        await Promise.allSettled(listeners.map(async (listener) => (await listener).close()));
         await dispatcher.close();
       })();
       return stopped;

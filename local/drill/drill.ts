@@ -7,8 +7,11 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { RotateSecretCommand } from "@aws-sdk/client-secrets-manager";
+import { systemClock } from "../../lambda/shared/clock.ts";
+import { describeError } from "../../lambda/shared/errors.ts";
 import type { CredentialSecret } from "../../lambda/shared/secret-value.ts";
 import type { RotationEventRecord } from "../aws/secrets-manager/index.ts";
+import { checkEventSequence, type PushedEvent, startEventSequence } from "../genesys-cloud/event-sequence.ts";
 import { CLIENT_LABELS, DRILL_ENVIRONMENT } from "../stack/seed.ts";
 import {
   DRILL_NAMES,
@@ -18,6 +21,12 @@ import {
   startDrillStack,
 } from "../stack/stack.ts";
 import {
+  DRILL_CHANNEL_KNOBS,
+  DRILL_EVENT_INTERVAL_MS,
+  DRILL_NOTIFICATION_TOPIC,
+} from "./consumer-kinds/notifications.ts";
+import {
+  type ConsumerFleet,
   type HostileConsumer,
   startConsumerFleet,
   startHostileConsumer,
@@ -35,6 +44,7 @@ import type {
   ForgedCacheOutcome,
   HostileConsumerOutcome,
   MintAllowance,
+  NotificationsOutcome,
   RotationOutcome,
 } from "./result.ts";
 
@@ -233,17 +243,31 @@ async function drive(
     dynamoDb: stack.dynamoDb,
     forgeCacheItem: (kind) => forger.forge(kind),
   });
+  const listening = options.consumerKinds.includes("notifications");
+  if (listening) Object.assign(stack.genesys.notifications.knobs, DRILL_CHANNEL_KNOBS);
   const fleet = startConsumerFleet({
     consumers: options.consumers,
     rate: options.rate,
     functionName: DRILL_NAMES.vendorFunction,
     credential: DRILL_NAMES.credential,
     kinds: options.consumerKinds,
+    notificationTopic: DRILL_NOTIFICATION_TOPIC,
     createLambdaClient: stack.createLambdaClient,
     ledger,
     metrics,
     elapsedMs: elapsed,
   });
+  // Numbered events start once every listener has its first channel: each must receive all of them.
+  const pusher = listening
+    ? fleet.listeners.then(() =>
+        startEventSequence(stack.genesys.notifications, systemClock, {
+          topic: DRILL_NOTIFICATION_TOPIC,
+          intervalMs: DRILL_EVENT_INTERVAL_MS,
+        }),
+      )
+    : undefined;
+  pusher?.catch(() => {});
+  let pushed: readonly PushedEvent[] | undefined;
   const hostilePlan = plan.find(
     (f): f is Extract<ScheduledFault, { fault: "hostile-consumer" }> => f.fault === "hostile-consumer",
   );
@@ -329,6 +353,12 @@ async function drive(
   } finally {
     trafficEndMs = elapsed();
     clearInterval(ticker);
+    pushed = await pusher?.then(
+      (sequence) => sequence.stop(),
+      () => undefined,
+    );
+    // The last events are on their way to the sockets.
+    if (pushed !== undefined) await sleep(LAST_EVENTS_GRACE_MS);
     [, hostileStats] = await Promise.all([fleet.stop(), hostile?.stop()]);
     injector.stop();
     forgeries = await forger.settle();
@@ -337,6 +367,9 @@ async function drive(
     progress.close();
   }
 
+  const notifications = listening
+    ? await notificationOutcome(fleet, pushed, stack.genesys.notifications.counters().channelsCreated)
+    : undefined;
   const vendor = vendorCounters();
   const genesys = genesysErrors();
   const hostileOutcome: HostileConsumerOutcome | undefined =
@@ -402,6 +435,7 @@ async function drive(
     ...(emergencyAtMs === undefined ? {} : { emergencyRequested: true }),
     ...(hostileOutcome === undefined ? {} : { hostileConsumer: hostileOutcome }),
     ...(forgedOutcome === undefined ? {} : { forgedCache: forgedOutcome }),
+    ...(notifications === undefined ? {} : { notifications }),
   };
 }
 
@@ -647,4 +681,46 @@ function label(clientId: string): string {
 
 function round1(value: number): number {
   return Math.round(value * 10) / 10;
+}
+
+/** How long the drill waits, after its last numbered event, before it closes the listeners. */
+const LAST_EVENTS_GRACE_MS = 1_000;
+
+/** What the `notifications` consumers received, against what was pushed. */
+async function notificationOutcome(
+  fleet: ConsumerFleet,
+  pushed: readonly PushedEvent[] | undefined,
+  channelsCreated: number,
+): Promise<NotificationsOutcome> {
+  let listeners: Awaited<ConsumerFleet["listeners"]>;
+  try {
+    listeners = await fleet.listeners;
+  } catch (error) {
+    return {
+      listeners: 0,
+      eventsPushed: 0,
+      eventsLost: 0,
+      duplicates: 0,
+      unreportedLosses: 0,
+      gapsReported: 0,
+      switchovers: 0,
+      channelsCreated,
+      failures: [describeError(error).errorName],
+    };
+  }
+  const checks = listeners.map((listener) =>
+    checkEventSequence(pushed ?? [], listener.received, listener.gaps),
+  );
+  const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+  return {
+    listeners: listeners.length,
+    eventsPushed: pushed?.length ?? 0,
+    eventsLost: sum(checks.map((check) => check.missing.length)),
+    duplicates: sum(checks.map((check) => check.duplicates.length)),
+    unreportedLosses: sum(checks.map((check) => check.unreported.length)),
+    gapsReported: sum(listeners.map((listener) => listener.gaps.length)),
+    switchovers: sum(listeners.map((listener) => listener.switchovers)),
+    channelsCreated,
+    failures: listeners.flatMap((listener) => (listener.failure === undefined ? [] : [listener.failure])),
+  };
 }

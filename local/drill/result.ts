@@ -79,6 +79,25 @@ export interface ForgedCacheOutcome extends ForgedCacheStats {
   vendedTokensChecked: number;
 }
 
+/** `--consumer-kind notifications`: what the listeners received against what the emulator pushed. */
+export interface NotificationsOutcome {
+  listeners: number;
+  /** Numbered events pushed while the listeners were open. */
+  eventsPushed: number;
+  /** Pushed events a listener never received (summed over listeners). */
+  eventsLost: number;
+  /** Events a listener received more than once. */
+  duplicates: number;
+  /** Of the lost events, those outside every gap the helper reported. */
+  unreportedLosses: number;
+  gapsReported: number;
+  /** Channel switchovers the listeners made (expiry, socket_closing, dead sockets). */
+  switchovers: number;
+  channelsCreated: number;
+  /** Listeners that gave up (or could not open), by error name. */
+  failures: string[];
+}
+
 /** Everything a drill measured. `toJsonSummary` picks the `--json` fields. */
 export interface DrillResult {
   seed: number;
@@ -128,6 +147,8 @@ export interface DrillResult {
   hostileConsumer?: HostileConsumerOutcome;
   /** With the forged-cache fault. */
   forgedCache?: ForgedCacheOutcome;
+  /** With `notifications` consumers. */
+  notifications?: NotificationsOutcome;
 }
 
 /** Rotations that failed (or never finished) in a way the faults do not explain. */
@@ -148,6 +169,16 @@ export function unexplainedRotationFailures(result: DrillResult): RotationOutcom
 export function drillProblems(result: DrillResult): string[] {
   const problems: string[] = [];
   if (result.consumerFailures > 0) problems.push(`${result.consumerFailures} consumer call(s) failed`);
+  const notifications = result.notifications;
+  if (notifications !== undefined) {
+    if (notifications.eventsLost > 0) problems.push(`${notifications.eventsLost} notification event(s) lost`);
+    if (notifications.duplicates > 0)
+      problems.push(`${notifications.duplicates} notification event(s) delivered twice`);
+    if (notifications.failures.length > 0)
+      problems.push(`notification listener(s) failed: ${notifications.failures.join(", ")}`);
+    if (!result.interrupted && notifications.eventsPushed === 0)
+      problems.push("no notification event was pushed");
+  }
   if (!result.interrupted && result.rotations.length < result.rotationsRequested) {
     problems.push(`only ${result.rotations.length} of ${result.rotationsRequested} rotations ran`);
   }
@@ -258,6 +289,7 @@ export function toJsonSummary(result: DrillResult): Record<string, unknown> {
     ...(result.emergency === undefined ? {} : { emergency: result.emergency }),
     ...(result.hostileConsumer === undefined ? {} : { hostileConsumer: result.hostileConsumer }),
     ...(result.forgedCache === undefined ? {} : { forgedCache: result.forgedCache }),
+    ...(result.notifications === undefined ? {} : { notifications: result.notifications }),
   };
 }
 
@@ -284,6 +316,14 @@ export function formatSummary(result: DrillResult): string {
     ["rate (target / achieved)", `${result.targetRate} / ${oneDecimal(result.achievedRate)} calls/s`],
     ["consumer calls", String(result.consumerCalls)],
     ["consumer failures", String(result.consumerFailures)],
+    ...(result.notifications === undefined
+      ? []
+      : [
+          [
+            "notification events (pushed / lost / twice)",
+            `${result.notifications.eventsPushed} / ${result.notifications.eventsLost} / ${result.notifications.duplicates} (${result.notifications.listeners} listener(s), ${result.notifications.switchovers} switchover(s))`,
+          ] as [string, string],
+        ]),
     [
       "latency p50 / p99 / max",
       `${oneDecimal(result.p50Ms)} / ${oneDecimal(result.p99Ms)} / ${oneDecimal(result.maxMs)} ms`,

@@ -398,4 +398,32 @@ describe("vended token ledger", () => {
     assert.equal(ledger.timesServed([hashToken("real-token"), hashToken("never-served")]), 2);
     assert.equal(ledger.timesServed([]), 0);
   });
+  it("fails a drill whose notification listeners lost or repeated an event", () => {
+    const notifications = {
+      listeners: 2,
+      eventsPushed: 300,
+      eventsLost: 0,
+      duplicates: 0,
+      unreportedLosses: 0,
+      gapsReported: 0,
+      switchovers: 4,
+      channelsCreated: 6,
+      failures: [],
+    };
+    assert.deepEqual(drillProblems(result({ notifications })), []);
+    assert.match(
+      drillProblems(result({ notifications: { ...notifications, eventsLost: 3 } })).join("\n"),
+      /3 notification event\(s\) lost/,
+    );
+    assert.match(
+      drillProblems(result({ notifications: { ...notifications, duplicates: 1 } })).join("\n"),
+      /delivered twice/,
+    );
+    assert.match(
+      drillProblems(
+        result({ notifications: { ...notifications, failures: ["NotificationChannelError"] } }),
+      ).join("\n"),
+      /listener\(s\) failed/,
+    );
+  });
 });

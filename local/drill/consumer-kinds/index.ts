@@ -10,7 +10,7 @@ import { abortable, type TokenProvider } from "../../../lambda/client/token-prov
 import { CONSUMER_API_PATH, retryingServerErrors } from "./call.ts";
 
 /** The kinds, in the order `--help` lists them. */
-export const CONSUMER_KINDS = ["fetch", "sdk", "axios"] as const;
+export const CONSUMER_KINDS = ["fetch", "sdk", "axios", "notifications"] as const;
 export type ConsumerKind = (typeof CONSUMER_KINDS)[number];
 
 /** What one consumer container calls Genesys with. */
@@ -31,8 +31,11 @@ export interface ApiCallerContext {
   fetch: FetchFunction;
 }
 
+/** The kinds that call the API (`notifications` consumers listen instead: notifications.ts). */
+export type CallingKind = Exclude<ConsumerKind, "notifications">;
+
 /** Builds the caller of `kind` for one consumer container. */
-export function createApiCaller(kind: ConsumerKind, context: ApiCallerContext): ApiCaller {
+export function createApiCaller(kind: CallingKind, context: ApiCallerContext): ApiCaller {
   switch (kind) {
     case "fetch":
       return {
