@@ -8,7 +8,7 @@
  * Its own package entry: a consumer that does not use it never loads it.
  */
 import { type ExponentialBackoff, exponentialDelay, fullJitter } from "../shared/backoff.ts";
-import { type Clock, type Random, systemClock, systemRandom } from "../shared/clock.ts";
+import { type Clock, type Random, sleepUnlessAborted, systemClock, systemRandom } from "../shared/clock.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
 import { silentLog } from "../shared/silent-log.ts";
@@ -694,23 +694,9 @@ class NotificationsSession implements NotificationsHandle {
     }
   }
 
-  /**
-   * Sleeps on the clock; false when `signal` aborted first. Each sleep gets its own signal, so a clock
-   * that never removes its abort listeners does not pile them up on a long-lived one.
-   */
-  async #sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-    if (signal.aborted) return false;
-    const local = new AbortController();
-    const abort = () => local.abort();
-    signal.addEventListener("abort", abort, { once: true });
-    try {
-      await this.#clock.sleep(ms, local.signal);
-      return true;
-    } catch {
-      return false;
-    } finally {
-      signal.removeEventListener("abort", abort);
-    }
+  /** Sleeps on the clock; false when `signal` aborted first. */
+  #sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+    return sleepUnlessAborted(this.#clock, ms, signal);
   }
 
   /** Sends `{"message":"ping"}` and waits up to `timeoutMs` for a wake-up from `waiters`; false on timeout or death. */

@@ -104,3 +104,23 @@ export class ManualClock implements Clock {
     this.advance(Math.max(0, ms - this.#now));
   }
 }
+
+/**
+ * Sleeps `ms` on `clock`; false when `signal` aborted first (instead of rejecting). Each sleep gets its
+ * own signal, so a clock that never removes its abort listeners does not pile them up on a long-lived
+ * one (the notifications helper's and the emulator's timers live as long as a channel).
+ */
+export async function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  const local = new AbortController();
+  const abort = () => local.abort();
+  signal.addEventListener("abort", abort, { once: true });
+  try {
+    await clock.sleep(ms, local.signal);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    signal.removeEventListener("abort", abort);
+  }
+}

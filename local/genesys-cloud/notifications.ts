@@ -13,7 +13,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import type { Clock } from "../../lambda/shared/clock.ts";
+import { type Clock, sleepUnlessAborted } from "../../lambda/shared/clock.ts";
 import type { EmulatorState } from "./state.ts";
 
 /** Runtime-mutable knobs of the Notification Service (`emulator.notifications.knobs`). */
@@ -442,23 +442,9 @@ export class NotificationHub {
     this.#remove(channel, 1000);
   }
 
-  /**
-   * Sleeps on the emulator clock; false when `signal` aborted first. Each sleep gets its own signal, so a
-   * clock that never removes its abort listeners does not pile them up on a long-lived one.
-   */
-  async #sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-    if (signal.aborted) return false;
-    const local = new AbortController();
-    const abort = () => local.abort();
-    signal.addEventListener("abort", abort, { once: true });
-    try {
-      await this.#clock.sleep(ms, local.signal);
-      return true;
-    } catch {
-      return false;
-    } finally {
-      signal.removeEventListener("abort", abort);
-    }
+  /** Sleeps on the clock; false when `signal` aborted first. */
+  #sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+    return sleepUnlessAborted(this.#clock, ms, signal);
   }
 
   #remove(channel: Channel, closeCode: number): void {
