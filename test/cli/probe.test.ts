@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { PROBE_CLIENT_PREFIX } from "../../bin/cli/probe/measure.ts";
+import { systemClock } from "../../lambda/shared/clock.ts";
 import type { GenesysGateway } from "../../lambda/shared/genesys/gateway.ts";
 import { parseGenesysProfile } from "../../lambda/shared/genesys/profile.ts";
 import {
@@ -21,14 +22,25 @@ import {
   startGenesysEmulator,
 } from "../../local/genesys-cloud/emulator.ts";
 import { assertNoSecrets } from "../support/log-capture.ts";
+import { SteppingClock } from "../support/stepping-clock.ts";
 import { runCli } from "./support.ts";
 
 const ENVIRONMENT = "mypurecloud.ie";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** An emulator with one admin client; returns it with the admin's id and secret. */
+/**
+ * An emulator with one admin client; returns it with the admin's id and secret. In-process probes share
+ * its clock, a {@link SteppingClock}: every wait of the probe moves the emulator's time by exactly that
+ * much, so the measured propagation delay and the "gave up after" figure do not depend on how busy the
+ * machine is. (The subprocess runs further down pass `systemClock`: a child process cannot share a
+ * clock; they assert nothing about durations.)
+ */
 async function emulatorWithAdmin(options: GenesysEmulatorOptions) {
-  const emulator = await startGenesysEmulator({ state: DEFAULT_GENESYS_STATE, ...options });
+  const emulator = await startGenesysEmulator({
+    state: DEFAULT_GENESYS_STATE,
+    clock: new SteppingClock(Date.now()),
+    ...options,
+  });
   const admin = emulator.state.addClient({
     name: "probe-admin",
     roleDivisions: [{ roleId: DEFAULT_GENESYS_STATE.roles[0]!.id, divisionId: "*" }],
@@ -75,7 +87,7 @@ async function probe(emulator: GenesysEmulator, adminId: string, adminSecret: st
       "50",
       ...extra,
     ],
-    { ...genesysAt(emulator.url), readStdin: async () => `${adminSecret}\n` },
+    { ...genesysAt(emulator.url), clock: emulator.clock, readStdin: async () => `${adminSecret}\n` },
   );
   const file = run.code === 0 ? readFileSync(out, "utf8") : "";
   assertNoSecrets([run.stdout, run.stderr, file].join("\n"), {
@@ -171,7 +183,7 @@ describe("genesys-rotator probe", () => {
   it("cleans up on SIGINT, and `probe --cleanup` removes what a kill -9 left", {
     timeout: 240_000,
   }, async () => {
-    const { emulator, adminId, adminSecret } = await emulatorWithAdmin({ propagationDelayMs: 20_000 });
+    const { emulator, adminId, adminSecret } = await emulatorWithAdmin({ propagationDelayMs: 20_000, clock: systemClock });
     try {
       // SIGINT while the probe waits for its new client's secret: the client is deleted before exit.
       const interrupted = await spawnProbe(emulator, adminId, adminSecret, "SIGINT");

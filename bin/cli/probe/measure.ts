@@ -208,7 +208,7 @@ async function measureWithClient(
     );
     if (index === 0) {
       if (survived) survived = await tokenWorks(transport, oldToken);
-      survivalCheckedForMs = clock.now() - firstRegenerationAt;
+      survivalCheckedForMs = Math.round(clock.now() - firstRegenerationAt);
       checkpoint(context, settings);
       const after = await adminApi.getOAuthClient(created.id);
       dateMoved = dateOf(after.dateModified) > dateOf(before.dateModified);
@@ -217,7 +217,7 @@ async function measureWithClient(
   if (survived && settings.regenerations > 1) {
     checkpoint(context, settings);
     survived = await tokenWorks(transport, oldToken);
-    survivalCheckedForMs = clock.now() - firstRegenerationAt;
+    survivalCheckedForMs = Math.round(clock.now() - firstRegenerationAt);
   }
   return {
     invalidClientStatus: rejection.status,
@@ -273,15 +273,18 @@ async function waitUntilAccepted(
     if (attempt.outcome === "rejected") lastRejectedAt = sentAt;
     const waited = clock.now() - since;
     if (waited >= settings.maxWaitMs) {
+      // The limit, not `waited`: how far a busy machine overshot it says nothing about the organisation.
       throw new CliError(
         `probe: a new secret of the throwaway client was still ${attempt.outcome === "rejected" ? "rejected (invalid_client)" : "rate limited"} ` +
-          `after ${Math.round(waited / 1000)} s; raise --max-wait-seconds if your organisation is this slow.`,
+          `after ${Math.round(settings.maxWaitMs / 1000)} s (--max-wait-seconds); raise it if your organisation is this slow.`,
       );
     }
+    // A rate limit is waited out in full; otherwise the last request goes out at the limit rather than a
+    // whole pause past it.
     const pause =
       attempt.outcome === "rate-limited"
         ? (attempt.retryAfterMs ?? 10_000)
-        : Math.min(MAX_POLL_MS, Math.max(settings.minPollMs, waited / 8));
+        : Math.min(MAX_POLL_MS, Math.max(settings.minPollMs, waited / 8), settings.maxWaitMs - waited);
     await sleep(context, pause);
   }
 }
