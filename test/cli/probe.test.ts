@@ -183,7 +183,10 @@ describe("genesys-rotator probe", () => {
   it("cleans up on SIGINT, and `probe --cleanup` removes what a kill -9 left", {
     timeout: 240_000,
   }, async () => {
-    const { emulator, adminId, adminSecret } = await emulatorWithAdmin({ propagationDelayMs: 20_000, clock: systemClock });
+    const { emulator, adminId, adminSecret } = await emulatorWithAdmin({
+      propagationDelayMs: 20_000,
+      clock: systemClock,
+    });
     try {
       // SIGINT while the probe waits for its new client's secret: the client is deleted before exit.
       const interrupted = await spawnProbe(emulator, adminId, adminSecret, "SIGINT");
