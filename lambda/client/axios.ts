@@ -17,18 +17,20 @@
  * The policies are the library's own: replays after a `401` (replay-policy.ts), the opt-in retry of a
  * `429` (rate-limit.ts), the origin rule of the undici interceptor (interceptor.ts). See README.md here.
  */
-import type {
-  AxiosInstance,
-  AxiosResponse,
-  AxiosResponseHeaders,
-  InternalAxiosRequestConfig,
-  RawAxiosResponseHeaders,
-} from "axios";
+import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from "axios";
 import { defaultTokenProvider } from "./default-provider.ts";
 import { ValidationError } from "./errors.ts";
 import type { VendedToken } from "./payload.ts";
-import { type RateLimitRetry, RateLimitRetryPolicy, retryingRateLimited } from "./rate-limit.ts";
-import { replaysAfter401 } from "./replay-policy.ts";
+import {
+  type RateLimitRetry,
+  RateLimitRetryPolicy,
+  retryAfterOf,
+  retryingRateLimited,
+} from "./rate-limit.ts";
+import { isReplayableData, replaysAfter401 } from "./replay-policy.ts";
+
+export { isReplayableData };
+
 import { abortable, type TokenSource } from "./token-provider.ts";
 
 /** Options of {@link attachGenesysAuth}. */
@@ -297,7 +299,7 @@ class Attachment {
         },
         {
           status: (answer) => answer.response?.status ?? 0,
-          retryAfter: (answer) => headerOf(answer.response?.headers, "retry-after"),
+          retryAfter: (answer) => retryAfterOf(answer.response?.headers),
           discard: (answer) => discard(answer.response),
         },
         abortSignalOf(config),
@@ -360,22 +362,6 @@ function redacted(config: InternalAxiosRequestConfig, outcome: Outcome): Outcome
   return outcome;
 }
 
-/**
- * Whether axios can send this body again. After the first send `data` is what axios' transformRequest
- * made of it (an object becomes its JSON string); a stream or async iterable is consumed by the first.
- */
-export function isReplayableData(data: unknown): boolean {
-  if (data === undefined || data === null) return true;
-  if (typeof data === "string" || data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return true;
-  if (data instanceof URLSearchParams || data instanceof Blob || data instanceof FormData) return true;
-  if (typeof data !== "object") return false;
-  const record = data as Record<string | symbol, unknown>;
-  if (typeof record.pipe === "function" || typeof record.getReader === "function") return false;
-  if (Symbol.asyncIterator in record) return false;
-  const prototype = Object.getPrototypeOf(data);
-  return prototype === Object.prototype || prototype === null || Array.isArray(data);
-}
-
 function isRootPath(url: string | undefined): boolean {
   return url?.startsWith("/") === true && !url.startsWith("//");
 }
@@ -404,16 +390,6 @@ function configOf(error: unknown): InternalAxiosRequestConfig | undefined {
   if (typeof error !== "object" || error === null) return undefined;
   const config = (error as { config?: unknown }).config;
   return typeof config === "object" && config !== null ? (config as InternalAxiosRequestConfig) : undefined;
-}
-
-function headerOf(
-  headers: RawAxiosResponseHeaders | AxiosResponseHeaders | undefined,
-  name: string,
-): string | undefined {
-  const value = headers?.[name];
-  if (typeof value === "string") return value;
-  if (typeof value === "number") return String(value);
-  return undefined;
 }
 
 /** Frees a response that is retried: only a streamed one (`responseType: "stream"`) holds anything. */

@@ -25,8 +25,13 @@
 import { defaultTokenProvider } from "./default-provider.ts";
 import { ValidationError } from "./errors.ts";
 import type { VendedToken } from "./payload.ts";
-import { type RateLimitRetry, RateLimitRetryPolicy, retryingRateLimited } from "./rate-limit.ts";
-import { sendWithReplays } from "./replay-policy.ts";
+import {
+  type RateLimitRetry,
+  RateLimitRetryPolicy,
+  retryAfterOf,
+  retryingRateLimited,
+} from "./rate-limit.ts";
+import { isReplayableData, sendWithReplays } from "./replay-policy.ts";
 import type { TokenSource } from "./token-provider.ts";
 
 /** The request the SDK's `ApiClient` hands its HTTP client (`HttpRequestOptions`): what the adapter reads. */
@@ -129,7 +134,7 @@ export function useVendedTokens(
   const send = (httpClient: GenesysSdkHttpClient, request: GenesysSdkRequest): Promise<unknown> => {
     const path = platformApiPath(apiClient, request.url);
     if (!active || path === undefined) return httpClient.request(request);
-    const replayable = isReplayableBody(request.data);
+    const replayable = isReplayableData(request.data);
     const attempt = () =>
       sendWithReplays(
         (rejectedToken) =>
@@ -142,7 +147,7 @@ export function useVendedTokens(
     const outcome = replayable
       ? retryingRateLimited(rateLimit, request.method, attempt, {
           status: statusOf,
-          retryAfter: (answer) => headerOf(answerOf(answer)?.headers, "retry-after"),
+          retryAfter: (answer) => retryAfterOf(answerOf(answer)?.headers),
         })
       : attempt();
     return outcome.then(settle);
@@ -273,25 +278,4 @@ function statusOf(outcome: Outcome): number {
 
 function fieldOf(value: unknown, field: string): unknown {
   return typeof value === "object" && value !== null ? (value as Record<string, unknown>)[field] : undefined;
-}
-
-/** A response header by name, from axios' headers or a plain object, whatever the case of its key. */
-function headerOf(headers: unknown, name: string): string | undefined {
-  if (typeof headers !== "object" || headers === null) return undefined;
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() !== name) continue;
-    const first: unknown = Array.isArray(value) ? value[0] : value;
-    return first === undefined || first === null ? undefined : String(first);
-  }
-  return undefined;
-}
-
-/** Whether the HTTP client can send `data` again: anything but a stream. */
-function isReplayableBody(data: unknown): boolean {
-  if (data === undefined || data === null || typeof data !== "object") return true;
-  if (Array.isArray(data) || ArrayBuffer.isView(data) || data instanceof ArrayBuffer) return true;
-  if (data instanceof Blob || data instanceof FormData || data instanceof URLSearchParams) return true;
-  if (typeof (data as { pipe?: unknown }).pipe === "function") return false;
-  if (typeof ReadableStream !== "undefined" && data instanceof ReadableStream) return false;
-  return !(Symbol.asyncIterator in data);
 }

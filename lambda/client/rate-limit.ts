@@ -134,6 +134,20 @@ export async function retryingRateLimited<T>(
   return response;
 }
 
+/**
+ * The `Retry-After` of an axios-style response (axios', and the official SDK's, which is axios by
+ * default): its headers are a plain object or `AxiosHeaders`, keyed in any letter case.
+ */
+export function retryAfterOf(headers: unknown): string | undefined {
+  if (typeof headers !== "object" || headers === null) return undefined;
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() !== "retry-after") continue;
+    const first: unknown = Array.isArray(value) ? value[0] : value;
+    return first === undefined || first === null ? undefined : String(first);
+  }
+  return undefined;
+}
+
 function wholeNumber(value: number, subject: string, field: string): number {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new ValidationError(subject, field, "must be a whole number, 0 or more");

@@ -55,3 +55,16 @@ export async function sendWithReplays<T>(
   }
   return response;
 }
+
+/**
+ * Whether an axios-style HTTP client (axios itself, and the official SDK's, which is axios by default)
+ * can send request `data` again: anything but a body that sending consumes — a Node stream, a web
+ * `ReadableStream` or an async iterable. Plain values, JSON objects, strings, buffers and forms are
+ * serialised afresh on every send.
+ */
+export function isReplayableData(data: unknown): boolean {
+  if (typeof data !== "object" || data === null) return true;
+  const body = data as Record<string | symbol, unknown>;
+  if (typeof body.pipe === "function" || typeof body.getReader === "function") return false;
+  return !(Symbol.asyncIterator in body);
+}
