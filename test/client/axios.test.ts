@@ -51,14 +51,8 @@ describe("attachGenesysAuth (axios)", () => {
     counter += 1;
     vendorName = `fake-vendor-axios-${counter}`;
     await harness.register(vendorName, { FAKE_VENDOR_API_BASE_URL: api.url });
-    for (const server of [api, elsewhere]) {
-      server.seen.length = 0;
-      server.revoked.clear();
-      server.rejectEverything = false;
-      server.rejectNext = 0;
-      server.throttleNext = 0;
-      server.retryAfterSeconds = 1;
-    }
+    api.reset();
+    elsewhere.reset();
   });
 
   function provider(): TokenProvider {

@@ -59,12 +59,8 @@ describe("bearerAuth retryRateLimited (undici interceptor)", () => {
     await Promise.all([api?.stop(), elsewhere?.stop()]);
   });
   beforeEach(() => {
-    for (const server of [api, elsewhere]) {
-      server.seen.length = 0;
-      server.revoked.clear();
-      server.throttleNext = 0;
-      server.retryAfterSeconds = 1;
-    }
+    api.reset();
+    elsewhere.reset();
   });
 
   function dispatcher(

@@ -40,10 +40,7 @@ describe("bearer authorisation with replay on 401", () => {
     counter += 1;
     vendorName = `fake-vendor-auth-${counter}`;
     await harness.register(vendorName, { FAKE_VENDOR_API_BASE_URL: api.url });
-    api.seen.length = 0;
-    api.revoked.clear();
-    api.rejectEverything = false;
-    api.rejectNext = 0;
+    api.reset();
   });
 
   function provider(): TokenProvider {

@@ -107,6 +107,8 @@ export interface ApiStandIn {
   throttleNext: number;
   /** @default 1 */
   retryAfterSeconds: number;
+  /** Forgets what was seen and puts every knob back to its default (for a `beforeEach`). */
+  reset(): void;
   stop(): Promise<void>;
 }
 
@@ -153,6 +155,14 @@ export async function startApiStandIn(): Promise<ApiStandIn> {
     rejectNext: 0,
     throttleNext: 0,
     retryAfterSeconds: 1,
+    reset() {
+      api.seen.length = 0;
+      api.revoked.clear();
+      api.rejectEverything = false;
+      api.rejectNext = 0;
+      api.throttleNext = 0;
+      api.retryAfterSeconds = 1;
+    },
     stop: async () => {
       server.closeAllConnections();
       server.close();

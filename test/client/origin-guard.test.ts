@@ -53,8 +53,8 @@ describe("origin guard", () => {
     await Promise.all([api?.stop(), elsewhere?.stop()]);
   });
   beforeEach(() => {
-    api.seen.length = 0;
-    elsewhere.seen.length = 0;
+    api.reset();
+    elsewhere.reset();
   });
 
   describe("genesysFetch", () => {
