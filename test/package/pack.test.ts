@@ -108,11 +108,43 @@ function systemNode(): string {
   throw new Error("no system node on PATH");
 }
 
+/**
+ * A project in `dir` that depends on the tarball and on `roots` at this repository's locked versions,
+ * installed offline (`npm ci` of a lock file written from ours).
+ */
+async function installProject(dir: string, tarballFile: string, roots: readonly string[]): Promise<void> {
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as Record<
+    string,
+    unknown
+  >;
+  const lock = JSON.parse(readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
+    packages: Record<string, LockEntry>;
+  };
+  const dependencies: Record<string, string> = { [String(manifest.name)]: `file:${tarballFile}` };
+  for (const name of roots) {
+    dependencies[name] = String(lock.packages[`node_modules/${name}`]?.version);
+  }
+  writeFileSync(
+    path.join(dir, "package.json"),
+    JSON.stringify({ name: "consumer-project", private: true, type: "module", dependencies }, null, 2),
+  );
+  const tarball = { name: String(manifest.name), file: tarballFile, manifest };
+  writeFileSync(
+    path.join(dir, "package-lock.json"),
+    JSON.stringify(projectLock(dependencies, tarball, roots), null, 2),
+  );
+  await run("npm", ["ci", "--offline", "--no-audit", "--no-fund", "--ignore-scripts"], {
+    cwd: dir,
+    env: cleanEnvironment(),
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
 /** The package-lock.json of the temporary project: the closure of `roots` in this repository's lock. */
 function projectLock(
   dependencies: Record<string, string>,
   tarball: { name: string; file: string; manifest: Record<string, unknown> },
-  roots: readonly string[] = INSTALLED,
+  roots: readonly string[],
 ): object {
   const lock = JSON.parse(readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
     packages: Record<string, LockEntry>;
@@ -369,34 +401,7 @@ describe("the packed package, installed outside the repository", { timeout: 600_
     });
     const [packed] = JSON.parse(stdout) as [{ filename: string }];
     tarballFile = path.join(workdir, packed.filename);
-    const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as Record<
-      string,
-      unknown
-    >;
-    const lock = JSON.parse(readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
-      packages: Record<string, LockEntry>;
-    };
-    const dependencies: Record<string, string> = { [String(manifest.name)]: `file:${tarballFile}` };
-    for (const name of INSTALLED) {
-      dependencies[name] = String(lock.packages[`node_modules/${name}`]?.version);
-    }
-    writeFileSync(
-      path.join(project, "package.json"),
-      JSON.stringify({ name: "consumer-project", private: true, type: "module", dependencies }, null, 2),
-    );
-    writeFileSync(
-      path.join(project, "package-lock.json"),
-      JSON.stringify(
-        projectLock(dependencies, { name: String(manifest.name), file: tarballFile, manifest }),
-        null,
-        2,
-      ),
-    );
-    await run("npm", ["ci", "--offline", "--no-audit", "--no-fund", "--ignore-scripts"], {
-      cwd: project,
-      env: cleanEnvironment(),
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    await installProject(project, tarballFile, INSTALLED);
     mkdirSync(path.join(project, "src"));
     writeFileSync(path.join(project, "src", "consumer.ts"), CONSUMER);
     writeFileSync(path.join(project, "src", "axios-consumer.ts"), AXIOS_CONSUMER);
@@ -601,31 +606,7 @@ describe("the packed package, installed outside the repository", { timeout: 600_
   test("(e) genesys-oauth-rotator/client/genesys-sdk works with the official SDK installed beside it", async (t) => {
     const sdkProject = path.join(workdir, "sdk-project");
     mkdirSync(path.join(sdkProject, "src"), { recursive: true });
-    const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as Record<
-      string,
-      unknown
-    >;
-    const lock = JSON.parse(readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
-      packages: Record<string, LockEntry>;
-    };
-    const dependencies: Record<string, string> = { [String(manifest.name)]: `file:${tarballFile}` };
-    for (const name of SDK_PROJECT_INSTALLED) {
-      dependencies[name] = String(lock.packages[`node_modules/${name}`]?.version);
-    }
-    writeFileSync(
-      path.join(sdkProject, "package.json"),
-      JSON.stringify({ name: "consumer-project", private: true, type: "module", dependencies }, null, 2),
-    );
-    const tarball = { name: String(manifest.name), file: tarballFile, manifest };
-    writeFileSync(
-      path.join(sdkProject, "package-lock.json"),
-      JSON.stringify(projectLock(dependencies, tarball, SDK_PROJECT_INSTALLED), null, 2),
-    );
-    await run("npm", ["ci", "--offline", "--no-audit", "--no-fund", "--ignore-scripts"], {
-      cwd: sdkProject,
-      env: cleanEnvironment(),
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    await installProject(sdkProject, tarballFile, SDK_PROJECT_INSTALLED);
     writeFileSync(path.join(sdkProject, "src", "sdk-consumer.ts"), SDK_CONSUMER);
     writeFileSync(
       path.join(sdkProject, "tsconfig.json"),
