@@ -20,7 +20,7 @@
 import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from "axios";
 import { defaultTokenProvider } from "./default-provider.ts";
 import { ValidationError } from "./errors.ts";
-import type { VendedToken } from "./payload.ts";
+import { bearerAuthorization, type VendedToken } from "./payload.ts";
 import {
   type RateLimitRetry,
   RateLimitRetryPolicy,
@@ -212,7 +212,7 @@ class Attachment {
     const allowed = fixed ?? new Set([originOf(token.apiBaseUrl)]);
     if (origin === undefined || !allowed.has(origin)) return config;
     if (relativePath) config.baseURL = token.apiBaseUrl;
-    config.headers.set("Authorization", `Bearer ${token.accessToken}`, true);
+    config.headers.set("Authorization", bearerAuthorization(token), true);
     state.sent(token);
     return config;
   }

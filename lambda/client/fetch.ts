@@ -3,7 +3,7 @@
  */
 import { defaultTokenProvider } from "./default-provider.ts";
 import { ForeignOriginError, ValidationError } from "./errors.ts";
-import type { VendedToken } from "./payload.ts";
+import { bearerAuthorization, type VendedToken } from "./payload.ts";
 import { type RateLimitRetry, RateLimitRetryPolicy, retryingRateLimited } from "./rate-limit.ts";
 import { sendWithReplays } from "./replay-policy.ts";
 import { abortable, type TokenSource } from "./token-provider.ts";
@@ -150,7 +150,7 @@ function withBearer(input: string | URL | Request, init: RequestInit, token: Ven
   new Headers(init.headers).forEach((value, name) => {
     headers.set(name, value);
   });
-  headers.set("authorization", `Bearer ${token.accessToken}`);
+  headers.set("authorization", bearerAuthorization(token));
   return { ...init, headers };
 }
 

@@ -24,7 +24,7 @@
  */
 import { defaultTokenProvider } from "./default-provider.ts";
 import { ValidationError } from "./errors.ts";
-import type { VendedToken } from "./payload.ts";
+import { bearerAuthorization, type VendedToken } from "./payload.ts";
 import {
   type RateLimitRetry,
   RateLimitRetryPolicy,
@@ -201,7 +201,7 @@ function authorised(request: GenesysSdkRequest, token: VendedToken, target: ApiP
     if (name.toLowerCase() !== "authorization") headers[name] = value;
   }
   // This exact spelling: the SDK's logger redacts "Authorization" (and no other) in what it logs.
-  headers.Authorization = `Bearer ${token.accessToken}`;
+  headers.Authorization = bearerAuthorization(token);
   const copy = Object.create(Object.getPrototypeOf(request) as object | null) as GenesysSdkRequest;
   return Object.assign(copy, request, {
     headers,

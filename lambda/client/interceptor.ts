@@ -12,7 +12,7 @@
  * module costs nothing at cold start.
  */
 import type { Dispatcher } from "undici";
-import type { VendedToken } from "./payload.ts";
+import { bearerAuthorization, type VendedToken } from "./payload.ts";
 import { type RateLimitRetry, RateLimitRetryPolicy, retryingRateLimited } from "./rate-limit.ts";
 import { replaysAfter401 } from "./replay-policy.ts";
 import type { TokenSource } from "./token-provider.ts";
@@ -75,8 +75,9 @@ export function bearerAuth(options: BearerAuthOptions): Dispatcher.DispatcherCom
         return dispatch(opts, handler);
       }
       const controller = new StableController();
-      provider.getToken({ credential }).then(
-        (token) => {
+      provider
+        .getToken({ credential })
+        .then((token) => {
           const allowed = fixedOrigins ?? new Set([new URL(token.apiBaseUrl).origin]);
           if (!allowed.has(origin)) {
             dispatchOrFail(dispatch, opts, handler, controller);
@@ -88,9 +89,10 @@ export function bearerAuth(options: BearerAuthOptions): Dispatcher.DispatcherCom
             return;
           }
           retryRateLimited(rateLimit, method, dispatch, opts, handler, controller, token, options);
-        },
-        (error: unknown) => handler.onResponseError?.(controller, toError(error)),
-      );
+        })
+        // A failure to get the token, or to build the request from it (a custom source's token that is
+        // not a header value, an apiBaseUrl that is not a URL), before anything was dispatched.
+        .catch((error: unknown) => handler.onResponseError?.(controller, toError(error)));
       return true;
     };
 }
@@ -311,8 +313,9 @@ class BearerAuthHandler implements Handler {
     }
     this.#swallowing = false;
     const { provider, credential } = this.options;
-    provider.getToken({ credential, rejectedToken: this.#token.accessToken }).then(
-      (replacement) => {
+    provider
+      .getToken({ credential, rejectedToken: this.#token.accessToken })
+      .then((replacement) => {
         if (this.controller.aborted) {
           this.downstream.onResponseError?.(this.controller, toError(this.controller.reason));
           return;
@@ -320,9 +323,9 @@ class BearerAuthHandler implements Handler {
         this.#token = replacement;
         this.#tokens.push(replacement.accessToken);
         dispatchOrFail(this.dispatch, withAuthorization(this.opts, replacement), this, this.controller);
-      },
-      (error: unknown) => this.downstream.onResponseError?.(this.controller, toError(error)),
-    );
+      })
+      // A failed report, or a replacement that cannot be sent (see bearerAuthInterceptor).
+      .catch((error: unknown) => this.downstream.onResponseError?.(this.controller, toError(error)));
   }
 
   onResponseError(_controller: Controller, error: Error): void {
@@ -390,7 +393,7 @@ function withAuthorization(opts: Dispatcher.DispatchOptions, token: VendedToken)
     const existing = headers[name];
     headers[name] = existing === undefined ? value : [...[existing].flat(), ...[value].flat()];
   }
-  headers.authorization = `Bearer ${token.accessToken}`;
+  headers.authorization = bearerAuthorization(token);
   return { ...opts, headers };
 }
 

@@ -2,7 +2,7 @@
  * The vending function's wire contract (docs/vending.md#calling-it): the request payload the client sends and the strict
  * parser for the token it gets back.
  */
-import { VendorResponseError } from "./errors.ts";
+import { ValidationError, VendorResponseError } from "./errors.ts";
 
 /** A request to the vending function. Every field is optional; absent fields are not sent. */
 export interface VendRequest {
@@ -44,6 +44,23 @@ export function encodeVendRequest(request: VendRequest): string {
 
 // Header-safe: the token goes verbatim into `Authorization: Bearer <token>`.
 const TOKEN_CHARACTERS = /^[\x21-\x7e]+$/;
+const TOKEN_RULE = "must be a non-empty string of printable ASCII without spaces";
+
+/**
+ * The `Authorization` header value every adapter of this library sends with `token`. A token that could
+ * not be a header value — possible only from a custom `TokenSource`, as the vendor's answer is
+ * checked by {@link parseVendedToken} — is refused here: an HTTP client's own error for a bad header
+ * value quotes the value, and that value is the token.
+ *
+ * @throws ValidationError naming the field and the rule, never the token
+ */
+export function bearerAuthorization(token: VendedToken): string {
+  const { accessToken } = token;
+  if (typeof accessToken !== "string" || !TOKEN_CHARACTERS.test(accessToken)) {
+    throw new ValidationError("token source", "accessToken", TOKEN_RULE);
+  }
+  return `Bearer ${accessToken}`;
+}
 const ISO_8601_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 /**
@@ -66,10 +83,7 @@ export function parseVendedToken(raw: string): VendedToken {
   const record = value as Record<string, unknown>;
   const accessToken = record.accessToken;
   if (typeof accessToken !== "string" || !TOKEN_CHARACTERS.test(accessToken)) {
-    throw new VendorResponseError(
-      "accessToken",
-      "must be a non-empty string of printable ASCII without spaces",
-    );
+    throw new VendorResponseError("accessToken", TOKEN_RULE);
   }
   const tokenType = record.tokenType;
   if (typeof tokenType !== "string" || tokenType.toLowerCase() !== "bearer") {
