@@ -11,6 +11,7 @@ import { type ExponentialBackoff, exponentialDelay, fullJitter } from "../shared
 import { type Clock, type Random, sleepUnlessAborted, systemClock, systemRandom } from "../shared/clock.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
+import { parseRetryAfter } from "../shared/retry-after.ts";
 import { silentLog } from "../shared/silent-log.ts";
 import { defaultTokenProvider } from "./default-provider.ts";
 import { ConfigurationError, NotificationChannelError, ValidationError } from "./errors.ts";
@@ -567,14 +568,13 @@ class NotificationsSession implements NotificationsHandle {
     }
     if (!response.ok) {
       await response.body?.cancel().catch(() => {});
-      const retryAfter = Number(response.headers.get("retry-after"));
       throw new NotificationChannelError(
         operation,
         `${method} answered ${response.status}`,
         isRetryableStatus(response.status),
         {
           status: response.status,
-          retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+          retryAfterMs: parseRetryAfter(response.headers.get("retry-after") ?? undefined, this.#clock.now()),
         },
       );
     }
