@@ -268,7 +268,7 @@ class NotificationsSession implements NotificationsHandle {
     for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
       const value = options[key];
       if (value === undefined) continue;
-      const min = key === "maxAttempts" ? 1 : key === "renewBeforeExpiryMs" ? 0 : 1;
+      const min = key === "renewBeforeExpiryMs" ? 0 : 1;
       if (!Number.isInteger(value) || value < min) {
         throw new ValidationError("openNotifications", key, `must be a whole number >= ${min}`);
       }
