@@ -196,7 +196,7 @@ interface Connection {
   /** Epoch ms (helper clock) at which the channel expires. */
   readonly expiresAt: number;
   readonly socket: NotificationSocket;
-  /** Aborted when the connection is retired (timers stop). */
+  /** Aborted when the helper retires the connection (timers stop; its close is not a loss). */
   readonly retired: AbortController;
   /**
    * Every event Genesys sent on this socket before this moment has arrived (helper clock): the send time
@@ -207,8 +207,6 @@ interface Connection {
   pingsSentAt: number[];
   /** Set once the socket is known dead, with why. */
   died: { at: number; reason: "connection-lost" | "heartbeat-timeout" } | undefined;
-  /** The helper closes it on purpose: its close is not a loss. */
-  closingByUs: boolean;
   /** Resolved by the next message / the next pong. */
   messageWaiters: Set<() => void>;
   pongWaiters: Set<() => void>;
@@ -463,7 +461,6 @@ class NotificationsSession implements NotificationsHandle {
       provenUntil: this.#clock.now(),
       pingsSentAt: [],
       died: undefined,
-      closingByUs: false,
       messageWaiters: new Set(),
       pongWaiters: new Set(),
       deathWaiters: new Set(),
@@ -657,7 +654,7 @@ class NotificationsSession implements NotificationsHandle {
   }
 
   #onClose(connection: Connection): void {
-    if (connection.closingByUs || connection.died) return;
+    if (connection.retired.signal.aborted || connection.died) return;
     this.#markDead(connection, "connection-lost");
   }
 
@@ -809,7 +806,6 @@ class NotificationsSession implements NotificationsHandle {
 
   #retire(connection: Connection): void {
     connection.retired.abort();
-    connection.closingByUs = true;
     closeQuietly(connection.socket);
   }
 
