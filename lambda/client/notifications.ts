@@ -205,8 +205,8 @@ interface Connection {
   provenUntil: number;
   /** Send times of the pings not yet answered, oldest first (pongs come in order). */
   pingsSentAt: number[];
-  /** Set once the socket is known dead, with why. */
-  died: { at: number; reason: "connection-lost" | "heartbeat-timeout" } | undefined;
+  /** Set once the socket is known dead: why. */
+  died: "connection-lost" | "heartbeat-timeout" | undefined;
   /** Resolved by the next message / the next pong. */
   messageWaiters: Set<() => void>;
   pongWaiters: Set<() => void>;
@@ -660,7 +660,7 @@ class NotificationsSession implements NotificationsHandle {
 
   #markDead(connection: Connection, reason: "connection-lost" | "heartbeat-timeout"): void {
     if (connection.died) return;
-    connection.died = { at: this.#clock.now(), reason };
+    connection.died = reason;
     for (const wake of connection.deathWaiters) wake();
     closeQuietly(connection.socket);
     if (connection === this.#current && !this.#stopping.signal.aborted) {
@@ -740,7 +740,7 @@ class NotificationsSession implements NotificationsHandle {
       this.#renewal = undefined;
       // The new channel died while the switchover finished: go again.
       const current = this.#current;
-      if (current?.died && !this.#stopping.signal.aborted) void this.#renew(current.died.reason);
+      if (current?.died && !this.#stopping.signal.aborted) void this.#renew(current.died);
     });
     return this.#renewal;
   }
@@ -779,11 +779,11 @@ class NotificationsSession implements NotificationsHandle {
     const subscribedAt = this.#clock.now();
     this.#adopt(next);
     if (old) {
-      let gapReason: NotificationGap["reason"] | undefined = old.died?.reason;
+      let gapReason: NotificationGap["reason"] | undefined = old.died;
       if (!old.died) {
         const drained = await this.#ping(old, old.pongWaiters, this.#settings.drainTimeoutMs);
         // `died` may have been set while the ping waited.
-        if (!drained) gapReason = (old.died as Connection["died"])?.reason ?? "drain-timeout";
+        if (!drained) gapReason = (old.died as Connection["died"]) ?? "drain-timeout";
       }
       this.#retire(old);
       if (gapReason)
