@@ -11,6 +11,7 @@ import { type ExponentialBackoff, exponentialDelay, fullJitter } from "../shared
 import { type Clock, type Random, sleepUnlessAborted, systemClock, systemRandom } from "../shared/clock.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Log } from "../shared/log.ts";
+import { parseRetryAfter } from "../shared/retry-after.ts";
 import { silentLog } from "../shared/silent-log.ts";
 import { defaultTokenProvider } from "./default-provider.ts";
 import { ConfigurationError, NotificationChannelError, ValidationError } from "./errors.ts";
@@ -195,7 +196,7 @@ interface Connection {
   /** Epoch ms (helper clock) at which the channel expires. */
   readonly expiresAt: number;
   readonly socket: NotificationSocket;
-  /** Aborted when the connection is retired (timers stop). */
+  /** Aborted when the helper retires the connection (timers stop; its close is not a loss). */
   readonly retired: AbortController;
   /**
    * Every event Genesys sent on this socket before this moment has arrived (helper clock): the send time
@@ -204,10 +205,8 @@ interface Connection {
   provenUntil: number;
   /** Send times of the pings not yet answered, oldest first (pongs come in order). */
   pingsSentAt: number[];
-  /** Set once the socket is known dead, with why. */
-  died: { at: number; reason: "connection-lost" | "heartbeat-timeout" } | undefined;
-  /** The helper closes it on purpose: its close is not a loss. */
-  closingByUs: boolean;
+  /** Set once the socket is known dead: why. */
+  died: "connection-lost" | "heartbeat-timeout" | undefined;
   /** Resolved by the next message / the next pong. */
   messageWaiters: Set<() => void>;
   pongWaiters: Set<() => void>;
@@ -267,7 +266,7 @@ class NotificationsSession implements NotificationsHandle {
     for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
       const value = options[key];
       if (value === undefined) continue;
-      const min = key === "maxAttempts" ? 1 : key === "renewBeforeExpiryMs" ? 0 : 1;
+      const min = key === "renewBeforeExpiryMs" ? 0 : 1;
       if (!Number.isInteger(value) || value < min) {
         throw new ValidationError("openNotifications", key, `must be a whole number >= ${min}`);
       }
@@ -462,7 +461,6 @@ class NotificationsSession implements NotificationsHandle {
       provenUntil: this.#clock.now(),
       pingsSentAt: [],
       died: undefined,
-      closingByUs: false,
       messageWaiters: new Set(),
       pongWaiters: new Set(),
       deathWaiters: new Set(),
@@ -567,14 +565,13 @@ class NotificationsSession implements NotificationsHandle {
     }
     if (!response.ok) {
       await response.body?.cancel().catch(() => {});
-      const retryAfter = Number(response.headers.get("retry-after"));
       throw new NotificationChannelError(
         operation,
         `${method} answered ${response.status}`,
         isRetryableStatus(response.status),
         {
           status: response.status,
-          retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+          retryAfterMs: parseRetryAfter(response.headers.get("retry-after") ?? undefined, this.#clock.now()),
         },
       );
     }
@@ -657,13 +654,13 @@ class NotificationsSession implements NotificationsHandle {
   }
 
   #onClose(connection: Connection): void {
-    if (connection.closingByUs || connection.died) return;
+    if (connection.retired.signal.aborted || connection.died) return;
     this.#markDead(connection, "connection-lost");
   }
 
   #markDead(connection: Connection, reason: "connection-lost" | "heartbeat-timeout"): void {
     if (connection.died) return;
-    connection.died = { at: this.#clock.now(), reason };
+    connection.died = reason;
     for (const wake of connection.deathWaiters) wake();
     closeQuietly(connection.socket);
     if (connection === this.#current && !this.#stopping.signal.aborted) {
@@ -743,7 +740,7 @@ class NotificationsSession implements NotificationsHandle {
       this.#renewal = undefined;
       // The new channel died while the switchover finished: go again.
       const current = this.#current;
-      if (current?.died && !this.#stopping.signal.aborted) void this.#renew(current.died.reason);
+      if (current?.died && !this.#stopping.signal.aborted) void this.#renew(current.died);
     });
     return this.#renewal;
   }
@@ -782,11 +779,11 @@ class NotificationsSession implements NotificationsHandle {
     const subscribedAt = this.#clock.now();
     this.#adopt(next);
     if (old) {
-      let gapReason: NotificationGap["reason"] | undefined = old.died?.reason;
+      let gapReason: NotificationGap["reason"] | undefined = old.died;
       if (!old.died) {
         const drained = await this.#ping(old, old.pongWaiters, this.#settings.drainTimeoutMs);
         // `died` may have been set while the ping waited.
-        if (!drained) gapReason = (old.died as Connection["died"])?.reason ?? "drain-timeout";
+        if (!drained) gapReason = (old.died as Connection["died"]) ?? "drain-timeout";
       }
       this.#retire(old);
       if (gapReason)
@@ -809,7 +806,6 @@ class NotificationsSession implements NotificationsHandle {
 
   #retire(connection: Connection): void {
     connection.retired.abort();
-    connection.closingByUs = true;
     closeQuietly(connection.socket);
   }
 

@@ -6,7 +6,7 @@
  * records when each number was pushed and how many sockets it reached; `checkEventSequence` compares what
  * a consumer received with that record.
  */
-import type { Clock } from "../../lambda/shared/clock.ts";
+import { type Clock, sleepUnlessAborted } from "../../lambda/shared/clock.ts";
 import type { NotificationHub } from "./notifications.ts";
 
 /** Options of {@link startEventSequence}. */
@@ -57,11 +57,7 @@ export function startEventSequence(
       if (stopping.signal.aborted) break;
       const { delivered } = hub.push(options.topic, { sequence } satisfies SequenceEventBody);
       pushed.push({ sequence, pushedAt: clock.now(), delivered });
-      try {
-        await clock.sleep(intervalMs, stopping.signal);
-      } catch {
-        break;
-      }
+      if (!(await sleepUnlessAborted(clock, intervalMs, stopping.signal))) break;
     }
     return pushed;
   })();
