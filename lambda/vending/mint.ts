@@ -82,8 +82,8 @@ export interface MinterDependencies {
   clock: Clock;
   log: Log;
   metrics: VendMetrics;
-  /** Per-attempt timeout of a token request. @default 5000 */
-  requestTimeoutMs?: number;
+  /** Per-attempt timeout of a token request (runtime.ts, GENESYS_TIMEOUTS). */
+  requestTimeoutMs: number;
   /** Deploy-time Genesys settings: allowed extra environments and the endpoint override (config.ts). */
   genesys: ResolveEndpointsOptions & { extraEnvironments: readonly string[] };
 }
@@ -240,7 +240,7 @@ export class SecretsManagerMinter implements Minter {
   ): Promise<MintedToken | undefined> {
     const { clock, log, metrics } = this.#deps;
     const { secret, endpoints } = staged;
-    const timeoutMs = Math.max(1, Math.min(this.#deps.requestTimeoutMs ?? 5000, deadline - clock.now()));
+    const timeoutMs = Math.max(1, Math.min(this.#deps.requestTimeoutMs, deadline - clock.now()));
     let token: AccessToken;
     try {
       token = await this.#deps.requestToken(

@@ -8,6 +8,7 @@ import type { TokenSource, VendedToken } from "../../lambda/client/index.ts";
 import { createSdkConsumer } from "../../local/drill/consumer-kinds/sdk.ts";
 import { type GenesysEmulator, startGenesysEmulator } from "../../local/genesys-cloud/emulator.ts";
 import { DRILL_IDS, drillGenesysState, fakeSecret } from "../../local/stack/seed.ts";
+import { requestToken } from "../genesys-emulator/support.ts";
 
 describe("the sdk consumer kind", () => {
   let genesys: GenesysEmulator;
@@ -20,14 +21,7 @@ describe("the sdk consumer kind", () => {
   function emulatorTokens(clientId: string, secret: string): TokenSource {
     return {
       async getToken(): Promise<VendedToken> {
-        const response = await fetch(`${genesys.url}/oauth/token`, {
-          method: "POST",
-          headers: {
-            authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString("base64")}`,
-            "content-type": "application/x-www-form-urlencoded",
-          },
-          body: "grant_type=client_credentials",
-        });
+        const response = await requestToken(genesys.url, clientId, secret);
         const body = (await response.json()) as { access_token: string; expires_in: number };
         return {
           accessToken: body.access_token,

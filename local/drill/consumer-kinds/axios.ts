@@ -18,47 +18,27 @@ import { CONSUMER_API_PATH } from "./call.ts";
  * The 429 budget of a drill consumer: eight retries within 20 s, about what the default kind's undici
  * retry allows, so a 429 fault window is ridden out the same way.
  */
-export const AXIOS_CONSUMER_RATE_LIMIT: RateLimitRetry = { maxRetries: 8, maxWaitMs: 20_000 };
+const AXIOS_CONSUMER_RATE_LIMIT: RateLimitRetry = { maxRetries: 8, maxWaitMs: 20_000 };
 
 /** Options of {@link axiosConsumerCall}. */
 export interface AxiosConsumerCallOptions {
-  /**
-   * Where the API is (the Genesys emulator's URL).
-   * @default the token's apiBaseUrl (the vendor reports the emulator's URL under the endpoint override)
-   */
-  baseURL?: string;
   /** Ends the call (axios rejects with its CanceledError). */
   signal?: AbortSignal;
-  /** Credential to ask the vendor for. @default the provider's */
-  credential?: string;
 }
 
-const instances = new WeakMap<TokenSource, Map<string, AxiosInstance>>();
+const instances = new WeakMap<TokenSource, AxiosInstance>();
 
-/** The consumer's axios instance for `provider` (created on first use, the adapter attached). */
-export function axiosConsumerInstance(
-  provider: TokenSource,
-  options: Pick<AxiosConsumerCallOptions, "baseURL" | "credential"> = {},
-): AxiosInstance {
-  const key = `${options.baseURL ?? ""}\u0000${options.credential ?? ""}`;
-  let byKey = instances.get(provider);
-  if (byKey === undefined) {
-    byKey = new Map();
-    instances.set(provider, byKey);
-  }
-  let instance = byKey.get(key);
+/**
+ * The consumer's axios instance for `provider` (created on first use, the adapter attached). Requests go
+ * to the token's apiBaseUrl (the vendor reports the emulator's URL under the endpoint override).
+ */
+function axiosConsumerInstance(provider: TokenSource): AxiosInstance {
+  let instance = instances.get(provider);
   if (instance === undefined) {
-    instance = axios.create({
-      ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
-      // The drill judges a call by its status: no status rejects.
-      validateStatus: () => true,
-    });
-    attachGenesysAuth(instance, {
-      provider,
-      credential: options.credential,
-      retryRateLimited: AXIOS_CONSUMER_RATE_LIMIT,
-    });
-    byKey.set(key, instance);
+    // The drill judges a call by its status: no status rejects.
+    instance = axios.create({ validateStatus: () => true });
+    attachGenesysAuth(instance, { provider, retryRateLimited: AXIOS_CONSUMER_RATE_LIMIT });
+    instances.set(provider, instance);
   }
   return instance;
 }
@@ -72,7 +52,7 @@ export async function axiosConsumerCall(
   provider: TokenSource,
   options: AxiosConsumerCallOptions = {},
 ): Promise<{ status: number }> {
-  const response = await axiosConsumerInstance(provider, options).get(CONSUMER_API_PATH, {
+  const response = await axiosConsumerInstance(provider).get(CONSUMER_API_PATH, {
     headers: { accept: "application/json" },
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
