@@ -24,6 +24,7 @@ import { SteppingClock } from "../support/stepping-clock.ts";
 import {
   type ApiStandIn,
   type FakeVendorHarness,
+  standInToken,
   startApiStandIn,
   startFakeVendorHarness,
 } from "./harness.ts";
@@ -350,14 +351,7 @@ function countingSource(apiBaseUrl: string): TokenSource & { calls: number; down
     async getToken(_options?: GetTokenOptions): Promise<VendedToken> {
       source.calls += 1;
       if (source.down) throw new Error("the vendor is down");
-      return {
-        accessToken: "axios-test-token",
-        tokenType: "Bearer",
-        expiresAt: "2030-01-01T00:00:00.000Z",
-        expiresInSeconds: 300,
-        environment: "mypurecloud.ie",
-        apiBaseUrl,
-      };
+      return standInToken("axios-test-token", apiBaseUrl);
     },
     invalidate() {},
   };

@@ -18,20 +18,13 @@ import {
 } from "../../lambda/client/index.ts";
 import type { RateLimitRetry } from "../../lambda/client/rate-limit.ts";
 import { SteppingClock } from "../support/stepping-clock.ts";
-import { type ApiStandIn, startApiStandIn } from "./harness.ts";
+import { type ApiStandIn, standInToken, startApiStandIn } from "./harness.ts";
 
 const START = Date.parse("2026-12-05T12:00:00.000Z");
 
 /** A TokenSource for `apiBaseUrl`: `first` until it is reported, then `second`; counts reports. */
 function scriptedSource(apiBaseUrl: string): TokenSource & { reports: string[]; calls: number } {
-  const token = (accessToken: string): VendedToken => ({
-    accessToken,
-    tokenType: "Bearer",
-    expiresAt: "2030-01-01T00:00:00.000Z",
-    expiresInSeconds: 300,
-    environment: "mypurecloud.ie",
-    apiBaseUrl,
-  });
+  const token = (accessToken: string): VendedToken => standInToken(accessToken, apiBaseUrl);
   const source = {
     reports: [] as string[],
     calls: 0,

@@ -11,6 +11,7 @@ import {
   type TokenSource,
   type VendedToken,
 } from "../../lambda/client/index.ts";
+import { standInToken } from "./harness.ts";
 
 const API = "https://api.mypurecloud.ie";
 
@@ -25,14 +26,7 @@ function slowSource(): TokenSource & { seen: GetTokenOptions[]; release(): void 
     async getToken(options: GetTokenOptions = {}): Promise<VendedToken> {
       source.seen.push(options);
       await released;
-      return {
-        accessToken: "fetch-signal-token",
-        tokenType: "Bearer",
-        expiresAt: "2030-01-01T00:00:00.000Z",
-        expiresInSeconds: 300,
-        environment: "mypurecloud.ie",
-        apiBaseUrl: API,
-      };
+      return standInToken("fetch-signal-token", API);
     },
     invalidate() {},
     release: () => release(),

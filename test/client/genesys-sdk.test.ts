@@ -30,7 +30,7 @@ import {
   type VendingStack,
   warmUp,
 } from "../support/vending-stack.ts";
-import { type ApiStandIn, startApiStandIn } from "./harness.ts";
+import { type ApiStandIn, standInToken, startApiStandIn } from "./harness.ts";
 
 // The SDK's own ApiClient satisfies the structural type the adapter declares.
 const sdkApiClient: GenesysSdkApiClient = platformClient.ApiClient;
@@ -230,14 +230,7 @@ describe("useVendedTokens: what each request carries (Platform-API stand-in)", (
         const n = source.vends;
         const delay = delays[n - 1] ?? 0;
         if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-        return {
-          accessToken: `token-${n}`,
-          tokenType: "Bearer",
-          expiresAt: "2030-01-01T00:00:00.000Z",
-          expiresInSeconds: 300,
-          environment: "mypurecloud.ie",
-          apiBaseUrl: api.url,
-        };
+        return standInToken(`token-${n}`, api.url);
       },
       invalidate(token: string | VendedToken) {
         source.invalidated.push(typeof token === "string" ? token : token.accessToken);

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { LambdaClient } from "@aws-sdk/client-lambda";
+import type { VendedToken } from "../../lambda/client/index.ts";
 import { type LambdaEmulator, startLambdaEmulator } from "../../local/aws/lambda/index.ts";
 
 export const FAKE_VENDOR_MODULE = fileURLToPath(
@@ -86,6 +87,18 @@ export async function startFakeVendorHarness(): Promise<FakeVendorHarness> {
 }
 
 /** One request as the API stand-in saw it. */
+/** A token for a stand-in at `apiBaseUrl`, as a TokenSource stub hands it out (valid until 2030). */
+export function standInToken(accessToken: string, apiBaseUrl: string): VendedToken {
+  return {
+    accessToken,
+    tokenType: "Bearer",
+    expiresAt: "2030-01-01T00:00:00.000Z",
+    expiresInSeconds: 300,
+    environment: "mypurecloud.ie",
+    apiBaseUrl,
+  };
+}
+
 export interface SeenRequest {
   method: string;
   path: string;

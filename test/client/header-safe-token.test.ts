@@ -21,7 +21,7 @@ import {
   type VendedToken,
 } from "../../lambda/client/index.ts";
 import { assertNoSecrets } from "../support/log-capture.ts";
-import { type ApiStandIn, startApiStandIn } from "./harness.ts";
+import { type ApiStandIn, standInToken, startApiStandIn } from "./harness.ts";
 
 const BROKEN_TOKEN = "header-breaking\r\nx-injected: token-secret";
 
@@ -32,14 +32,7 @@ function sourceOf(api: ApiStandIn, tokens: readonly string[]): TokenSource {
     async getToken(): Promise<VendedToken> {
       const accessToken = tokens[Math.min(served, tokens.length - 1)]!;
       served += 1;
-      return {
-        accessToken,
-        tokenType: "Bearer",
-        expiresAt: new Date(Date.now() + 300_000).toISOString(),
-        expiresInSeconds: 300,
-        environment: "mypurecloud.ie",
-        apiBaseUrl: api.url,
-      };
+      return standInToken(accessToken, api.url);
     },
     invalidate() {},
   };

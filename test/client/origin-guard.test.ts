@@ -16,7 +16,7 @@ import {
   VendorInvokeError,
 } from "../../lambda/client/index.ts";
 import { ValidationError } from "../../lambda/shared/errors.ts";
-import { type ApiStandIn, startApiStandIn } from "./harness.ts";
+import { type ApiStandIn, standInToken, startApiStandIn } from "./harness.ts";
 
 const ACCESS_TOKEN = "origin-guard-token";
 
@@ -28,14 +28,7 @@ function countingSource(apiBaseUrl: string): TokenSource & { calls: number; down
     async getToken(_options?: GetTokenOptions): Promise<VendedToken> {
       source.calls += 1;
       if (source.down) throw new VendorInvokeError("vendor", "Timeout", true, "no answer within 10 ms");
-      return {
-        accessToken: ACCESS_TOKEN,
-        tokenType: "Bearer",
-        expiresAt: new Date(Date.now() + 300_000).toISOString(),
-        expiresInSeconds: 300,
-        environment: "mypurecloud.ie",
-        apiBaseUrl,
-      };
+      return standInToken(ACCESS_TOKEN, apiBaseUrl);
     },
     invalidate() {},
   };

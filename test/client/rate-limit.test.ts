@@ -13,20 +13,14 @@ import {
 } from "../../lambda/client/index.ts";
 import { RateLimitRetryPolicy } from "../../lambda/client/rate-limit.ts";
 import { SteppingClock } from "../support/stepping-clock.ts";
+import { standInToken } from "./harness.ts";
 
 const API = "https://api.mypurecloud.ie";
 const START = Date.parse("2026-12-05T12:00:00.000Z");
 
 const source: TokenSource = {
   async getToken() {
-    return {
-      accessToken: "rate-limit-test-token",
-      tokenType: "Bearer",
-      expiresAt: "2030-01-01T00:00:00.000Z",
-      expiresInSeconds: 300,
-      environment: "mypurecloud.ie",
-      apiBaseUrl: API,
-    };
+    return standInToken("rate-limit-test-token", API);
   },
   invalidate() {},
 };
